@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What every applet declares, next to its own code: its name, its aliases,
+// a one-line summary and its help text. The list of applets is the single
+// `applet_names` array in meson.build, which generates applets.def.
+#pragma once
+
+#include "core/cli.h"
+#include "core/error.h"
+
+#include <span>
+#include <string_view>
+
+namespace applets {
+
+struct Context {
+    // The name the applet was called by (an alias such as "halt" or
+    // "makedumpfile" selects behaviour).
+    std::string_view invoked_name;
+    bool is_pid1 { false };
+};
+
+using Arguments = std::span<std::string_view const>;
+// An Error return is printed by the dispatcher as one line and turned into
+// the applet's failure_exit_code; applets that have documented exit codes
+// (kexec, makedumpfile) return them as values instead.
+using MainFunction = core::Result<int> (*)(Context&, Arguments);
+
+struct Applet {
+    std::string_view name;
+    std::span<std::string_view const> aliases;
+    std::string_view summary;
+    // Shown by --help above the option list: "Usage: ..." and a description.
+    std::string_view help;
+    MainFunction main;
+    int failure_exit_code { 1 };
+};
+
+// Every applet offers -h/--help through the same option.
+void add_help_option(core::cli::OptionParser& parser, bool* help_requested);
+// Prints the applet's declared help followed by the parser's option list.
+void print_help(Applet const& applet, core::cli::OptionParser const& parser);
+
+} // namespace applets

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/fs.h"
+
+#include "core/strings.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <optional>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace core {
+
+namespace {
+// The target of link_path, or nullopt if it is not a symlink.
+std::optional<std::string> read_symlink(std::string const& link_path)
+{
+    char buffer[4096];
+    ssize_t length = ::readlink(link_path.c_str(), buffer, sizeof buffer);
+    if (length < 0 || static_cast<size_t>(length) >= sizeof buffer)
+        return std::nullopt;
+    return std::string(buffer, static_cast<size_t>(length));
+}
+} // namespace
+
+Result<std::string> self_executable_path()
+{
+    auto path = read_symlink("/proc/self/exe");
+    if (!path)
+        return Error::from_errno("readlink /proc/self/exe (is /proc mounted?)");
+    return *path;
+}
+
+std::string path_join(std::string_view directory, std::string_view name)
+{
+    if (directory.empty())
+        return std::string(name);
+    if (directory.back() == '/')
+        return cat(directory, name);
+    return cat(directory, '/', name);
+}
+
+Result<size_t> install_symlinks(std::string const& directory, std::string const& target, std::span<std::string_view const> names, ReplaceExisting replace)
+{
+    struct stat directory_status;
+    if (::stat(directory.c_str(), &directory_status) != 0)
+        return Error::from_errno(cat(directory, " (create the directory first)"));
+    if (!S_ISDIR(directory_status.st_mode))
+        return Error::with_code(ENOTDIR, cat(directory, ": not a directory"));
+
+    std::vector<std::string_view> to_create;
+    std::vector<std::string> conflicts;
+    for (auto name : names) {
+        std::string link_path = path_join(directory, name);
+        struct stat link_status;
+        if (::lstat(link_path.c_str(), &link_status) != 0) {
+            if (errno != ENOENT)
+                return Error::from_errno(link_path);
+            to_create.push_back(name);
+            continue;
+        }
+        if (read_symlink(link_path) == target)
+            continue; // Already ours.
+        if (replace == ReplaceExisting::No)
+            conflicts.push_back(link_path);
+        else
+            to_create.push_back(name);
+    }
+    if (!conflicts.empty()) {
+        std::string list;
+        for (auto const& conflict : conflicts)
+            list += cat(list.empty() ? "" : ", ", conflict);
+        return Error::with_code(EEXIST, cat(list, (conflicts.size() == 1 ? " exists" : " exist"), " and not as a link to ", target,
+            "; nothing was changed; remove ", (conflicts.size() == 1 ? "it" : "them"), " or add --force to replace"));
+    }
+    for (auto name : to_create) {
+        // Link beside the final name, then rename over it: never a moment
+        // without a working command, and never a half-made link.
+        std::string link_path = path_join(directory, name);
+        std::string temporary_path = path_join(directory, cat('.', name, ".kdumpbox-new"));
+        ::unlink(temporary_path.c_str());
+        if (::symlink(target.c_str(), temporary_path.c_str()) != 0)
+            return Error::from_errno(cat("symlink ", temporary_path));
+        if (::rename(temporary_path.c_str(), link_path.c_str()) != 0) {
+            auto error = Error::from_errno(cat("rename ", temporary_path, " to ", link_path));
+            ::unlink(temporary_path.c_str());
+            return error;
+        }
+    }
+    return to_create.size();
+}
+
+} // namespace core

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# CLI tests: run the built binary through its symlinks, as users do.
+# Usage: tests/cli/run.sh PATH/TO/kdumpbox
+#
+# Safety: nothing here may reboot the machine running the tests. reboot(2)
+# is only ever called as PID 1 of a fresh PID namespace (where the kernel
+# turns it into "end this namespace"), guarded by a $$ = 1 check, and
+# otherwise only with --dry-run or as an unprivileged user.
+set -uo pipefail
+
+binary=$(readlink -f "${1:?usage: run.sh PATH/TO/kdumpbox}")
+work=$(mktemp -d /tmp/kdumpbox-cli-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0 skipped=0
+
+ok() { passed=$((passed + 1)); echo "ok - $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL - $1"; shift; printf '    %s\n' "$@"; }
+skip() { skipped=$((skipped + 1)); echo "skip - $1 ($2)"; }
+
+# expect NAME RC PATTERN -- COMMAND...: runs COMMAND, wants exit status RC
+# and combined output matching the extended regex PATTERN.
+expect() {
+    local name=$1 want_rc=$2 pattern=$3
+    shift 4
+    local output rc
+    output=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" != "$want_rc" ]; then
+        fail "$name" "exit status $rc, wanted $want_rc" "command: $*" "output: $output"
+    elif ! grep -Eq -- "$pattern" <<<"$output"; then
+        fail "$name" "output does not match /$pattern/" "command: $*" "output: $output"
+    else
+        ok "$name"
+    fi
+}
+
+bin=$work/bin
+mkdir -p "$bin"
+
+# --- dispatch and the multiplexer's own options -----------------------------
+expect "--version names our version" 0 '^kdumpbox [0-9]+\.[0-9]+\.[0-9]+ \(' -- "$binary" --version
+for library in zlib zstd lz4 mbedTLS libssh2; do
+    expect "--version shows the linked $library version" 0 "^$library [0-9]+\.[0-9]+(\.[0-9]+)?" -- "$binary" --version
+done
+expect "--list names reboot with its aliases" 0 '^reboot halt poweroff$' -- "$binary" --list
+expect "--help lists the applets" 0 'reboot +reboot, halt or power off' -- "$binary" --help
+expect "--help APPLET shows that applet's help" 0 'Usage: reboot\|halt\|poweroff' -- "$binary" --help reboot
+expect "--help for an unknown applet exits 127" 127 "no applet named 'nosuch'" -- "$binary" --help nosuch
+expect "no arguments shows help and fails" 1 'Usage: kdumpbox APPLET' -- "$binary"
+expect "unknown applet exits 127 and lists the applets" 127 'applet not found: nosuch' -- "$binary" nosuch
+expect "unknown applet lists the applets" 127 '^reboot halt poweroff$' -- "$binary" nosuch
+expect "unknown multiplexer option exits 127" 127 "unknown option '--bogus'" -- "$binary" --bogus
+ln -s "$binary" "$work/nosuch-name"
+expect "unknown argv[0] exits 127" 127 'applet not found: nosuch-name' -- "$work/nosuch-name"
+cp "$binary" "$work/kdumpbox-renamed"
+expect "a renamed kdumpbox still multiplexes" 0 '^reboot halt poweroff$' -- "$work/kdumpbox-renamed" --list
+
+# --- --install ---------------------------------------------------------------
+expect "--install creates every link" 0 '3 links in .* \(3 new\)' -- "$binary" --install "$bin"
+links_ok=1
+for name in reboot halt poweroff; do
+    [ "$(readlink "$bin/$name")" = "$binary" ] || links_ok=0
+done
+[ $links_ok = 1 ] && ok "--install links point at the binary" || fail "--install links point at the binary" "$(ls -l "$bin")"
+expect "--install again creates nothing new" 0 '\(0 new\)' -- "$binary" --install "$bin"
+expect "--install without a directory is refused" 1 '--install needs a directory' -- "$binary" --install
+expect "--install into a missing directory says so" 1 'create the directory first' -- "$binary" --install "$work/missing"
+mkdir "$work/occupied" && echo "keep me" >"$work/occupied/halt"
+expect "--install refuses to replace a file" 1 'occupied/halt exists and not as a link to .*nothing was changed.*--force' -- "$binary" --install "$work/occupied"
+if [ "$(cat "$work/occupied/halt")" = "keep me" ] && [ ! -e "$work/occupied/reboot" ]; then
+    ok "a refused --install changes nothing"
+else
+    fail "a refused --install changes nothing" "$(ls -l "$work/occupied")"
+fi
+expect "--install --force replaces it" 0 '\(3 new\)' -- "$binary" --install "$work/occupied" --force
+[ "$(readlink "$work/occupied/halt")" = "$binary" ] && ok "--force left a link" || fail "--force left a link" "$(ls -l "$work/occupied")"
+
+# --- reboot logic through the symlinks ----------------------------------------
+expect "reboot --help" 0 'Usage: reboot' -- "$bin/reboot" --help
+expect "reboot -f --dry-run syncs and reboots" 0 'would sync, then call reboot\(2\) with RB_AUTOBOOT' -- "$bin/reboot" -f --dry-run
+expect "halt -f --dry-run halts" 0 'RB_HALT_SYSTEM' -- "$bin/halt" -f --dry-run
+expect "poweroff -f --dry-run powers off" 0 'RB_POWER_OFF' -- "$bin/poweroff" -f --dry-run
+expect "halt -p powers off" 0 'RB_POWER_OFF' -- "$bin/halt" -p -f --dry-run
+expect "-n skips the sync" 0 'without sync, call reboot\(2\) with RB_AUTOBOOT' -- "$bin/reboot" -n -f --dry-run
+expect "kdumpbox halt takes the alias's action" 0 'RB_HALT_SYSTEM' -- "$binary" halt -f --dry-run
+expect "reboot rejects unknown options by name" 1 "reboot: error: unknown option '--bogus'" -- "$bin/reboot" --bogus
+expect "reboot rejects operands" 1 "unexpected argument 'now'" -- "$bin/reboot" now
+expect "--halt and --poweroff exclude each other" 1 'exclude each other' -- "$bin/reboot" --halt --poweroff -f --dry-run
+
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+    as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+    expect "reboot -f as non-root is refused" 1 'cannot reboot: this needs CAP_SYS_BOOT; run it as root' -- "${as_nobody[@]}" "$bin/reboot" -f
+    expect "poweroff -f --dry-run as non-root says it would be refused" 1 'cannot poweroff: this needs CAP_SYS_BOOT' -- "${as_nobody[@]}" "$bin/poweroff" -f --dry-run
+else
+    skip "reboot as non-root" "needs root and setpriv to switch users"
+fi
+
+if unshare --pid --fork --mount-proc true 2>/dev/null; then
+    # PID 1 is sh here: an init nobody can be asked to reboot.
+    expect "reboot without -f refuses an unknown init" 1 "PID 1 is 'sh', an init system this program cannot ask to reboot.*'reboot -f'" -- \
+        unshare --pid --fork --mount-proc sh -c '"$0"' "$bin/reboot"
+    # The real reboot(2): as PID 1 of a PID namespace the kernel ends the
+    # namespace, killing its init with SIGHUP for a restart and SIGINT for
+    # halt and power-off (kernel/pid_namespace.c), which unshare passes on.
+    for case in "reboot 129" "halt 130" "poweroff 130"; do
+        set -- $case
+        rc=$( (unshare --pid --fork --mount-proc sh -c '[ $$ = 1 ] || exit 99; exec "$0" -f' "$bin/$1" >/dev/null 2>&1); echo $?) 2>/dev/null
+        [ $rc = "$2" ] && ok "$1 -f really calls reboot(2) (namespace ended with status $rc)" \
+            || fail "$1 -f really calls reboot(2)" "status $rc, wanted $2"
+    done
+else
+    skip "reboot in a PID namespace" "unshare --pid is not permitted here"
+fi
+
+# --- the release artifact ----------------------------------------------------
+if "$binary" --version | head -1 | grep -q 'static musl'; then
+    if command -v readelf >/dev/null; then
+        headers=$(readelf -lW "$binary" 2>&1)
+        dynamic=$(readelf -dW "$binary" 2>&1)
+        grep -q INTERP <<<"$headers" && fail "static binary has no PT_INTERP" "$headers" || ok "static binary has no PT_INTERP"
+        grep -q NEEDED <<<"$dynamic" && fail "static binary has no DT_NEEDED" "$dynamic" || ok "static binary has no DT_NEEDED"
+    else
+        skip "static binary headers" "readelf (binutils) is not installed"
+    fi
+    if [ "$(id -u)" = 0 ]; then
+        mkdir "$work/chroot"
+        cp "$binary" "$work/chroot/kdumpbox"
+        expect "static binary runs in an empty chroot" 0 '^libssh2 [0-9]' -- chroot "$work/chroot" /kdumpbox --version
+        ln -s kdumpbox "$work/chroot/halt"
+        expect "applet symlink works in an empty chroot" 0 'RB_HALT_SYSTEM' -- chroot "$work/chroot" /halt -f --dry-run
+    else
+        skip "empty chroot" "needs root"
+    fi
+fi
+
+echo "kdumpbox-test-summary: cli $passed $failed $skipped"
+[ "$failed" = 0 ]

@@ -71,7 +71,7 @@ public:
     Result context(std::string_view context) &&
     {
         if (!ok())
-            (void)std::get<1>(std::move(m_storage)).with_context(context);
+            std::get<1>(m_storage) = std::get<1>(std::move(m_storage)).with_context(context);
         return std::move(*this);
     }
 
@@ -96,7 +96,7 @@ public:
     Result context(std::string_view context) &&
     {
         if (!ok())
-            (void)std::get<1>(std::move(m_storage)).with_context(context);
+            std::get<1>(m_storage) = std::get<1>(std::move(m_storage)).with_context(context);
         return std::move(*this);
     }
 

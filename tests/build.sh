@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Builds kdumpbox: tests/build.sh release|asan [more...]
+#   release: build/release/kdumpbox, the static musl artifact (zig 0.11)
+#   asan:    build/asan, the system compiler with ASan+UBSan, for tests
+# Fetches and builds the pinned libraries on first use (cached; see
+# subprojects/README.md).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+cache=${KDUMPBOX_CACHE:-$HOME/.cache/kdumpbox}
+
+for flavour in "$@"; do
+    case $flavour in
+    release)
+        prefix=$(subprojects/deps.sh musl | tail -1)
+        # zig keeps its libc++/musl builds here; the wrappers say so too.
+        args=(--cross-file "$cache/musl/cross.ini" -Dflavour=static-musl -Dbuildtype=release)
+        ;;
+    asan)
+        prefix=$(subprojects/deps.sh host | tail -1)
+        args=(-Dflavour=dev -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false)
+        ;;
+    *)
+        echo "tests/build.sh: unknown flavour '$flavour'; use release or asan" >&2
+        exit 2
+        ;;
+    esac
+    dir=build/$flavour
+    if [ -f "$dir/build.ninja" ]; then
+        meson configure "$dir" -Ddeps_prefix="$prefix" >/dev/null
+    else
+        meson setup "$dir" "${args[@]}" -Ddeps_prefix="$prefix" >&2
+    fi
+    ninja -C "$dir" >&2
+done

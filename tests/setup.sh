@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Installs the Debian packages that building and testing kdumpbox need.
+# Everything the project uses is installed here (or by subprojects/deps.sh
+# and the VM tests' own downloads), never only by hand.
+set -euo pipefail
+
+packages=(
+    # build
+    meson ninja-build cmake make gcc g++ binutils pkg-config file
+    dpkg-dev patch xz-utils bzip2 doctest-dev
+    # tests
+    util-linux python3
+    # VM tests and oracles
+    qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
+    python3-libkdumpfile musl-tools e2fsprogs
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "tests/setup.sh: missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+    echo "tests/setup.sh: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+if ! command -v npm >/dev/null; then
+    echo "tests/setup.sh: npm is needed to fetch the pinned zig toolchain; install Node.js with npm (apt-get install npm)" >&2
+    exit 1
+fi

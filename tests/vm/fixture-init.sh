@@ -24,12 +24,14 @@ say() { echo "KDUMPBOX-FIXTURE: $*"; }
 fail() {
 	say "FAILED: $*"
 	sync
+	sleep 1 # let the UART send the line above
 	poweroff -f
 	sleep 60
 }
 
 cmdline_opt() { # cmdline_opt NAME DEFAULT
 	v=$2
+	# shellcheck disable=SC2013 # the command line is split into words on purpose
 	for w in $(cat /proc/cmdline); do
 		case $w in "$1="*) v=${w#*=} ;; esac
 	done
@@ -66,7 +68,7 @@ wait_disk() {
 meminfo_kib() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 meminfo_line() {
-	awk '$1 ~ /^(MemTotal|MemFree|Cached|Buffers|Shmem|AnonPages|Slab):$/ {
+	awk '$1 ~ /^(MemTotal|MemFree|Cached|Buffers|Shmem|AnonPages|AnonHugePages|Dirty|Slab):$/ {
 		printf "%s%s=%dMiB", sep, substr($1, 1, length($1) - 1), $2 / 1024; sep = " " }
 		END { print "" }' /proc/meminfo
 }
@@ -82,6 +84,7 @@ capture() {
 	dd if=/proc/vmcore of="$dump" bs=1M conv=fsync 2>/tmp/dd.err || fail "dd /proc/vmcore to $dump: $(tail -n 1 /tmp/dd.err)"
 	sync
 	say "capture done"
+	sleep 1 # let the UART send the line above
 	poweroff -f
 	sleep 60
 }
@@ -91,18 +94,22 @@ first() {
 	load_modules
 	data=$(wait_disk kdumpbox-data) || fail "no virtio disk with serial kdumpbox-data"
 	wait_disk kdumpbox-dump >/dev/null || fail "no virtio disk with serial kdumpbox-dump"
+	wait_disk kdumpbox-scratch >/dev/null || fail "no virtio disk with serial kdumpbox-scratch"
 
 	# The memory mix, as shares of MemTotal (what the crashkernel= left):
 	#   anonymous random 12%, anonymous text 8%, anonymous zeros 8%,
-	#   tmpfs files 5%, page cache of the data disk (all of it, sized by
-	#   the host at about 20% of the guest), the rest stays free.
+	#   tmpfs files 5%, ext4 files 5%, page cache of the data disk (all of
+	#   it, sized by the host at about 20% of the guest), the rest stays free.
 	total=$(($(meminfo_kib MemTotal) / 1024))
 	say "memtotal ${total}MiB"
 	memfill random $((total * 12 / 100)) /tmp/ready.random &
 	memfill text $((total * 8 / 100)) /tmp/ready.text &
 	memfill zero $((total * 8 / 100)) /tmp/ready.zero &
 
-	# page cache: read the whole data disk through the block device
+	# page cache: read the whole data disk through the block device.  The
+	# kernel drops a block device's page cache when its last opener closes
+	# it, so this shell (pid 1, alive until the crash) keeps fd 8 open.
+	exec 8<"$data" || fail "opening $data"
 	dd if="$data" of=/dev/null bs=1M 2>/dev/null || fail "reading $data"
 
 	# tmpfs: files written, then read back
@@ -115,6 +122,22 @@ first() {
 		n=$((n + 1))
 	done
 	cat /mnt/tmpfs/file* >/dev/null
+
+	# file page cache with buffer heads (makedumpfile's "private cache"):
+	# files on an ext2 file system (the ext4 driver) on the scratch disk,
+	# most of them written back, the last one left dirty
+	scratch=$(wait_disk kdumpbox-scratch) || fail "no virtio disk with serial kdumpbox-scratch"
+	mke2fs -q "$scratch" >/dev/null 2>&1 || fail "mke2fs $scratch"
+	mkdir -p /mnt/ext
+	mount -t ext4 "$scratch" /mnt/ext || fail "mount $scratch"
+	ext_mib=$((total * 5 / 100))
+	n=0
+	while [ $((n * 8)) -lt "$ext_mib" ]; do
+		dd if="$data" of="/mnt/ext/file$n" bs=1M count=8 skip=$((n * 8 + 4)) 2>/dev/null || fail "writing ext4"
+		n=$((n + 1))
+	done
+	sync
+	dd if="$data" of=/mnt/ext/dirty bs=1M count=4 skip=1 2>/dev/null || fail "writing ext4"
 
 	i=0
 	while [ ! -e /tmp/ready.random ] || [ ! -e /tmp/ready.text ] || [ ! -e /tmp/ready.zero ]; do
@@ -146,6 +169,7 @@ first() {
 	say "crash kernel loaded: $loaded"
 	sync
 	say "crashing"
+	sleep 1 # let the UART send the lines above before the panic
 	echo c >/proc/sysrq-trigger
 	sleep 10
 	fail "still running after sysrq-c"

@@ -86,6 +86,8 @@ vm__apt_opts() {
 		-o "Dir::Cache::srcpkgcache="
 		-o "APT::Sandbox::User=root"
 	)
+	# backports are NotAutomatic: make them the candidate
+	[[ $1 != *-backports ]] || VM_APT_OPTS+=(-o "APT::Default-Release=$1")
 }
 
 vm__apt_setup() {
@@ -389,7 +391,7 @@ vm_install_binary() {
 vm_make_initramfs() {
 	local dir=$1 out=$2
 	(
-		cd "$dir"
+		cd "$dir" || exit 1
 		find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 			cpio --null --create --format=newc --owner=0:0 --reproducible --quiet
 	) | gzip -n -6 >"$out.tmp"
@@ -441,16 +443,18 @@ PY
 # --- running a guest ------------------------------------------------------------------
 
 # vm_run --log FILE --kernel VMLINUZ --initrd INITRD [--append CMDLINE]
-#        [--mem MiB] [--smp N] [--timeout SECONDS]
+#        [--mem MiB] [--smp N] [--cpu MODEL] [--timeout SECONDS]
 #        [--disk FILE[,serial=NAME][,DRIVE-OPTION=...]]... [-- EXTRA-QEMU-ARGS...]
-# Boots qemu-system-x86_64 with TCG (KVM is unusable on these machines), no
+# Boots qemu-system-x86_64 with TCG (KVM is unusable on these machines), CPU
+# model MODEL (default max, which has LA57: the guest uses 5-level paging;
+# max,la57=off gives 4-level), no
 # display, the serial console appended to FILE, -no-reboot (so a guest reboot
 # or a panic with panic=N ends qemu), and each --disk as a raw virtio-blk disk
 # in the order given (the guest sees vda, vdb, …; serial=NAME appears as
 # /sys/block/vdX/serial).  Returns qemu's exit status; 124 when the timeout
 # (default KDUMPBOX_VM_TIMEOUT, else 1800 s) ended it.
 vm_run() {
-	local log="" kernel="" initrd="" append="console=ttyS0" mem=1024 smp=2
+	local log="" kernel="" initrd="" append="console=ttyS0" mem=1024 smp=2 cpu=max
 	local timeout=${KDUMPBOX_VM_TIMEOUT:-1800} n=0 spec path opts serial o
 	local -a disks=() extra=() parts=()
 	while (($#)); do
@@ -461,6 +465,7 @@ vm_run() {
 		--append) append=$2; shift 2 ;;
 		--mem) mem=$2; shift 2 ;;
 		--smp) smp=$2; shift 2 ;;
+		--cpu) cpu=$2; shift 2 ;;
 		--timeout) timeout=$2; shift 2 ;;
 		--disk) disks+=("$2"); shift 2 ;;
 		--) shift; extra=("$@"); break ;;
@@ -468,7 +473,8 @@ vm_run() {
 		esac
 	done
 	[[ -n $log && -n $kernel ]] || vm_die "vm_run: --log and --kernel are required"
-	local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -machine pc
+	# shellcheck disable=SC2054 # the commas belong to qemu's option values
+	local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu" -machine pc
 		-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none
 		-serial "file:$log" -no-reboot -kernel "$kernel" -append "$append")
 	[[ -n $initrd ]] && cmd+=(-initrd "$initrd")

@@ -108,11 +108,15 @@ private:
 } // namespace core
 
 // Propagate an error, else yield the value (GNU statement expression; gcc and
-// clang both have it). Usage: auto fd = TRY(core::open_read(path));
-#define TRY(expression)                                          \
-    __extension__({                                                           \
-        auto&& try_result_ = (expression);                       \
-        if (!try_result_.ok())                                   \
-            return std::move(try_result_).error();               \
-        std::move(try_result_).release_value();              \
+// clang both have it). Usage: auto fd = TRY(core::open_file(path, O_RDONLY));
+// __COUNTER__ gives nested TRYs distinct names.
+#define TRY(expression) TRY_WITH_NAME_(expression, TRY_CONCAT_(try_result_, __COUNTER__))
+#define TRY_CONCAT_(a, b) TRY_CONCAT_INNER_(a, b)
+#define TRY_CONCAT_INNER_(a, b) a##b
+#define TRY_WITH_NAME_(expression, name)              \
+    __extension__({                                   \
+        auto&& name = (expression);                   \
+        if (!name.ok())                               \
+            return std::move(name).error();           \
+        std::move(name).release_value();              \
     })

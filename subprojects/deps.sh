@@ -208,7 +208,9 @@ done
 [ \$# -gt 0 ] || { echo "zig-strip: no input file" >&2; exit 1; }
 if [ -n "\$out" ]; then
   [ \$# -eq 1 ] || { echo "zig-strip: -o takes one input file" >&2; exit 1; }
-  exec "\$ZIG" objcopy "\$how" "\$1" "\$out"
+  "\$ZIG" objcopy "\$how" "\$1" "\$out" || exit 1
+  chmod --reference="\$1" "\$out" 2>/dev/null || true
+  exit 0
 fi
 for f in "\$@"; do
   "\$ZIG" objcopy "\$how" "\$f" "\$f.zig-strip.tmp" || { rm -f "\$f.zig-strip.tmp"; exit 1; }
@@ -461,6 +463,13 @@ build_mbedtls() {
     sed -i "s|^//\(#define $def\)\$|\1|" "$cfg"
     grep -q "^#define $def\$" "$cfg" || die "could not enable $def in $cfg"
   done
+  # mbedTLS calls getrandom() only when built against glibc; with musl it reads
+  # /dev/random instead, which fails where /dev is not populated and can block
+  # on old kernels.  Use the same getrandom() syscall path on any Linux libc.
+  local ep=library/entropy_poll.c
+  sed -i 's@^#if ((defined(__linux__) && defined(__GLIBC__)) || defined(__midipix__))$@#if (defined(__linux__) || defined(__midipix__))@' "$ep"
+  grep -q '^#if (defined(__linux__) || defined(__midipix__))$' "$ep" \
+    || die "could not enable getrandom() in $ep"
   run mbedtls cmake -S "$s" -B "$s/_build" "${CMAKE_COMMON[@]}" \
     -DENABLE_PROGRAMS=OFF -DENABLE_TESTING=OFF -DGEN_FILES=OFF \
     -DMBEDTLS_FATAL_WARNINGS=OFF \
@@ -491,6 +500,9 @@ build_libssh2() {
     || die "libssh2 did not select the mbedTLS crypto backend"
   run libssh2 cmake --build "$s/_build" -j"$JOBS"
   run libssh2 cmake --install "$s/_build"
+  # Debian's patch adds -lgpg-error for its libgcrypt build; the mbedTLS
+  # backend has no such dependency, and a static link would fail on it.
+  sed -i 's/ *-lgpg-error//' "$PREFIX/lib/pkgconfig/libssh2.pc"
 }
 
 # Link and run a tiny C program against every library, in the mode's toolchain.

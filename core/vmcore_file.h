@@ -7,7 +7,9 @@
 #include "core/fd.h"
 #include "core/physical_memory.h"
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,16 +42,43 @@ public:
     elf::LoadSegment const* load_for(uint64_t paddr) const;
 
 private:
+    // One mmap'd slice of the file; shared so that a reader keeps it mapped
+    // while another thread evicts it from the cache.
+    struct Window {
+        uint64_t file_offset;
+        MappedRegion region;
+    };
+    struct PageRange {
+        uint64_t start_pfn;
+        uint64_t end_pfn; // exclusive
+    };
+
     VmcoreFile() = default;
+    Result<void> load_notes();
+    void index_loads();
+    Result<void> read_file(uint64_t file_offset, std::span<uint8_t> out) const;
+    Result<std::shared_ptr<Window const>> window_for(uint64_t file_offset) const;
+    std::optional<uint64_t> next_load_start(uint64_t paddr) const;
+
     std::string m_path;
     UniqueFd m_fd;
     elf::Header m_header {};
     std::vector<elf::LoadSegment> m_sorted_loads;
+    // m_load_end_prefix_max[i]: highest phys end among m_sorted_loads[0..i],
+    // so lookups stay logarithmic even where PT_LOADs overlap (the kernel
+    // text PT_LOAD overlaps a RAM one in every /proc/vmcore).
+    std::vector<uint64_t> m_load_end_prefix_max;
+    std::vector<PageRange> m_page_ranges; // pages touched by a PT_LOAD, merged
+    mutable std::atomic<size_t> m_page_range_hint { 0 };
     std::vector<uint8_t> m_note_bytes;
     std::vector<elf::Note> m_notes;
     uint64_t m_page_size { 4096 };
     uint64_t m_pfn_limit { 0 };
+    uint64_t m_file_size { 0 };
     bool m_use_mmap { false };
+    mutable std::atomic<bool> m_mmap_failed { false };
+    mutable std::mutex m_windows_mutex;
+    mutable std::vector<std::shared_ptr<Window const>> m_windows; // least recently used first
 };
 
 } // namespace core

@@ -15,6 +15,14 @@ std::string key_of(std::string_view kind, std::string_view name) { return cat(ki
 // decimal, but arm64 writes some NUMBERs as 0x-prefixed hex.
 enum class ValueForm { Text, Hex, Decimal, DecimalOrHex };
 
+// NUMBER(): signed decimal, or 0x hex taken as the 64-bit pattern it spells.
+Result<int64_t> parse_number(std::string_view text, std::string_view key)
+{
+    if (text.starts_with("0x") || text.starts_with("0X"))
+        return static_cast<int64_t>(TRY(parse_u64(text, key, 16)));
+    return parse_i64(text, key, 10);
+}
+
 ValueForm form_of(std::string_view key)
 {
     if (key.starts_with("SYMBOL(") || key == "KERNELOFFSET")
@@ -35,9 +43,12 @@ Result<void> check_value(std::string_view key, std::string_view value)
         TRY(parse_u64(value, key, 16));
         return {};
     case ValueForm::Decimal:
-    case ValueForm::DecimalOrHex:
-        // NUMBER() may be negative (PAGE_BUDDY_MAPCOUNT_VALUE on old kernels).
         TRY(parse_i64(value, key, 0));
+        return {};
+    case ValueForm::DecimalOrHex:
+        // NUMBER() may be negative (PAGE_BUDDY_MAPCOUNT_VALUE on old
+        // kernels) or a 64-bit 0x address (VMALLOC_START on 6.12).
+        TRY(parse_number(value, key));
         return {};
     }
     return {};
@@ -103,7 +114,7 @@ std::optional<int64_t> VmcoreInfo::number(std::string_view name) const
     auto text = value(key_of("NUMBER", name));
     if (!text)
         return std::nullopt;
-    return parse_i64(*text, name, 0).value();
+    return parse_number(*text, name).value(); // checked in parse()
 }
 
 std::string_view VmcoreInfo::osrelease() const { return value("OSRELEASE").value_or(""); }

@@ -16,6 +16,7 @@ TEST_CASE("VMCOREINFO keys of every form")
                                         "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129\n"
                                         "NUMBER(PG_lru)=4\n"
                                         "NUMBER(VA_BITS)=0x30\n"
+                                        "NUMBER(VMALLOC_START)=0xff4edd39c0000000\n"
                                         "KERNELOFFSET=1e000000\n"
                                         "CRASHTIME=1732300000\n"
                                         "\0\0\0")
@@ -31,6 +32,7 @@ TEST_CASE("VMCOREINFO keys of every form")
     CHECK(info.number("PAGE_BUDDY_MAPCOUNT_VALUE") == -129);
     CHECK(info.number("PG_lru") == 4);
     CHECK(info.number("VA_BITS") == 0x30);
+    CHECK(static_cast<uint64_t>(info.number("VMALLOC_START").value()) == 0xff4edd39c0000000ull);
     CHECK(info.kernel_offset() == 0x1e000000u);
     CHECK(info.crash_time() == 1732300000);
     CHECK_FALSE(info.symbol("nonexistent").has_value());

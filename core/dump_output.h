@@ -5,10 +5,12 @@
 // do not care which.
 #pragma once
 
+#include "core/bytes.h"
 #include "core/error.h"
 #include "core/fd.h"
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -30,7 +32,10 @@ public:
     virtual uint64_t bytes_written() const = 0;
 };
 
-// pwrite into a file the caller opened. finish() fsyncs it.
+// pwrite into a file the caller opened. finish() fsyncs it. Errors keep
+// their errno (ENOSPC stays ENOSPC), and writing may go on after one: each
+// write lands at its own offset. bytes_written() is the high-water mark,
+// the size the file has: what makedumpfile reports as "Write bytes".
 class FileSink final : public OutputSink {
 public:
     FileSink(int fd, std::string name) : m_fd(fd), m_name(std::move(name)) { }
@@ -43,14 +48,32 @@ private:
     int m_fd;
     std::string m_name;
     uint64_t m_bytes_written { 0 };
+    bool m_finished { false };
 };
 
 // makedumpfile's flattened format on a stream: a 4096-byte header
 // ("makedumpfile", type 1, version 1, big-endian), then big-endian
 // {int64 offset, int64 size} records each followed by its bytes, then a
 // {-1, -1} end record written by finish().
+//
+// Writes that continue (or overwrite part of) the pending record are merged
+// into it, so a sequential writer makes records of max_record_bytes instead
+// of one per call: fewer records for crash to index. A write error is
+// sticky: the stream may hold half a record, so later writes and finish()
+// fail too (no end record, so -R reports the dump as incomplete).
+//
+// Rewrites of bytes already sent become a second record: -R applies them in
+// order, but crash, which reads a stream directly, may serve the stale one
+// (8.0.2 does). Writers should send each range once (header last, say).
+// bytes_written() is the high-water mark of dump offsets: the size of the
+// file -R rebuilds, framing excluded.
 class FlattenedSink final : public OutputSink {
 public:
+    // makedumpfile emits 64 KiB records; larger ones are fine for its -R and
+    // for crash (both stream or seek within a record), and 1 MiB keeps the
+    // record count, which crash sorts when it opens the stream, small.
+    static constexpr size_t max_record_bytes = 1 << 20;
+
     // Writes the stream header at once.
     static Result<std::unique_ptr<FlattenedSink>> create(int fd, std::string name);
     Result<void> write_at(uint64_t offset, std::span<uint8_t const> data) override;
@@ -59,16 +82,30 @@ public:
     uint64_t bytes_written() const override { return m_bytes_written; }
 
 private:
-    FlattenedSink(int fd, std::string name) : m_fd(fd), m_name(std::move(name)) { }
+    FlattenedSink(int fd, std::string name);
+    Result<void> flush_pending();
+    Result<void> emit_record(uint64_t offset, std::span<uint8_t const> data);
+    Result<void> write_stream(std::span<uint8_t const> bytes);
+    Result<void> check_usable() const;
+
     int m_fd;
     std::string m_name;
     uint64_t m_bytes_written { 0 };
+    // The record being gathered: 16 header bytes, then its data.
+    ByteWriter m_pending { Endian::Big };
+    uint64_t m_pending_offset { 0 };
+    size_t m_pending_bytes { 0 };
+    int m_failed_errno { 0 };
+    bool m_finished { false };
 };
 
-// -R: reads a flattened stream from input_fd and pwrites every record into
-// output_fd, giving the file a direct write would have made. A bad
-// signature, a record past sane bounds or a missing end record is an error
-// naming the offset in the stream.
+// -R: reads a flattened stream from input_fd (a pipe is fine: it is read
+// front to back, never seeked) and pwrites every record into output_fd,
+// giving the file a direct write would have made; a later record wins over
+// an earlier one at the same offsets. A bad signature, a record past sane
+// bounds or a missing end record is an error naming the offset in the
+// stream; what was rebuilt before it stays in output_fd. On success
+// output_fd is fsynced.
 Result<void> rebuild_flattened(int input_fd, std::string const& input_name, int output_fd, std::string const& output_name);
 
 // Whether the first bytes of a file are a flattened stream header.

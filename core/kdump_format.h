@@ -14,9 +14,63 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace core {
+
+// Field offsets of the 64-bit layout, shared by the writer and the reader
+// (dump-format.md §1.1, §1.2, §1.4). 32-bit layouts are not supported.
+namespace kdump_layout {
+constexpr std::string_view signature = "KDUMP   ";
+constexpr int32_t header_version = 6;
+constexpr uint64_t min_block_size = 4096;
+constexpr uint64_t max_block_size = 262144;
+constexpr uint32_t status_incomplete = 0x8;
+// The block size is the page size: a power of two, 4 KiB to 256 KiB.
+constexpr bool is_valid_block_size(uint64_t size)
+{
+    return size >= min_block_size && size <= max_block_size && (size & (size - 1)) == 0;
+}
+
+// disk_dump_header, at offset 0.
+constexpr uint64_t header_bytes = 464;
+constexpr uint64_t version_at = 8;
+constexpr uint64_t utsname_at = 12;
+constexpr uint64_t utsname_field_bytes = 65;
+constexpr uint64_t timestamp_seconds_at = 408;
+constexpr uint64_t timestamp_microseconds_at = 416;
+constexpr uint64_t status_at = 424;
+constexpr uint64_t block_size_at = 428;
+constexpr uint64_t sub_header_blocks_at = 432;
+constexpr uint64_t bitmap_blocks_at = 436;
+constexpr uint64_t max_mapnr_32_at = 440;
+constexpr uint64_t cpu_count_at = 460;
+// Where i386 keeps block_size: only to recognise a 32-bit dump in errors.
+constexpr uint64_t i386_block_size_at = 416;
+
+// kdump_sub_header, at offset block_size.
+constexpr uint64_t sub_header_bytes = 104;
+constexpr uint64_t phys_base_at = 0;
+constexpr uint64_t dump_level_at = 8;
+constexpr uint64_t split_at = 12;
+constexpr uint64_t start_pfn_32_at = 16;
+constexpr uint64_t end_pfn_32_at = 24;
+constexpr uint64_t vmcoreinfo_offset_at = 32;
+constexpr uint64_t vmcoreinfo_size_at = 40;
+constexpr uint64_t note_offset_at = 48;
+constexpr uint64_t note_size_at = 56;
+constexpr uint64_t start_pfn_64_at = 80;
+constexpr uint64_t end_pfn_64_at = 88;
+constexpr uint64_t max_mapnr_64_at = 96;
+
+// page_desc: {i64 offset, u32 size, u32 flags, u64 page_flags}.
+constexpr uint64_t page_desc_bytes = 24;
+constexpr uint64_t desc_offset_at = 0;
+constexpr uint64_t desc_size_at = 8;
+constexpr uint64_t desc_flags_at = 12;
+constexpr uint64_t desc_page_flags_at = 16;
+} // namespace kdump_layout
 
 struct KdumpHeaderInfo {
     Endian endian { Endian::Little };
@@ -58,7 +112,9 @@ public:
     // and finishes the sink.
     virtual Result<void> finish() = 0;
     // After a write error (ENOSPC): flush what can be, then set the header's
-    // incomplete flag (0x8) if the sink can rewrite. Best effort.
+    // incomplete flag (0x8) if the sink can rewrite. Best effort. Descriptors
+    // whose data did not reach the sink are left zero ("lost"). Finishes the
+    // sink (a flattened stream gets its end record); no calls after it.
     virtual Result<void> mark_incomplete() = 0;
 };
 
@@ -74,7 +130,9 @@ public:
     Endian endian() const override;
 
     KdumpHeaderInfo const& info() const;
-    bool incomplete() const; // status & 0x8
+    // status & 0x8, or the file ends inside the descriptor table (a dump
+    // cut short where the flag could not be set). Lost pages fail to read.
+    bool incomplete() const;
     std::optional<std::string_view> vmcoreinfo_text() const;
     // Whether bitmap 1 has the pfn (not a hole), for re-filtering.
     bool in_memory_map(uint64_t pfn) const;

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// collector: a drop-in makedumpfile (the common options, unchanged) and
+// vmcore-dmesg. Options makedumpfile has but we do not implement are refused
+// by name, never silently ignored.
+#include "applets/applet.h"
+
+#include "core/collector.h"
+#include "core/dump_output.h"
+#include "core/fd.h"
+#include "core/log.h"
+#include "core/strings.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace applets {
+
+namespace {
+
+constexpr std::string_view aliases[] = { "makedumpfile", "vmcore-dmesg" };
+
+core::Result<int> collector_main(Context& context, Arguments args);
+
+// makedumpfile's exit codes.
+constexpr int exit_completed = 0;
+constexpr int exit_failed = 1;
+
+} // namespace
+
+extern Applet const collector_applet = {
+    .name = "collector",
+    .aliases = aliases,
+    .summary = "filter and compress a vmcore (makedumpfile), extract its log (vmcore-dmesg)",
+    .help = R"(Usage: makedumpfile [-c|-l|-p|-z] [-d N] [-E] [-f] VMCORE DUMPFILE
+       makedumpfile -F [-c|-l|-p|-z] [-d N] VMCORE > STREAM
+       makedumpfile -R DUMPFILE < STREAM
+       makedumpfile --dump-dmesg VMCORE LOGFILE
+       vmcore-dmesg VMCORE
+
+Reads an ELF vmcore (/proc/vmcore, or a saved copy) or a kdump-compressed
+file and writes a kdump-compressed dump that crash and libkdumpfile open.
+Pages are compressed one by one with zstd unless -c (zlib) is given; -l
+(lzo) and -p (snappy) are accepted for existing configurations and write
+zstd instead, with a warning. The dump is written as DUMPFILE-incomplete and
+renamed to DUMPFILE when complete and synced; an existing DUMPFILE is kept
+unless -f is given.
+
+Dump level (-d, a sum): 1 zero pages, 2 non-private cache, 4 all cache,
+8 user data, 16 free pages. Default 0 (keep everything).
+Exit status: 0 done, 1 failed (including an incomplete dump).
+)",
+    .main = collector_main,
+    .failure_exit_code = exit_failed,
+};
+
+namespace {
+
+// Options makedumpfile has that this collector does not implement, with why
+// or what to use instead. Accepting and ignoring them would silently make
+// a different dump than the admin asked for.
+struct RefusedOption {
+    char short_name;
+    std::string_view long_name;
+    core::cli::Arity arity;
+    std::string_view reason;
+};
+
+constexpr RefusedOption refused_options[] = {
+    { 'x', "", core::cli::Arity::Required, "reading debug info from a vmlinux is not supported; the VMCOREINFO note in the vmcore is used instead" },
+    { 'i', "", core::cli::Arity::Required, "a separate VMCOREINFO file is not supported; the VMCOREINFO note in the vmcore is used instead" },
+    { 'g', "", core::cli::Arity::Required, "generating a VMCOREINFO file is not supported" },
+    { 'L', "", core::cli::Arity::Required, "a size limit is not supported; the dump is marked incomplete when the disk fills up" },
+    { 'e', "", core::cli::Arity::None, "excluding unused vmemmap is not supported" },
+    { 'X', "", core::cli::Arity::None, "Xen dumps are not supported" },
+    { 0, "split", core::cli::Arity::None, "split dumps are not supported; --num-threads parallelises one dump instead" },
+    { 0, "reassemble", core::cli::Arity::None, "split dumps are not supported" },
+    { 0, "config", core::cli::Arity::Required, "erase filters (--config) are not supported" },
+    { 0, "eppic", core::cli::Arity::Required, "eppic filters are not supported" },
+    { 0, "mem-usage", core::cli::Arity::None, "--mem-usage is not supported; see 'kdump estimate'" },
+    { 0, "cyclic-buffer", core::cli::Arity::Required, "memory is already bounded; there is no cyclic buffer to size" },
+    { 0, "work-dir", core::cli::Arity::Required, "memory is already bounded; no work directory is used" },
+    { 0, "splitblock-size", core::cli::Arity::Required, "split dumps are not supported" },
+    { 0, "non-cyclic", core::cli::Arity::None, "there is no cyclic mode to turn off" },
+    { 0, "partial-dmesg", core::cli::Arity::None, "--partial-dmesg is not supported; --dump-dmesg prints the whole log" },
+    { 0, "vtop", core::cli::Arity::Required, "--vtop is not supported" },
+    { 0, "exclude-xen-dom", core::cli::Arity::None, "Xen dumps are not supported" },
+    { 0, "dump-level-list", core::cli::Arity::None, "not supported" },
+};
+
+core::Result<int> vmcore_dmesg_main(Arguments args)
+{
+    bool help = false;
+    core::cli::OptionParser parser;
+    add_help_option(parser, &help);
+    auto operands = TRY(parser.parse(args));
+    if (help) {
+        print_help(collector_applet, parser);
+        return 0;
+    }
+    if (operands.size() != 1)
+        return core::Error::invalid("usage: vmcore-dmesg VMCORE (the log goes to standard output)");
+    auto text = TRY(core::read_dmesg(std::string(operands[0])));
+    TRY(core::write_all(STDOUT_FILENO, std::string_view(text), "standard output"));
+    return 0;
+}
+
+core::Result<int> dump_dmesg(std::string const& input, std::string const& output, bool overwrite)
+{
+    auto text = TRY(core::read_dmesg(input));
+    struct stat status;
+    if (!overwrite && ::stat(output.c_str(), &status) == 0)
+        return core::Error::with_code(EEXIST, core::cat(output, " already exists; remove it or add -f to overwrite it"));
+    auto fd = TRY(core::open_file(output, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    TRY(core::write_all(fd.get(), std::string_view(text), output));
+    if (::fsync(fd.get()) != 0)
+        return core::Error::from_errno(core::cat("fsync ", output));
+    TRY(fd.close_checked(output));
+    core::log::notice(core::cat("The dmesg log is saved to ", output, "."));
+    return exit_completed;
+}
+
+core::Result<int> rebuild(std::string const& output, bool overwrite)
+{
+    struct stat status;
+    if (!overwrite && ::stat(output.c_str(), &status) == 0)
+        return core::Error::with_code(EEXIST, core::cat(output, " already exists; remove it or add -f to overwrite it"));
+    auto fd = TRY(core::open_file(output, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    TRY(core::rebuild_flattened(STDIN_FILENO, "standard input", fd.get(), output));
+    if (::fsync(fd.get()) != 0)
+        return core::Error::from_errno(core::cat("fsync ", output));
+    TRY(fd.close_checked(output));
+    return exit_completed;
+}
+
+core::Result<int> collector_main(Context& context, Arguments args)
+{
+    if (context.invoked_name == "vmcore-dmesg")
+        return vmcore_dmesg_main(args);
+
+    core::CollectorOptions options;
+    options.thread_count = std::max(1u, std::thread::hardware_concurrency());
+    bool help = false, version = false, zlib = false, lzo = false, snappy = false, zstd = false;
+    bool elf = false, flatten = false, rearrange = false, dmesg = false, check_params = false, show_stats = false, debug = false;
+    std::optional<int> message_level;
+
+    core::cli::OptionParser parser;
+    add_help_option(parser, &help);
+    parser.flag('v', "version", &version, "print the version and exit");
+    parser.custom('d', "dump-level", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
+        auto level = TRY(core::parse_u64(*value, "dump level"));
+        if (level > 31)
+            return core::Error::invalid(core::cat("dump level ", level, " is out of range; use 0 to 31 (a sum of 1, 2, 4, 8, 16)"));
+        options.dump_level = static_cast<int>(level);
+        return {};
+    }, "leave out pages: a sum of 1 zero, 2 non-private cache, 4 all cache, 8 user, 16 free");
+    parser.flag('c', "", &zlib, "compress pages with zlib");
+    parser.flag('l', "", &lzo, "accepted for compatibility: lzo is not built in; writes zstd, with a warning");
+    parser.flag('p', "", &snappy, "accepted for compatibility: snappy is not built in; writes zstd, with a warning");
+    parser.flag('z', "", &zstd, "compress pages with zstd (the default)");
+    parser.flag('E', "", &elf, "write an ELF dump");
+    parser.flag('F', "", &flatten, "write a flattened stream to standard output");
+    parser.flag('R', "", &rearrange, "rebuild a flattened stream from standard input into DUMPFILE");
+    parser.flag('f', "force", &options.overwrite, "overwrite an existing DUMPFILE");
+    parser.flag(0, "dump-dmesg", &dmesg, "write the crashed kernel's log to LOGFILE");
+    parser.flag(0, "dry-run", &options.dry_run, "do everything but write the dump; the report still shows its size");
+    parser.flag(0, "check-params", &check_params, "only check the options and exit");
+    parser.flag(0, "show-stats", &show_stats, "print the report of pages excluded and written");
+    parser.flag('D', "", &debug, "print debugging messages (message level + 8)");
+    parser.flag(0, "non-mmap", &options.pread_only, "read the vmcore with read(2), not mmap");
+    parser.custom(0, "message-level", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
+        auto level = TRY(core::parse_u64(*value, "message level"));
+        if (level > 31)
+            return core::Error::invalid(core::cat("message level ", level, " is out of range; use 0 to 31 (1 progress, 2 common, 4 errors, 8 debug, 16 report)"));
+        message_level = static_cast<int>(level);
+        return {};
+    }, "what to print: a sum of 1 progress, 2 common, 4 errors, 8 debug, 16 report (default 7)");
+    parser.custom(0, "num-threads", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
+        auto threads = TRY(core::parse_u64(*value, "thread count"));
+        if (threads > 256)
+            return core::Error::invalid(core::cat("thread count ", threads, " is out of range; use 0 to 256 (0: one per CPU)"));
+        if (threads > 0)
+            options.thread_count = static_cast<unsigned>(threads);
+        return {};
+    }, "compress with N threads (default: one per CPU online)");
+    parser.custom('b', "", core::cli::Arity::Required, "ORDER", [&](std::optional<std::string_view> value) -> core::Result<void> {
+        auto order = TRY(core::parse_u64(*value, "buffer order (-b)"));
+        if (order > 14)
+            return core::Error::invalid(core::cat("buffer order ", order, " is out of range; use 0 to 14"));
+        return {}; // Our write buffers are sized already; the value is checked only.
+    }, "accepted for compatibility: write buffers are sized automatically");
+    for (auto const& refused : refused_options) {
+        parser.custom(refused.short_name, refused.long_name, refused.arity, {}, [refused](auto) -> core::Result<void> {
+            return core::Error::unsupported(core::cat("not supported by this makedumpfile: ", refused.reason));
+        }, "not supported by kdumpbox (refused with the reason)");
+    }
+
+    auto operands = TRY(parser.parse(args));
+    if (help) {
+        print_help(collector_applet, parser);
+        return exit_completed;
+    }
+    if (version) {
+        std::string text = core::cat(context.invoked_name, ": kdumpbox collector, kdump-compressed format version 6, codecs zstd and zlib\n");
+        TRY(core::write_all(STDOUT_FILENO, std::string_view(text), "standard output"));
+        return exit_completed;
+    }
+    options.message_level = message_level.value_or(core::message_level::standard) | (debug ? core::message_level::debug : 0) | (show_stats ? core::message_level::report : 0);
+    if (!(options.message_level & core::message_level::common))
+        core::log::set_threshold(core::log::Level::Error);
+    if (options.message_level & core::message_level::debug)
+        core::log::set_threshold(core::log::Level::Debug);
+    if (!(options.message_level & core::message_level::error))
+        core::log::set_threshold(core::log::Level::Error); // errors always reach the exit status
+
+    if (int(zlib) + int(lzo) + int(snappy) + int(zstd) > 1)
+        return core::Error::invalid("-c, -l, -p and -z exclude each other; pick one compression");
+    if (zlib)
+        options.codec = core::Codec::Zlib;
+    if ((lzo || snappy) && !check_params)
+        core::log::warn(core::cat(lzo ? "-l (lzo)" : "-p (snappy)", " is not built into kdumpbox; writing zstd-compressed pages instead (crash and libkdumpfile read both)"));
+
+    if (rearrange) {
+        if (operands.size() != 1)
+            return core::Error::invalid("usage: makedumpfile -R DUMPFILE < STREAM");
+        if (check_params)
+            return exit_completed;
+        return rebuild(std::string(operands[0]), options.overwrite);
+    }
+    if (dmesg) {
+        if (operands.size() != 2)
+            return core::Error::invalid("usage: makedumpfile --dump-dmesg VMCORE LOGFILE");
+        if (check_params)
+            return exit_completed;
+        return dump_dmesg(std::string(operands[0]), std::string(operands[1]), options.overwrite);
+    }
+    if (flatten) {
+        if (operands.size() != 1)
+            return core::Error::invalid("usage: makedumpfile -F [OPTIONS] VMCORE > STREAM (the stream goes to standard output)");
+        options.input_path = std::string(operands[0]);
+        options.output_path = "-";
+        options.format = elf ? core::DumpFormat::ElfFlattened : core::DumpFormat::KdumpFlattened;
+        if (::isatty(STDOUT_FILENO) && !check_params)
+            return core::Error::invalid("-F writes a binary stream to standard output, which is a terminal; redirect it to a file or a pipe");
+    } else {
+        if (operands.size() != 2)
+            return core::Error::invalid(core::cat("expected VMCORE and DUMPFILE, got ", operands.size(), " operand", operands.size() == 1 ? "" : "s", " (see --help)"));
+        options.input_path = std::string(operands[0]);
+        options.output_path = std::string(operands[1]);
+        options.format = elf ? core::DumpFormat::Elf : core::DumpFormat::Kdump;
+    }
+    if (check_params)
+        return exit_completed;
+
+    auto report = TRY(core::collect(options));
+    if (options.message_level & core::message_level::report)
+        TRY(core::write_all(STDERR_FILENO, core::format_report(report, 4096), "standard error"));
+    if (options.message_level & core::message_level::common) {
+        if (options.dry_run)
+            core::log::notice(core::cat("dry run: the dump would take ", report.output_bytes, " bytes"));
+        else
+            core::log::notice(core::cat("The dumpfile is saved to ", report.output_path, "."));
+    }
+    return exit_completed;
+}
+
+} // namespace
+} // namespace applets

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Benchmark, not a test: our collector against Debian's makedumpfile 1.7.2,
+# measured in the same run on the same multi-GiB vmcore (page cache warm).
+# Prints wall time, output size and peak RSS, and the ratios the goals are
+# stated in. Nothing here asserts a time.
+# Usage: tests/bench/collector.sh [PATH/TO/kdumpbox] [VMCORE]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+binary=$(readlink -f "${1:-$top/build/release/kdumpbox}")
+fixture=${2:-}
+if [ -z "$fixture" ]; then
+    fixture=$(bash "$top/tests/vm/fixtures.sh" --bench | grep -- '-3g' | head -1)
+fi
+[ -f "$fixture" ] || { echo "bench: no fixture (tests/vm/fixtures.sh --bench makes one)" >&2; exit 1; }
+command -v /usr/bin/time >/dev/null || { echo "bench: needs GNU time (apt-get install time)" >&2; exit 1; }
+work=$(mktemp -d /tmp/kdumpbox-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+ln -s "$binary" "$work/kdumpbox-makedumpfile"
+
+# measure NAME COMMAND...: one run; records seconds, bytes and peak RSS.
+declare -A seconds size rss
+measure() {
+    local name=$1 out=$work/out-$1
+    shift
+    rm -f "$out"
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" "$fixture" "$out" >/dev/null 2>"$work/log" || { cat "$work/log" >&2; exit 1; }
+    read -r seconds[$name] rss[$name] <"$work/time"
+    size[$name]=$(stat -c %s "$out")
+    rm -f "$out"
+    printf '%-28s %8.2f s %12d bytes %8d KiB peak RSS\n' "$name" "${seconds[$name]}" "${size[$name]}" "${rss[$name]}"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+
+cat "$fixture" >/dev/null # warm the page cache for everyone alike
+echo "vmcore: $fixture ($(stat -c %s "$fixture") bytes), $(nproc) CPUs"
+measure mdf-l-d31 makedumpfile -l -d 31
+measure mdf-c-d31 makedumpfile -c -d 31
+measure mdf-l-d1 makedumpfile -l -d 1
+measure ours-d31 "$work/kdumpbox-makedumpfile" -d 31
+measure ours-d1 "$work/kdumpbox-makedumpfile" -d 1
+measure ours-d31-1thread "$work/kdumpbox-makedumpfile" -d 31 --num-threads 1
+measure ours-d31-2threads "$work/kdumpbox-makedumpfile" -d 31 --num-threads 2
+echo
+echo "-d 31 time vs makedumpfile -l:    $(ratio "${seconds[ours-d31]}" "${seconds[mdf-l-d31]}")  (goal <= 0.5)"
+echo "-d 31 size vs makedumpfile -c:    $(ratio "${size[ours-d31]}" "${size[mdf-c-d31]}")  (goal <= 1.0)"
+echo "-d 1 time vs makedumpfile -l:     $(ratio "${seconds[ours-d1]}" "${seconds[mdf-l-d1]}")  (goal <= 0.5)"
+echo "-d 1 size vs makedumpfile -l:     $(ratio "${size[ours-d1]}" "${size[mdf-l-d1]}")  (goal <= 0.95)"
+echo "peak RSS -d 31 (KiB):             ${rss[ours-d31]}  (goal <= 16384)"
+echo "speedup 1 -> 2 threads (-d 31):   $(ratio "${seconds[ours-d31-1thread]}" "${seconds[ours-d31-2threads]}")  (goal >= 1.6)"

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Test oracle helper, not part of the product:
+//   dumpcompare pages SOURCE DUMP   every page DUMP keeps is byte-identical
+//                                   to SOURCE's page at the same address
+//   dumpcompare kept A B            A and B keep the same set of pfns
+//   dumpcompare kept-subset A B     every pfn A keeps, B keeps too
+// SOURCE and DUMP may each be an ELF vmcore or a kdump-compressed file.
+#include "core/fd.h"
+#include "core/kdump_format.h"
+#include "core/strings.h"
+#include "core/vmcore_file.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+core::Result<std::unique_ptr<core::PhysicalMemory>> open_any(std::string const& path)
+{
+    auto fd = TRY(core::open_file(path, O_RDONLY));
+    uint8_t head[64] = {};
+    size_t got = TRY(core::pread_full(fd.get(), head, 0, path));
+    if (got >= 4 && head[0] == 0x7f && head[1] == 'E')
+        return std::unique_ptr<core::PhysicalMemory>(TRY(core::VmcoreFile::open(path)));
+    if (core::is_kdump_header(std::span<uint8_t const>(head, got)))
+        return std::unique_ptr<core::PhysicalMemory>(TRY(core::KdumpFile::open(path)));
+    return core::Error::invalid(core::cat(path, ": neither ELF nor kdump-compressed"));
+}
+
+int fail(core::Error const& error)
+{
+    std::fprintf(stderr, "dumpcompare: %s\n", error.message().c_str());
+    return 2;
+}
+
+int compare_pages(std::string const& source_path, std::string const& dump_path)
+{
+    auto source = open_any(source_path);
+    if (!source.ok())
+        return fail(source.error());
+    auto dump = open_any(dump_path);
+    if (!dump.ok())
+        return fail(dump.error());
+    uint64_t page_size = dump.value()->page_size();
+    std::vector<uint8_t> expected(page_size), actual(page_size);
+    uint64_t compared = 0, mismatched = 0, missing_in_source = 0;
+    for (uint64_t pfn = 0; pfn < dump.value()->pfn_limit(); ++pfn) {
+        if (!dump.value()->has_page(pfn))
+            continue;
+        if (!source.value()->has_page(pfn)) {
+            ++missing_in_source;
+            continue;
+        }
+        auto read_actual = dump.value()->read(pfn * page_size, actual);
+        auto read_expected = source.value()->read(pfn * page_size, expected);
+        if (!read_actual.ok())
+            return fail(read_actual.error());
+        if (!read_expected.ok())
+            return fail(read_expected.error());
+        ++compared;
+        if (std::memcmp(expected.data(), actual.data(), page_size) != 0) {
+            if (mismatched < 5)
+                std::printf("pfn %s differs\n", core::hex(pfn).c_str());
+            ++mismatched;
+        }
+    }
+    std::printf("compared %llu pages: %llu differ, %llu kept pages missing from the source\n", (unsigned long long)compared, (unsigned long long)mismatched,
+        (unsigned long long)missing_in_source);
+    return mismatched == 0 && missing_in_source == 0 && compared > 0 ? 0 : 1;
+}
+
+int compare_kept(std::string const& a_path, std::string const& b_path, bool subset_only)
+{
+    auto a = open_any(a_path);
+    if (!a.ok())
+        return fail(a.error());
+    auto b = open_any(b_path);
+    if (!b.ok())
+        return fail(b.error());
+    uint64_t limit = std::max(a.value()->pfn_limit(), b.value()->pfn_limit());
+    uint64_t only_a = 0, only_b = 0, both = 0;
+    for (uint64_t pfn = 0; pfn < limit; ++pfn) {
+        bool in_a = pfn < a.value()->pfn_limit() && a.value()->has_page(pfn);
+        bool in_b = pfn < b.value()->pfn_limit() && b.value()->has_page(pfn);
+        if (in_a && in_b)
+            ++both;
+        else if (in_a || in_b) {
+            uint64_t& count = in_a ? only_a : only_b;
+            if (count < 5)
+                std::printf("pfn %s kept only by %s\n", core::hex(pfn).c_str(), in_a ? a_path.c_str() : b_path.c_str());
+            ++count;
+        }
+    }
+    std::printf("kept by both: %llu, only by the first: %llu, only by the second: %llu\n", (unsigned long long)both, (unsigned long long)only_a,
+        (unsigned long long)only_b);
+    if (subset_only)
+        return only_a == 0 ? 0 : 1;
+    return only_a == 0 && only_b == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc == 4 && std::string(argv[1]) == "pages")
+        return compare_pages(argv[2], argv[3]);
+    if (argc == 4 && std::string(argv[1]) == "kept")
+        return compare_kept(argv[2], argv[3], false);
+    if (argc == 4 && std::string(argv[1]) == "kept-subset")
+        return compare_kept(argv[2], argv[3], true);
+    std::fprintf(stderr, "usage: dumpcompare pages SOURCE DUMP | kept A B | kept-subset A B\n");
+    return 2;
+}

@@ -5,6 +5,7 @@
 #include "core/dmesg.h"
 #include "core/dump_output.h"
 #include "core/elf.h"
+#include "core/elf_writer.h"
 #include "core/fd.h"
 #include "core/kdump_format.h"
 #include "core/kernel_memory.h"
@@ -47,6 +48,9 @@ struct DumpInput {
     std::function<bool(uint64_t)> in_memory_map;
     // Whether the input holds the pfn's data (the seed of bitmap 2).
     std::function<bool(uint64_t)> has_data;
+    // ELF inputs only: what -E copies into its own headers.
+    std::optional<elf::Header> elf_header;
+    uint64_t elf_note_align { 0 };
 };
 
 // makedumpfile's rule for an ELF input: a PT_LOAD covers the pfns from its
@@ -104,6 +108,8 @@ Result<DumpInput> open_input(std::string const& path, bool pread_only)
         input.machine = vmcore->header().machine == elf::machine_x86_64 ? "x86_64" : vmcore->header().machine == elf::machine_aarch64 ? "aarch64" : "";
         input.in_memory_map = elf_page_map(*vmcore);
         input.has_data = input.in_memory_map;
+        input.elf_header = vmcore->header();
+        input.elf_note_align = vmcore->header().notes.empty() ? 0 : vmcore->header().notes.front().align;
         input.memory = std::move(vmcore);
         return input;
     }
@@ -193,15 +199,8 @@ KdumpHeaderInfo header_info(DumpInput const& input, KernelView const& view, Coll
 
 // --- Bitmaps -------------------------------------------------------------
 
-struct PageBitmaps {
-    std::vector<uint8_t> present; // bitmap 1
-    std::vector<uint8_t> keep;    // bitmap 2
-    uint64_t present_pages { 0 };
-    uint64_t kept_pages { 0 };
-};
-
-bool test_bit(std::vector<uint8_t> const& bitmap, uint64_t pfn) { return (bitmap[pfn >> 3] >> (pfn & 7)) & 1; }
-void set_bit(std::vector<uint8_t>& bitmap, uint64_t pfn) { bitmap[pfn >> 3] |= static_cast<uint8_t>(1u << (pfn & 7)); }
+bool test_bit(std::span<uint8_t const> bitmap, uint64_t bit) { return (bitmap[bit >> 3] >> (bit & 7)) & 1; }
+void set_bit(std::span<uint8_t> bitmap, uint64_t bit) { bitmap[bit >> 3] |= static_cast<uint8_t>(1u << (bit & 7)); }
 
 uint64_t count_bits(std::span<uint8_t const> bitmap)
 {
@@ -211,34 +210,42 @@ uint64_t count_bits(std::span<uint8_t const> bitmap)
     return count;
 }
 
-// Windows of this many pfns go through the filter at a time (a multiple of
-// 8, so windows start on bitmap byte boundaries).
-constexpr uint64_t filter_window_pages = 1 << 16;
+// Bitmaps are built and consumed this many pfns at a time (a multiple of
+// 8, so windows start on bitmap byte boundaries): 64 KiB of bitmaps
+// whatever the dump size, like makedumpfile's cyclic mode.
+constexpr uint64_t bitmap_window_pages = 1 << 18;
 
-Result<PageBitmaps> build_bitmaps(DumpInput const& input, PageFilter* filter, uint64_t pfn_limit, ExclusionCounts& counts)
+// Both bitmaps of one window: bit i is pfn start_pfn + i.
+struct BitmapWindow {
+    uint64_t start_pfn { 0 };
+    uint64_t pfn_count { 0 };
+    std::vector<uint8_t> present; // bitmap 1
+    std::vector<uint8_t> keep;    // bitmap 2
+};
+
+// Walks [0, pfn_limit) window by window, in ascending order (the filter
+// carries free and compound blocks across windows), and hands each
+// window's bitmaps to `visit`.
+Result<void> for_each_window(DumpInput const& input, PageFilter* filter, uint64_t pfn_limit, ExclusionCounts& counts, std::function<Result<void>(BitmapWindow const&)> const& visit)
 {
-    PageBitmaps bitmaps;
-    uint64_t bitmap_bytes = (pfn_limit + 7) / 8;
-    bitmaps.present.assign(bitmap_bytes, 0);
-    for (uint64_t pfn = 0; pfn < pfn_limit; ++pfn) {
-        if (input.in_memory_map(pfn))
-            set_bit(bitmaps.present, pfn);
-    }
-    bitmaps.present_pages = count_bits(bitmaps.present);
-    bitmaps.keep.assign(bitmap_bytes, 0);
-    for (uint64_t pfn = 0; pfn < pfn_limit; ++pfn) {
-        if (input.has_data(pfn))
-            set_bit(bitmaps.keep, pfn);
-    }
-    if (filter) {
-        for (uint64_t start = 0; start < pfn_limit; start += filter_window_pages) {
-            uint64_t count = std::min(filter_window_pages, pfn_limit - start);
-            std::span<uint8_t> window(bitmaps.keep.data() + start / 8, (count + 7) / 8);
-            TRY(filter->exclude(start, count, window, counts));
+    BitmapWindow window;
+    for (uint64_t start = 0; start < pfn_limit; start += bitmap_window_pages) {
+        window.start_pfn = start;
+        window.pfn_count = std::min(bitmap_window_pages, pfn_limit - start);
+        size_t bytes = static_cast<size_t>((window.pfn_count + 7) / 8);
+        window.present.assign(bytes, 0);
+        window.keep.assign(bytes, 0);
+        for (uint64_t index = 0; index < window.pfn_count; ++index) {
+            if (input.in_memory_map(start + index))
+                set_bit(window.present, index);
+            if (input.has_data(start + index))
+                set_bit(window.keep, index);
         }
+        if (filter)
+            TRY(filter->exclude(start, window.pfn_count, window.keep, counts));
+        TRY(visit(window));
     }
-    bitmaps.kept_pages = count_bits(bitmaps.keep);
-    return bitmaps;
+    return {};
 }
 
 // --- Page pipeline -------------------------------------------------------
@@ -288,12 +295,20 @@ public:
     {
     }
 
-    // Feeds every kept pfn through the workers and hands finished batches,
-    // in pfn order, to `consume` on this thread.
-    Result<void> run(std::vector<uint8_t> const& keep, uint64_t pfn_limit, std::function<Result<void>(PageBatch&)> const& consume)
+    // Feeds every kept pfn of one bitmap window (bit i: pfn base_pfn + i)
+    // through the workers and hands finished batches, in pfn order, to
+    // `consume` on this thread.
+    Result<void> run(std::span<uint8_t const> keep, uint64_t base_pfn, uint64_t pfn_count, std::function<Result<void>(PageBatch&)> const& consume)
     {
-        m_keep = &keep;
-        m_pfn_limit = pfn_limit;
+        m_keep = keep;
+        m_base_pfn = base_pfn;
+        m_pfn_count = pfn_count;
+        m_next_index = 0;
+        m_next_sequence = 0;
+        m_in_flight = 0;
+        m_exhausted = false;
+        m_stop = false;
+        m_finished.clear();
         std::vector<std::thread> workers;
         for (unsigned index = 0; index < m_worker_count; ++index)
             workers.emplace_back([this] { worker(); });
@@ -338,20 +353,20 @@ private:
         std::unique_lock lock(m_mutex);
         // Bound memory: at most two batches per worker wait for the writer.
         m_slot_freed.wait(lock, [&] { return m_stop || m_finished.size() + m_in_flight < 2 * m_worker_count + 2; });
-        if (m_stop || m_next_pfn >= m_pfn_limit) {
+        if (m_stop || m_next_index >= m_pfn_count) {
             m_exhausted = true;
             return false;
         }
         batch.pfns.clear();
-        while (m_next_pfn < m_pfn_limit && batch.pfns.size() < batch_pages) {
+        while (m_next_index < m_pfn_count && batch.pfns.size() < batch_pages) {
             // Skip empty bitmap bytes quickly: most of a filtered dump is.
-            if ((m_next_pfn & 7) == 0 && (*m_keep)[m_next_pfn >> 3] == 0) {
-                m_next_pfn += 8;
+            if ((m_next_index & 7) == 0 && m_keep[m_next_index >> 3] == 0) {
+                m_next_index += 8;
                 continue;
             }
-            if (test_bit(*m_keep, m_next_pfn))
-                batch.pfns.push_back(m_next_pfn);
-            ++m_next_pfn;
+            if (test_bit(m_keep, m_next_index))
+                batch.pfns.push_back(m_base_pfn + m_next_index);
+            ++m_next_index;
         }
         if (batch.pfns.empty()) {
             m_exhausted = true;
@@ -432,13 +447,14 @@ private:
     Codec m_codec;
     bool m_exclude_zero;
     unsigned m_worker_count;
-    std::vector<uint8_t> const* m_keep { nullptr };
-    uint64_t m_pfn_limit { 0 };
+    std::span<uint8_t const> m_keep;
+    uint64_t m_base_pfn { 0 };
+    uint64_t m_pfn_count { 0 };
 
     std::mutex m_mutex;
     std::condition_variable m_done_changed;
     std::condition_variable m_slot_freed;
-    uint64_t m_next_pfn { 0 };
+    uint64_t m_next_index { 0 };
     uint64_t m_next_sequence { 0 };
     unsigned m_in_flight { 0 };
     bool m_exhausted { false };
@@ -451,10 +467,19 @@ private:
 class Progress {
 public:
     Progress(bool enabled, uint64_t total) : m_enabled(enabled), m_total(total), m_start(std::chrono::steady_clock::now()) { }
+    // A dump that stopped early leaves its last line open: close it, so
+    // that the error message starts a line of its own.
+    ~Progress()
+    {
+        if (m_line_open)
+            (void)write_all(STDERR_FILENO, std::string_view("\n"), "stderr");
+    }
+    Progress(Progress const&) = delete;
+    Progress& operator=(Progress const&) = delete;
 
     void update(uint64_t done)
     {
-        if (!m_enabled || m_total == 0)
+        if (!m_enabled || m_total == 0 || m_final_shown)
             return;
         auto now = std::chrono::steady_clock::now();
         if (done < m_total && now - m_last < std::chrono::milliseconds(500))
@@ -466,8 +491,11 @@ public:
         unsigned tenths = static_cast<unsigned>(fraction * 1000);
         std::string line = cat("\rCopying data                      : [", tenths / 10 < 100 ? " " : "", tenths / 10 < 10 ? " " : "", tenths / 10, '.', tenths % 10,
             " %] eta: ", eta_seconds, "s   ");
-        if (done >= m_total)
+        if (done >= m_total) {
             line += '\n';
+            m_final_shown = true;
+        }
+        m_line_open = !m_final_shown;
         (void)write_all(STDERR_FILENO, line, "stderr");
     }
 
@@ -476,6 +504,8 @@ private:
     uint64_t m_total;
     std::chrono::steady_clock::time_point m_start;
     std::chrono::steady_clock::time_point m_last {};
+    bool m_final_shown { false };
+    bool m_line_open { false };
 };
 
 // --- Output --------------------------------------------------------------
@@ -554,15 +584,42 @@ Result<void> publish_output(OutputTarget& target)
     return {};
 }
 
-Result<void> write_kdump(DumpInput const& input, KdumpHeaderInfo const& header, PageBitmaps const& bitmaps, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
+// Creates the page filter for one pass over the windows (the filter keeps
+// state from window to window, so each pass needs a fresh one).
+Result<std::unique_ptr<PageFilter>> make_filter(KernelView const& view, DumpInput const& input, CollectorOptions const& options, bool report_warnings)
 {
-    auto writer = TRY(KdumpWriter::create(sink, header, pfn_limit, bitmaps.kept_pages));
+    if ((options.dump_level & ~dump_level::zero) == 0)
+        return std::unique_ptr<PageFilter>();
+    WarningSink warn = [](std::string const&) { };
+    if (report_warnings)
+        warn = [](std::string const& message) { log::warn(message); };
+    return PageFilter::create(*view.info, *view.kernel, *input.memory, options.dump_level, warn);
+}
+
+// The kdump format needs the number of kept pages before the first page
+// (it fixes where page data starts), so the windows are walked twice: once
+// to count, once to write. Memory stays at one window's bitmaps.
+Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHeaderInfo const& header, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
+{
+    uint64_t kept_pages = 0;
+    {
+        auto counting_filter = TRY(make_filter(view, input, options, true));
+        ExclusionCounts discarded;
+        TRY(for_each_window(input, counting_filter.get(), pfn_limit, discarded, [&](BitmapWindow const& window) -> Result<void> {
+            kept_pages += count_bits(window.keep);
+            report.present_pages += count_bits(window.present);
+            return {};
+        }));
+    }
+    report.hole_pages = pfn_limit - report.present_pages;
+
+    auto writer = TRY(KdumpWriter::create(sink, header, pfn_limit, kept_pages));
     auto written = [&]() -> Result<void> {
-        TRY(writer->write_bitmaps(0, pfn_limit, bitmaps.present, bitmaps.keep));
-        Progress progress((options.message_level & message_level::progress) != 0, bitmaps.kept_pages);
+        auto filter = TRY(make_filter(view, input, options, false));
+        Progress progress((options.message_level & message_level::progress) != 0, kept_pages);
         uint64_t done_pages = 0;
         PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count);
-        TRY(pipeline.run(bitmaps.keep, pfn_limit, [&](PageBatch& batch) -> Result<void> {
+        auto consume = [&](PageBatch& batch) -> Result<void> {
             for (size_t index = 0; index < batch.pfns.size(); ++index) {
                 auto const& page = batch.pages[index];
                 if (page.kind == PageBatch::Page::Kind::Zero) {
@@ -576,8 +633,57 @@ Result<void> write_kdump(DumpInput const& input, KdumpHeaderInfo const& header, 
             done_pages += batch.pfns.size();
             progress.update(done_pages);
             return {};
+        };
+        TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
+            TRY(writer->write_bitmaps(window.start_pfn, window.pfn_count, window.present, window.keep));
+            return pipeline.run(window.keep, window.start_pfn, window.pfn_count, consume);
         }));
-        progress.update(bitmaps.kept_pages);
+        if (done_pages != kept_pages)
+            return Error::invalid(cat("the page filter kept ", done_pages, " pages on the second pass but ", kept_pages, " on the first; the vmcore changed while it was read"));
+        progress.update(kept_pages);
+        return writer->finish();
+    }();
+    if (!written.ok()) {
+        (void)writer->mark_incomplete();
+        return written;
+    }
+    return {};
+}
+
+// -E: makedumpfile's ELF layout needs the whole keep bitmap to plan its
+// PT_LOADs, so this path holds one bit per pfn (ELF output is for analysis
+// machines; the capture kernel writes the kdump format).
+Result<void> write_elf(DumpInput const& input, KernelView const& view, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
+{
+    if (!input.elf_header)
+        return Error::unsupported(cat(options.input_path, ": ELF output (-E) needs an ELF vmcore as input; this is a kdump-compressed file (re-filter it without -E)"));
+    std::vector<uint8_t> keep(static_cast<size_t>((pfn_limit + 7) / 8), 0);
+    auto filter = TRY(make_filter(view, input, options, true));
+    TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
+        std::copy(window.keep.begin(), window.keep.end(), keep.begin() + static_cast<std::ptrdiff_t>(window.start_pfn / 8));
+        report.present_pages += count_bits(window.present);
+        return {};
+    }));
+    report.hole_pages = pfn_limit - report.present_pages;
+    if (options.dump_level & dump_level::zero)
+        report.excluded.zero_pages = TRY(exclude_zero_pages(*input.memory, keep, pfn_limit));
+
+    uint64_t page_size = input.memory->page_size();
+    auto load_inputs = elf_load_inputs(input.elf_header->loads);
+    auto plan = TRY(plan_elf_loads(load_inputs, page_size, keep));
+    keep = {};
+    ElfDumpHeaderInfo header;
+    header.endian = input.elf_header->endian;
+    header.machine = input.elf_header->machine;
+    header.flags = input.elf_header->flags;
+    header.note_align = input.elf_note_align;
+    uint64_t data_bytes = plan.data_bytes;
+    report.written_pages = data_bytes / page_size;
+    auto writer = TRY(ElfDumpWriter::create(sink, header, input.note_bytes, std::move(plan)));
+    Progress progress((options.message_level & message_level::progress) != 0, data_bytes);
+    auto written = [&]() -> Result<void> {
+        TRY(writer->copy_from(*input.memory, [&](uint64_t done_bytes) { progress.update(done_bytes); }));
+        progress.update(data_bytes);
         return writer->finish();
     }();
     if (!written.ok()) {
@@ -591,8 +697,6 @@ Result<void> write_kdump(DumpInput const& input, KdumpHeaderInfo const& header, 
 
 Result<CollectorReport> collect(CollectorOptions const& options)
 {
-    if (options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened)
-        return Error::unsupported("ELF output (-E) is not implemented yet; use the default kdump-compressed format");
     if (options.dump_level < 0 || options.dump_level > dump_level::max)
         return Error::invalid(cat("dump level ", options.dump_level, " is out of range; use 0 to 31"));
 
@@ -600,22 +704,22 @@ Result<CollectorReport> collect(CollectorOptions const& options)
     bool needs_page_walk = (options.dump_level & ~dump_level::zero) != 0;
     auto view = TRY(open_kernel_view(input, needs_page_walk, options.input_path));
 
-    std::unique_ptr<PageFilter> filter;
     uint64_t pfn_limit = input.memory->pfn_limit();
-    CollectorReport report;
     if (needs_page_walk) {
-        auto warn = [](std::string const& message) { log::warn(message); };
-        filter = TRY(PageFilter::create(*view.info, *view.kernel, *input.memory, options.dump_level, warn));
+        // makedumpfile clamps max_mapnr to the last valid mem_section.
+        auto filter = TRY(make_filter(view, input, options, false));
         pfn_limit = std::min(pfn_limit, filter->pfn_limit());
     }
+    CollectorReport report;
     report.pfn_limit = pfn_limit;
-    auto bitmaps = TRY(build_bitmaps(input, filter.get(), pfn_limit, report.excluded));
-    report.present_pages = bitmaps.present_pages;
-    report.hole_pages = pfn_limit - bitmaps.present_pages;
 
-    auto header = header_info(input, view, options);
+    bool elf_output = options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened;
+    if (elf_output && !input.elf_header)
+        return Error::unsupported(cat(options.input_path, ": ELF output (-E) needs an ELF vmcore as input; this is a kdump-compressed file (re-filter it without -E)"));
     auto target = TRY(open_output(options));
-    auto written = write_kdump(input, header, bitmaps, pfn_limit, options, *target.sink, report);
+    Result<void> written = elf_output
+        ? write_elf(input, view, pfn_limit, options, *target.sink, report)
+        : write_kdump(input, view, header_info(input, view, options), pfn_limit, options, *target.sink, report);
     report.output_bytes = target.sink->bytes_written();
     if (!written.ok()) {
         if (!target.incomplete_path.empty())

@@ -186,7 +186,7 @@ Result<Header> parse_header(std::span<uint8_t const> head, uint64_t file_size)
     for (uint64_t index = 0; index < geometry.phnum; ++index) {
         ByteCursor cursor(table, geometry.phoff + index * layout.phdr_bytes);
         uint32_t type = cursor.u32();
-        uint64_t offset, virt, phys, file_bytes, mem_bytes;
+        uint64_t offset, virt, phys, file_bytes, mem_bytes, align;
         if (ident.is_64bit) {
             cursor.u32(); // p_flags
             offset = cursor.u64();
@@ -194,12 +194,15 @@ Result<Header> parse_header(std::span<uint8_t const> head, uint64_t file_size)
             phys = cursor.u64();
             file_bytes = cursor.u64();
             mem_bytes = cursor.u64();
+            align = cursor.u64();
         } else {
             offset = cursor.u32();
             virt = cursor.u32();
             phys = cursor.u32();
             file_bytes = cursor.u32();
             mem_bytes = cursor.u32();
+            cursor.u32(); // p_flags
+            align = cursor.u32();
         }
         TRY(cursor.status());
         if (type != type_load && type != type_note)
@@ -210,7 +213,7 @@ Result<Header> parse_header(std::span<uint8_t const> head, uint64_t file_size)
         if (!extent_within(offset, file_bytes, file_size))
             return Error::invalid(cat(segment_kind(type), ' ', ordinal, " (file offset ", hex(offset), ", ", hex(file_bytes), " bytes) runs past the end of the file (", hex(file_size), " bytes); the file is truncated"));
         if (type == type_note) {
-            header.notes.push_back({ offset, file_bytes });
+            header.notes.push_back({ offset, file_bytes, align });
             continue;
         }
         if (file_bytes > mem_bytes)

@@ -31,6 +31,7 @@ struct LoadSegment {
 struct NoteSegment {
     uint64_t file_offset;
     uint64_t file_size;
+    uint64_t align; // p_align: -E copies it
 };
 
 struct Header {

@@ -136,8 +136,14 @@ void VmcoreFile::index_loads()
         highest_end = std::max(highest_end, end);
         m_load_end_prefix_max.push_back(highest_end);
 
+        // Pages hold data only as far as p_filesz: in an ELF dump (-E) the
+        // p_memsz beyond it stands for excluded pages. /proc/vmcore has
+        // p_filesz == p_memsz.
+        if (load.file_size == 0)
+            continue;
+        uint64_t data_end = load.phys_start + load.file_size;
         uint64_t start_pfn = load.phys_start / m_page_size;
-        uint64_t end_pfn = end / m_page_size + (end % m_page_size != 0);
+        uint64_t end_pfn = data_end / m_page_size + (data_end % m_page_size != 0);
         if (!m_page_ranges.empty() && start_pfn <= m_page_ranges.back().end_pfn)
             m_page_ranges.back().end_pfn = std::max(m_page_ranges.back().end_pfn, end_pfn);
         else

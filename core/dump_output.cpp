@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <fcntl.h>
 #include <poll.h>
 #include <string_view>
 #include <unistd.h>
@@ -110,6 +111,28 @@ Result<void> FileSink::write_at(uint64_t offset, std::span<uint8_t const> data)
     if (!end || *end > max_dump_bytes)
         return extent_error(m_name, offset, data.size());
     TRY(pwrite_all(m_fd, data, offset, m_name));
+    m_bytes_written = std::max(m_bytes_written, *end);
+    return {};
+}
+
+Result<void> FileSink::reserve(uint64_t offset, uint64_t length)
+{
+    if (length == 0)
+        return {};
+    auto end = checked_add(offset, length);
+    if (!end || *end > max_dump_bytes)
+        return extent_error(m_name, offset, length);
+    if (::fallocate(m_fd, 0, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+        if (errno != EOPNOTSUPP && errno != ENOSYS)
+            return Error::from_errno(cat(m_name, ": reserving ", length, " bytes at offset ", hex(offset), " for the dump's bitmaps and page descriptors"));
+        // No fallocate here (some network file systems): allocate by writing.
+        std::vector<uint8_t> zeros(static_cast<size_t>(std::min<uint64_t>(length, 1 << 20)), 0);
+        for (uint64_t done = 0; done < length;) {
+            uint64_t piece = std::min<uint64_t>(length - done, zeros.size());
+            TRY(pwrite_all(m_fd, std::span<uint8_t const>(zeros.data(), static_cast<size_t>(piece)), offset + done, m_name));
+            done += piece;
+        }
+    }
     m_bytes_written = std::max(m_bytes_written, *end);
     return {};
 }

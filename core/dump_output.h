@@ -30,6 +30,16 @@ public:
     virtual bool can_rewrite() const = 0;
     // Total bytes of dump written so far (excluding flattened framing).
     virtual uint64_t bytes_written() const = 0;
+    // Makes sure [offset, offset + length) can be written later whatever
+    // else fills the disk first: a writer reserves its metadata (bitmaps,
+    // page descriptors) before the page data, so that a dump cut short by
+    // ENOSPC still describes what it holds. Streams have nothing to reserve.
+    virtual Result<void> reserve(uint64_t offset, uint64_t length)
+    {
+        (void)offset;
+        (void)length;
+        return {};
+    }
 };
 
 // pwrite into a file the caller opened. finish() fsyncs it. Errors keep
@@ -43,6 +53,8 @@ public:
     Result<void> finish() override;
     bool can_rewrite() const override { return true; }
     uint64_t bytes_written() const override { return m_bytes_written; }
+    // fallocate(2); where the file system has none, zeros are written.
+    Result<void> reserve(uint64_t offset, uint64_t length) override;
 
 private:
     int m_fd;

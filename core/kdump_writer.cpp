@@ -430,6 +430,10 @@ Result<std::unique_ptr<KdumpWriter>> KdumpWriter::create(OutputSink& sink, Kdump
     }
     head.put_u64(sub + layout::max_mapnr_64_at, pfn_limit);
     TRY(sink.write_at(0, head.bytes()).context("kdump header"));
+    // The bitmaps and descriptors are written after the page data they
+    // describe; reserving their room first means a full disk cuts off data,
+    // never the tables that make the data readable.
+    TRY(sink.reserve(bitmap_offset, *data_offset - bitmap_offset));
 
     return std::unique_ptr<KdumpWriter>(new KdumpFileWriter(sink, info, pfn_limit, dumpable_pages, bitmap_offset, bitmap_half_bytes, desc_table_offset, *data_offset));
 }

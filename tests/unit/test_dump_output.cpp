@@ -199,6 +199,27 @@ TEST_CASE("FileSink keeps ENOSPC and refuses absurd offsets")
     CHECK(contents(fd.get()).empty());
 }
 
+TEST_CASE("FileSink::reserve allocates the range, so later writes there need no new space")
+{
+    auto fd = scratch_file();
+    core::FileSink sink(fd.get(), "scratch.dump");
+    REQUIRE(sink.reserve(8192, 1 << 20).ok());
+    struct stat status {};
+    REQUIRE(::fstat(fd.get(), &status) == 0);
+    CHECK(status.st_size == 8192 + (1 << 20));
+    CHECK(status.st_blocks * 512 >= (1 << 20)); // allocated, not a hole
+    CHECK(sink.bytes_written() == 8192 + (1 << 20));
+    CHECK(sink.reserve(0, 0).ok());
+    auto wrapped = sink.reserve(~uint64_t(0) - 2, 10);
+    REQUIRE_FALSE(wrapped.ok());
+    CHECK(wrapped.error().message().find("refusing to write") != std::string::npos);
+    // Streams and the default sink have nothing to reserve.
+    auto stream_fd = scratch_file();
+    auto stream = core::FlattenedSink::create(stream_fd.get(), "stream").value();
+    CHECK(stream->reserve(0, 1 << 20).ok());
+    CHECK(stream->bytes_written() == 0);
+}
+
 TEST_CASE("FlattenedSink writes makedumpfile's header, records and end record")
 {
     auto fd = scratch_file();

@@ -12,13 +12,15 @@
 #   --dump-dmesg check runs on our zlib (-c) output.
 # - crash 8.0.2 cannot open 6.12 dumps at all (it is older than the
 #   kernel), so crash runs on the bookworm (6.1) fixtures only.
+# - On 6.12, makedumpfile 1.7.2 keeps most user pages and drops some slab
+#   pages; the excluded-page comparison there checks exactly that (below).
 set -uo pipefail
 
 binary=$(readlink -f "${1:?usage: run.sh KDUMPBOX DUMPCOMPARE}")
 dumpcompare=$(readlink -f "${2:?usage: run.sh KDUMPBOX DUMPCOMPARE}")
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d /tmp/kdumpbox-interop-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'umount "$work/small" 2>/dev/null; rm -rf "$work"' EXIT
 . "$here/../testlib.sh"
 info_get() { sed -n "s/^$1=//p" "$2" | head -1; }
 
@@ -32,11 +34,11 @@ if [ ${#fixtures[@]} = 0 ]; then
 fi
 
 python_kdumpfile=/usr/bin/python3
-libkdumpfile_reads() { # PATH CODEC: opens the dump and reads a page of kernel text
-    "$python_kdumpfile" - "$1" <<'PY'
+libkdumpfile_reads() { # PATH [FORMAT]: opens the dump, checks its format and release
+    "$python_kdumpfile" - "$1" "${2:-diskdump}" <<'PY'
 import sys, kdumpfile
 k = kdumpfile.kdumpfile(sys.argv[1])
-assert k.attr["file.format"] == "diskdump", k.attr["file.format"]
+assert k.attr["file.format"] == sys.argv[2], k.attr["file.format"]
 release = k.attr["linux.uts.release"]
 assert release, "no release"
 print("libkdumpfile:", k.attr["file.format"], release)
@@ -83,11 +85,15 @@ for fixture in "${fixtures[@]}"; do
                 # descriptor), so the kept sets compare directly.
                 check "$label: kept pages equal makedumpfile -d 31's" "$dumpcompare" kept "$out" "$work/theirs-31"
             elif [ $level = 31 ]; then
-                # Deliberate difference: makedumpfile 1.7.2 predates 6.12's
-                # page layout (exact page-type values, folio fields) and
-                # keeps most user and free pages there. We must keep no page
-                # it drops, and drop more.
-                check "$label: kept pages are a subset of makedumpfile 1.7.2's (it under-filters $release)" "$dumpcompare" kept-subset "$out" "$work/theirs-31"
+                # Deliberate differences: makedumpfile 1.7.2 predates 6.12's
+                # page layout (page types in _mapcount, struct slab over
+                # struct page). It keeps most user pages there, and it drops
+                # some slab pages, reading a slab's list pointer as an
+                # anonymous mapping. We keep every slab page (kernel data)
+                # and drop the user pages; any other page we keep and it
+                # drops is a failure.
+                check "$label: pages kept beyond makedumpfile 1.7.2's are all slab pages it wrongly drops on $release" "$dumpcompare" slab-kept "$fixture" "$out" "$work/theirs-31"
+                check "$label: makedumpfile 1.7.2 keeps pages we drop (it under-filters user pages on $release)" sh -c "! '$dumpcompare' kept-subset '$work/theirs-31' '$out'"
             fi
             if [ $codec = c ]; then
                 check "$label: libkdumpfile opens it" libkdumpfile_reads "$out"
@@ -133,6 +139,34 @@ for fixture in "${fixtures[@]}"; do
         || fail "$name: our -R rebuilds makedumpfile's stream byte for byte"
     rm -f "$work/their-stream" "$work/their-rebuilt" "$work/our-rebuilt"
 
+    # --- ELF output (-E) ------------------------------------------------------
+    if "$ours" -E -d 31 "$fixture" "$work/keep-31-elf" >"$work/elf.log" 2>&1; then
+        ok "$name -E -d 31: collector succeeds ($(stat -c %s "$work/keep-31-elf") bytes)"
+        check "$name -E -d 31: every kept page is byte-identical to the vmcore" "$dumpcompare" pages "$fixture" "$work/keep-31-elf"
+        check "$name -E -d 31: libkdumpfile opens it as ELF" libkdumpfile_reads "$work/keep-31-elf" elf
+        makedumpfile -E -d 31 "$fixture" "$work/theirs.elf" >/dev/null 2>&1
+        if [ "$suite" = bookworm ]; then
+            # Same kept pages and makedumpfile's PT_LOAD layout rule: the
+            # same bytes.
+            cmp -s "$work/keep-31-elf" "$work/theirs.elf" && ok "$name -E -d 31: byte-identical to makedumpfile -E -d 31's" \
+                || fail "$name -E -d 31: byte-identical to makedumpfile -E -d 31's" "$(cmp "$work/keep-31-elf" "$work/theirs.elf")"
+        else
+            # As for the kdump format above: the extra pages are slab pages.
+            check "$name -E -d 31: pages kept beyond makedumpfile 1.7.2's -E are all slab pages" "$dumpcompare" slab-kept "$fixture" "$work/keep-31-elf" "$work/theirs.elf"
+        fi
+        rm -f "$work/theirs.elf"
+        if "$ours" -E -F -d 31 "$fixture" >"$work/elf-stream" 2>"$work/elf.log"; then
+            makedumpfile -R "$work/elf-rebuilt" <"$work/elf-stream" >/dev/null 2>&1
+            cmp -s "$work/elf-rebuilt" "$work/keep-31-elf" && ok "$name: -E -F, rebuilt by makedumpfile -R, is the direct -E dump byte for byte" \
+                || fail "$name: -E -F, rebuilt by makedumpfile -R, is the direct -E dump byte for byte"
+        else
+            fail "$name: -E -F writes a stream" "$(tail -5 "$work/elf.log")"
+        fi
+        rm -f "$work/elf-stream" "$work/elf-rebuilt"
+    else
+        fail "$name -E -d 31: collector succeeds" "$(tail -5 "$work/elf.log")"
+    fi
+
     # --- crash -----------------------------------------------------------------
     if [ "$suite" = bookworm ]; then
         vmlinux=$(
@@ -143,7 +177,7 @@ for fixture in "${fixtures[@]}"; do
             vm_fetch_dbg_vmlinux >&2 && echo "$VM_DBG_VMLINUX"
         )
         if [ -f "$vmlinux" ]; then
-            for codec in z c; do
+            for codec in z c elf; do
                 printf 'sys\nbt\nlog\nquit\n' | timeout 300 crash -s "$vmlinux" "$work/keep-31-$codec" >"$work/crash.out" 2>&1
                 # sys names the release and the panic, bt shows the sysrq
                 # path, log prints the kernel log.
@@ -172,6 +206,25 @@ for fixture in "${fixtures[@]}"; do
     fi
     rm -f "$work"/truncated* "$work"/keep-* "$work/theirs-31"
 done
+
+# --- a full disk: ENOSPC ----------------------------------------------------
+# -d 0 of a 1 GiB guest into a 16 MiB tmpfs: the collector must fail with
+# status 1, leave DUMPFILE-incomplete with the incomplete flag set and
+# every page it did write readable, and never create DUMPFILE.
+if [ ${#fixtures[@]} -gt 0 ] && mkdir "$work/small" && mount -t tmpfs -o size=16m kdumpbox-interop "$work/small" 2>"$work/mount.log"; then
+    "$ours" -d 0 "${fixtures[0]}" "$work/small/vmcore" >"$work/enospc.log" 2>&1
+    rc=$?
+    if [ $rc = 1 ] && grep -q 'No space left on device' "$work/enospc.log" && grep -q 'the dump is incomplete; what was written is in .*vmcore-incomplete' "$work/enospc.log" \
+        && [ ! -e "$work/small/vmcore" ] && [ -s "$work/small/vmcore-incomplete" ]; then
+        ok "a full disk: exit 1, the error names ENOSPC and the -incomplete file, no DUMPFILE"
+    else
+        fail "a full disk: exit 1, the error names ENOSPC and the -incomplete file, no DUMPFILE" "exit $rc" "$(cat "$work/enospc.log")" "$(ls -l "$work/small")"
+    fi
+    check "a full disk: the -incomplete dump is flagged and what it holds reads back intact" "$dumpcompare" incomplete "${fixtures[0]}" "$work/small/vmcore-incomplete"
+    umount "$work/small"
+else
+    fail "a 16 MiB tmpfs for the full-disk test can be mounted (the suite runs as root)" "$(cat "$work/mount.log" 2>/dev/null)"
+fi
 
 # --- options --------------------------------------------------------------
 printf 'not a vmcore\n' >"$work/text"

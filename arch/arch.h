@@ -8,6 +8,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 
 namespace core {
@@ -37,5 +40,32 @@ public:
 // KERNELOFFSET, 4- or 5-level paging) reading page tables from physical.
 // Missing VMCOREINFO entries are an error naming them.
 core::Result<std::unique_ptr<AddressTranslator>> make_translator(core::VmcoreInfo const& info, core::PhysicalMemory const& physical);
+
+// kexec (arch/<cpu>/kexec.cpp): what core/kexec needs to know about this
+// CPU's kexec_file_load(2) and the kernel image format it takes.
+
+// The kexec_file_load system call number, or -1 where this CPU (or this
+// build) has none; core/kexec then reports ENOSYS.
+long kexec_file_load_syscall_number();
+
+// What the probe learnt from an image's header.
+struct KernelImage {
+    std::string format;                          // "bzImage, boot protocol 2.15"
+    std::optional<uint64_t> max_cmdline_bytes;   // the header's limit, NUL excluded
+    uint64_t cmdline_reserve_bytes { 0 };        // kept by the kernel for elfcorehdr=
+    uint64_t memory_bytes { 0 };                 // memory it needs to run (x86: init_size); 0 unknown
+};
+
+// How many leading bytes of the file probe_kernel_image wants to see.
+size_t kernel_image_probe_bytes();
+// Checks an uncompressed image's header against what this CPU's
+// kexec_file_load accepts. ENOEXEC: not a kernel image of this CPU at all;
+// ENOTSUP: a kernel image, but one the kernel's loader refuses (the message
+// says why).
+core::Result<KernelImage> probe_kernel_image(std::span<uint8_t const> head);
+// Whether kexec_file_load failing with this errno means "image format not
+// understood" (x86: ENOEXEC; arm64 says EINVAL), which is when a compressed
+// image is unwrapped in user space and tried again.
+bool is_image_format_rejection(int errno_code);
 
 } // namespace arch

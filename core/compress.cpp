@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/compress.h"
 
+#include "core/fd.h"
 #include "core/strings.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
+#include <initializer_list>
+#include <vector>
 
 #define ZLIB_CONST
 #include <zlib.h>
@@ -254,6 +258,166 @@ Result<void> decompress_page(Codec codec, std::span<uint8_t const> in, std::span
         return Error::unsupported("this dump's pages are snappy-compressed; kdumpbox cannot read snappy (it is built with zlib and zstd only)");
     }
     return Error::invalid(cat("page compressed with unknown codec ", hex(static_cast<uint32_t>(codec))));
+}
+
+// ---- Whole files ----
+
+namespace {
+
+// Read and write in pieces this big: large enough that system calls do not
+// dominate, small enough for a crash kernel's memory.
+constexpr size_t stream_chunk_bytes = 256 * 1024;
+
+struct InflateEnder {
+    z_stream* stream;
+    ~InflateEnder() { inflateEnd(stream); }
+};
+
+struct ZstdStreamContext {
+    ZSTD_DCtx* context { ZSTD_createDCtx() };
+    ~ZstdStreamContext() { ZSTD_freeDCtx(context); }
+};
+
+Error truncated_stream(std::string_view what, StreamFormat format)
+{
+    return Error::invalid(cat(what, ": the ", stream_format_name(format), " stream ends early; the file is truncated or damaged"));
+}
+
+Error corrupt_stream(std::string_view what, StreamFormat format, std::string_view detail)
+{
+    return Error::invalid(cat(what, ": the ", stream_format_name(format), " stream is corrupt: ", detail));
+}
+
+Error output_too_large(std::string_view what, StreamFormat format, uint64_t max_output_bytes)
+{
+    constexpr uint64_t mebibyte = 1024 * 1024;
+    std::string limit = max_output_bytes % mebibyte == 0 && max_output_bytes > 0 ? cat(max_output_bytes / mebibyte, " MiB") : cat(max_output_bytes, " bytes");
+    return Error::with_code(EFBIG, cat(what, ": the ", stream_format_name(format), " stream decompresses to more than ", limit));
+}
+
+// Writes one piece of output, after checking that it stays within the limit.
+Result<void> emit(int out_fd, std::span<uint8_t const> piece, uint64_t& total, uint64_t max_output_bytes, std::string_view what, StreamFormat format)
+{
+    if (piece.size() > max_output_bytes - total)
+        return output_too_large(what, format, max_output_bytes);
+    total += piece.size();
+    return write_all(out_fd, piece, cat("the decompressed ", what));
+}
+
+Result<uint64_t> gunzip_stream(int in_fd, int out_fd, uint64_t max_output_bytes, std::string_view what)
+{
+    z_stream stream {};
+    // 16 + MAX_WBITS: one gzip member, its header and CRC trailer checked.
+    int status = inflateInit2(&stream, 16 + MAX_WBITS);
+    if (status != Z_OK)
+        return Error::with_code(ENOMEM, cat("zlib: cannot set up a decompressor: ", zError(status)));
+    InflateEnder ender { &stream };
+    std::vector<uint8_t> input(stream_chunk_bytes);
+    std::vector<uint8_t> output(stream_chunk_bytes);
+    uint64_t offset = 0;
+    uint64_t total = 0;
+    while (true) {
+        size_t got = TRY(pread_full(in_fd, input, offset, what));
+        if (got == 0)
+            return truncated_stream(what, StreamFormat::Gzip);
+        offset += got;
+        stream.next_in = input.data();
+        stream.avail_in = static_cast<uInt>(got);
+        do {
+            stream.next_out = output.data();
+            stream.avail_out = static_cast<uInt>(output.size());
+            status = inflate(&stream, Z_NO_FLUSH);
+            if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR)
+                return corrupt_stream(what, StreamFormat::Gzip, stream.msg ? stream.msg : zError(status));
+            TRY(emit(out_fd, std::span<uint8_t const>(output.data(), output.size() - stream.avail_out), total, max_output_bytes, what, StreamFormat::Gzip));
+            if (status == Z_STREAM_END)
+                return total;
+        } while (stream.avail_in > 0 || stream.avail_out == 0);
+    }
+}
+
+Result<uint64_t> unzstd_stream(int in_fd, int out_fd, uint64_t max_output_bytes, std::string_view what)
+{
+    ZstdStreamContext decompressor;
+    if (!decompressor.context)
+        return Error::with_code(ENOMEM, "zstd: cannot allocate a decompression context");
+    std::vector<uint8_t> input(stream_chunk_bytes);
+    std::vector<uint8_t> output(stream_chunk_bytes);
+    uint64_t offset = 0;
+    uint64_t total = 0;
+    while (true) {
+        size_t got = TRY(pread_full(in_fd, input, offset, what));
+        offset += got;
+        ZSTD_inBuffer in { input.data(), got, 0 };
+        ZSTD_outBuffer out {};
+        do {
+            out = ZSTD_outBuffer { output.data(), output.size(), 0 };
+            size_t remaining = ZSTD_decompressStream(decompressor.context, &out, &in);
+            if (ZSTD_isError(remaining))
+                return corrupt_stream(what, StreamFormat::Zstd, ZSTD_getErrorName(remaining));
+            TRY(emit(out_fd, std::span<uint8_t const>(output.data(), out.pos), total, max_output_bytes, what, StreamFormat::Zstd));
+            if (remaining == 0)
+                return total; // the end of the first frame
+        } while (in.pos < in.size || out.pos == out.size);
+        if (got == 0)
+            return truncated_stream(what, StreamFormat::Zstd);
+    }
+}
+
+} // namespace
+
+std::string_view stream_format_name(StreamFormat format)
+{
+    switch (format) {
+    case StreamFormat::None: return "uncompressed";
+    case StreamFormat::Gzip: return "gzip";
+    case StreamFormat::Zstd: return "zstd";
+    case StreamFormat::Xz: return "xz";
+    case StreamFormat::Bzip2: return "bzip2";
+    case StreamFormat::Lz4: return "lz4";
+    }
+    return "unknown";
+}
+
+StreamFormat detect_stream_format(std::span<uint8_t const> head)
+{
+    auto starts = [&](std::initializer_list<uint8_t> magic) {
+        return head.size() >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
+    };
+    if (starts({ 0x1f, 0x8b }))
+        return StreamFormat::Gzip;
+    if (starts({ 0x28, 0xb5, 0x2f, 0xfd }))
+        return StreamFormat::Zstd;
+    if (starts({ 0xfd, '7', 'z', 'X', 'Z', 0x00 }))
+        return StreamFormat::Xz;
+    if (starts({ 'B', 'Z', 'h' }))
+        return StreamFormat::Bzip2;
+    // The frame format (lz4 -d), and the legacy format the kernel's own
+    // CONFIG_KERNEL_LZ4 and initramfs images use.
+    if (starts({ 0x04, 0x22, 0x4d, 0x18 }) || starts({ 0x02, 0x21, 0x4c, 0x18 }))
+        return StreamFormat::Lz4;
+    return StreamFormat::None;
+}
+
+bool can_decompress_stream(StreamFormat format) { return format == StreamFormat::Gzip || format == StreamFormat::Zstd; }
+
+Result<uint64_t> decompress_stream(int in_fd, int out_fd, StreamFormat format, uint64_t max_output_bytes, std::string_view what)
+{
+    switch (format) {
+    case StreamFormat::Gzip:
+        return gunzip_stream(in_fd, out_fd, max_output_bytes, what);
+    case StreamFormat::Zstd:
+        return unzstd_stream(in_fd, out_fd, max_output_bytes, what);
+    case StreamFormat::Xz:
+    case StreamFormat::Bzip2:
+    case StreamFormat::Lz4: {
+        std::string_view name = stream_format_name(format);
+        return Error::unsupported(cat(what, ": ", name, "-compressed, and kdumpbox has no ", name, " decompressor (it is built with zlib and zstd only); decompress it first with ", name, " -d"));
+    }
+    case StreamFormat::None:
+        break;
+    }
+    return Error::invalid(cat(what, ": not compressed with a format kdumpbox knows (gzip or zstd)"));
 }
 
 } // namespace core

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/compress.h"
 
+#include "core/fd.h"
+
+#include <cerrno>
 #include <cstring>
 #include <doctest.h>
+#include <fcntl.h>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <thread>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <vector>
 #include <zlib.h>
 #include <zstd.h>
@@ -281,4 +288,218 @@ TEST_CASE("decompression works from several threads at once")
         thread.join();
     for (int count : failures)
         CHECK(count == 0);
+}
+
+// ---- Whole files ----
+
+namespace {
+
+using core::StreamFormat;
+
+bool contains_text(std::string const& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+struct MemFd {
+    int fd;
+    explicit MemFd(std::vector<uint8_t> const& bytes = {}) : fd(::memfd_create("test-compress", MFD_CLOEXEC))
+    {
+        REQUIRE(fd >= 0);
+        REQUIRE(core::write_all(fd, bytes, "memfd").ok());
+    }
+    ~MemFd() { ::close(fd); }
+    std::vector<uint8_t> contents() const
+    {
+        std::vector<uint8_t> out(static_cast<size_t>(::lseek(fd, 0, SEEK_END)));
+        REQUIRE(core::pread_exact(fd, out, 0, "memfd").ok());
+        return out;
+    }
+};
+
+std::vector<uint8_t> gzip_file(std::vector<uint8_t> const& data)
+{
+    z_stream stream {};
+    REQUIRE(deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    std::vector<uint8_t> out(deflateBound(&stream, data.size()) + 64);
+    stream.next_in = const_cast<Bytef*>(data.data());
+    stream.avail_in = static_cast<uInt>(data.size());
+    stream.next_out = out.data();
+    stream.avail_out = static_cast<uInt>(out.size());
+    REQUIRE(deflate(&stream, Z_FINISH) == Z_STREAM_END);
+    out.resize(stream.total_out);
+    deflateEnd(&stream);
+    return out;
+}
+
+std::vector<uint8_t> zstd_file(std::vector<uint8_t> const& data)
+{
+    std::vector<uint8_t> out(ZSTD_compressBound(data.size()));
+    size_t size = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+    REQUIRE_FALSE(ZSTD_isError(size));
+    out.resize(size);
+    return out;
+}
+
+std::vector<uint8_t> compressed(StreamFormat format, std::vector<uint8_t> const& data)
+{
+    return format == StreamFormat::Gzip ? gzip_file(data) : zstd_file(data);
+}
+
+// Several read and write chunks of text-like data, with a random stretch
+// so the compressed stream is not tiny.
+std::vector<uint8_t> file_contents()
+{
+    std::vector<uint8_t> data;
+    for (unsigned seed = 0; seed < 200; ++seed) {
+        auto page = text_page(seed);
+        data.insert(data.end(), page.begin(), page.end());
+    }
+    auto noise = random_bytes(300 * 1024, 7);
+    data.insert(data.end(), noise.begin(), noise.end());
+    data.push_back(0x42); // an odd size
+    return data;
+}
+
+} // namespace
+
+TEST_CASE("stream formats are recognised by their magic, and named")
+{
+    auto head = [](std::initializer_list<uint8_t> bytes) { return std::vector<uint8_t>(bytes); };
+    CHECK(core::detect_stream_format(head({ 0x1f, 0x8b, 0x08 })) == StreamFormat::Gzip);
+    CHECK(core::detect_stream_format(head({ 0x28, 0xb5, 0x2f, 0xfd, 0 })) == StreamFormat::Zstd);
+    CHECK(core::detect_stream_format(head({ 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00 })) == StreamFormat::Xz);
+    CHECK(core::detect_stream_format(head({ 0xfd, 0x37, 0x7a, 0x58, 0x5a })) == StreamFormat::None); // truncated magic
+    CHECK(core::detect_stream_format(head({ 'B', 'Z', 'h', '9' })) == StreamFormat::Bzip2);
+    CHECK(core::detect_stream_format(head({ 0x04, 0x22, 0x4d, 0x18 })) == StreamFormat::Lz4);
+    CHECK(core::detect_stream_format(head({ 0x02, 0x21, 0x4c, 0x18 })) == StreamFormat::Lz4); // legacy, as the kernel builds it
+    CHECK(core::detect_stream_format(head({})) == StreamFormat::None);
+    CHECK(core::detect_stream_format(head({ 0x1f })) == StreamFormat::None);
+    CHECK(core::detect_stream_format(head({ 0x7f, 'E', 'L', 'F', 2, 1 })) == StreamFormat::None);
+    CHECK(core::detect_stream_format(gzip_file(text_page(1))) == StreamFormat::Gzip);
+    CHECK(core::detect_stream_format(zstd_file(text_page(1))) == StreamFormat::Zstd);
+
+    CHECK(core::stream_format_name(StreamFormat::None) == "uncompressed");
+    CHECK(core::stream_format_name(StreamFormat::Gzip) == "gzip");
+    CHECK(core::stream_format_name(StreamFormat::Zstd) == "zstd");
+    CHECK(core::stream_format_name(StreamFormat::Xz) == "xz");
+    CHECK(core::stream_format_name(StreamFormat::Bzip2) == "bzip2");
+    CHECK(core::stream_format_name(StreamFormat::Lz4) == "lz4");
+    CHECK(core::can_decompress_stream(StreamFormat::Gzip));
+    CHECK(core::can_decompress_stream(StreamFormat::Zstd));
+    for (auto format : { StreamFormat::None, StreamFormat::Xz, StreamFormat::Bzip2, StreamFormat::Lz4 })
+        CHECK_FALSE(core::can_decompress_stream(format));
+}
+
+TEST_CASE("gzip and zstd files stream back byte for byte, trailing data ignored")
+{
+    auto original = file_contents();
+    for (auto format : { StreamFormat::Gzip, StreamFormat::Zstd }) {
+        CAPTURE(core::stream_format_name(format));
+        auto bytes = compressed(format, original);
+        bytes.insert(bytes.end(), 512, 0); // padding, as after a kernel image
+        MemFd in(bytes);
+        MemFd out;
+        auto written = core::decompress_stream(in.fd, out.fd, format, 64 << 20, "module.ko");
+        REQUIRE(written.ok());
+        CHECK(written.value() == original.size());
+        CHECK(out.contents() == original);
+
+        // An empty file compresses to a stream with no output.
+        MemFd empty_in(compressed(format, {}));
+        MemFd empty_out;
+        auto nothing = core::decompress_stream(empty_in.fd, empty_out.fd, format, 0, "empty");
+        REQUIRE(nothing.ok());
+        CHECK(nothing.value() == 0);
+    }
+}
+
+TEST_CASE("the output limit is exact, and going over it is EFBIG")
+{
+    auto original = file_contents();
+    for (auto format : { StreamFormat::Gzip, StreamFormat::Zstd }) {
+        CAPTURE(core::stream_format_name(format));
+        MemFd in(compressed(format, original));
+        MemFd exact;
+        CHECK(core::decompress_stream(in.fd, exact.fd, format, original.size(), "module.ko").ok());
+
+        MemFd over;
+        auto refused = core::decompress_stream(in.fd, over.fd, format, original.size() - 1, "module.ko");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().errno_code() == EFBIG);
+        CHECK(refused.error().message() == std::string("module.ko: the ") + std::string(core::stream_format_name(format)) + " stream decompresses to more than " + std::to_string(original.size() - 1) + " bytes");
+        CHECK(over.contents().size() <= original.size() - 1);
+
+        MemFd small;
+        auto mebibytes = core::decompress_stream(in.fd, small.fd, format, 1 << 20, "vmlinuz");
+        REQUIRE_FALSE(mebibytes.ok());
+        CHECK(mebibytes.error().message().ends_with("decompresses to more than 1 MiB"));
+    }
+}
+
+TEST_CASE("truncated and corrupt streams are refused with the file's name")
+{
+    auto original = file_contents();
+    for (auto format : { StreamFormat::Gzip, StreamFormat::Zstd }) {
+        CAPTURE(core::stream_format_name(format));
+        auto half = compressed(format, original);
+        half.resize(half.size() / 2);
+        MemFd truncated_in(half);
+        MemFd truncated_out;
+        auto truncated = core::decompress_stream(truncated_in.fd, truncated_out.fd, format, 64 << 20, "/lib/modules/x.ko");
+        REQUIRE_FALSE(truncated.ok());
+        CHECK(truncated.error().errno_code() == EINVAL);
+        CHECK(truncated.error().message() == std::string("/lib/modules/x.ko: the ") + std::string(core::stream_format_name(format)) + " stream ends early; the file is truncated or damaged");
+
+        auto damaged = compressed(format, original);
+        for (size_t at = 20; at < 200; ++at)
+            damaged[at] ^= 0x5a;
+        MemFd corrupt_in(damaged);
+        MemFd corrupt_out;
+        auto corrupt = core::decompress_stream(corrupt_in.fd, corrupt_out.fd, format, 64 << 20, "/lib/modules/x.ko");
+        REQUIRE_FALSE(corrupt.ok());
+        CHECK(corrupt.error().errno_code() == EINVAL);
+        CHECK(corrupt.error().message().starts_with(std::string("/lib/modules/x.ko: the ") + std::string(core::stream_format_name(format)) + " stream is corrupt: "));
+
+        MemFd empty_in;
+        MemFd empty_out;
+        CHECK(core::decompress_stream(empty_in.fd, empty_out.fd, format, 64 << 20, "empty").error().message() == std::string("empty: the ") + std::string(core::stream_format_name(format)) + " stream ends early; the file is truncated or damaged");
+    }
+
+    // A gzip header on a zstd stream, and the other way round.
+    MemFd zstd_in(zstd_file(original));
+    MemFd out;
+    CHECK(contains_text(core::decompress_stream(zstd_in.fd, out.fd, StreamFormat::Gzip, 64 << 20, "x").error().message(), "the gzip stream is corrupt"));
+    MemFd gzip_in(gzip_file(original));
+    CHECK(contains_text(core::decompress_stream(gzip_in.fd, out.fd, StreamFormat::Zstd, 64 << 20, "x").error().message(), "the zstd stream is corrupt"));
+}
+
+TEST_CASE("formats without a decompressor are named, and read and write errors passed on")
+{
+    MemFd in(std::vector<uint8_t> { 0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3 });
+    MemFd out;
+    for (auto format : { StreamFormat::Xz, StreamFormat::Bzip2, StreamFormat::Lz4 }) {
+        CAPTURE(core::stream_format_name(format));
+        auto refused = core::decompress_stream(in.fd, out.fd, format, 64 << 20, "x.ko.xz");
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().errno_code() == ENOTSUP);
+        std::string name(core::stream_format_name(format));
+        CHECK(refused.error().message() == "x.ko.xz: " + name + "-compressed, and kdumpbox has no " + name + " decompressor (it is built with zlib and zstd only); decompress it first with " + name + " -d");
+    }
+    auto plain = core::decompress_stream(in.fd, out.fd, StreamFormat::None, 64 << 20, "x.ko");
+    REQUIRE_FALSE(plain.ok());
+    CHECK(plain.error().errno_code() == EINVAL);
+    CHECK(plain.error().message() == "x.ko: not compressed with a format kdumpbox knows (gzip or zstd)");
+    CHECK(out.contents().empty());
+
+    // Unreadable input (a write-only descriptor) and unwritable output.
+    MemFd packed(gzip_file(text_page(3)));
+    int write_only = ::open(("/proc/self/fd/" + std::to_string(out.fd)).c_str(), O_WRONLY | O_CLOEXEC);
+    REQUIRE(write_only >= 0);
+    CHECK(core::decompress_stream(write_only, out.fd, StreamFormat::Gzip, 64 << 20, "x.ko.gz").error().errno_code() == EBADF);
+    int read_only = ::open(("/proc/self/fd/" + std::to_string(out.fd)).c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(read_only >= 0);
+    auto unwritable = core::decompress_stream(packed.fd, read_only, StreamFormat::Gzip, 64 << 20, "x.ko.gz");
+    REQUIRE_FALSE(unwritable.ok());
+    CHECK(unwritable.error().errno_code() == EBADF);
+    CHECK(contains_text(unwritable.error().message(), "the decompressed x.ko.gz"));
+    ::close(write_only);
+    ::close(read_only);
 }

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// kexec: kexec-tools' command line over core/kexec, kexec_file_load only.
+// Options kexec-tools has for the classic kexec_load path are refused by
+// name with the reason, never silently ignored.
+#include "applets/applet.h"
+
+#include "core/fd.h"
+#include "core/kexec.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "core/version.h"
+
+#include <optional>
+#include <unistd.h>
+
+namespace applets {
+
+namespace {
+
+core::Result<int> kexec_main(Context& context, Arguments args);
+
+using core::kexec::FailureKind;
+
+constexpr int exit_ok = 0;
+
+} // namespace
+
+extern Applet const kexec_applet = {
+    .name = "kexec",
+    .aliases = {},
+    .summary = "load, unload and start kernels with kexec_file_load (kexec-tools compatible)",
+    .help = R"(Usage: kexec -l KERNEL [--initrd=FILE] [--append=TEXT] [--reuse-cmdline]
+       kexec -p KERNEL [--initrd=FILE] [--append=TEXT] [--reuse-cmdline]
+       kexec -e                   start the loaded kernel (sync, then reboot into it)
+       kexec -f KERNEL [...]      load and start at once
+       kexec -u [-p]              unload the kernel (-p: the crash kernel)
+       kexec -S [-l|-p]           exit 1 if the crash kernel (-l: the kexec kernel)
+                                  is loaded, 0 if not
+
+Loads with kexec_file_load(2) only: the kernel checks the image's signature
+(lockdown, Secure Boot, IMA) and builds the boot parameters and, for -p, the
+crash ELF header itself. gzip- and zstd-compressed images are offered to the
+kernel as they are and decompressed into memory only if it refuses them.
+A failed -p load leaves no crash kernel loaded; the error says so.
+-e does not run ifdown or shut services down: use 'systemctl kexec' for a
+clean shutdown into the loaded kernel.
+
+Exit status, as kexec-tools':
+  0    done
+  1    usage error, no crashkernel= reservation for -p, or -e with
+       nothing loaded ("Nothing has been loaded!")
+  253  the kernel has no kexec_file_load, or refused the image with
+       EINVAL, ENOEXEC or ENOTSUP (kexec-tools -s; there is no classic
+       kexec_load to fall back to)
+  255  the load, unload or exec failed
+  -S   1 loaded, 0 not loaded, 255 cannot tell
+)",
+    .main = kexec_main,
+    .failure_exit_code = core::kexec::exit_status(FailureKind::Usage),
+};
+
+namespace {
+
+struct RefusedOption {
+    char short_name;
+    std::string_view long_name;
+    core::cli::Arity arity;
+    std::string_view reason;
+};
+
+constexpr RefusedOption refused_options[] = {
+    { 't', "type", core::cli::Arity::Required, "with kexec_file_load the kernel picks the image loader itself" },
+    { 'i', "no-checks", core::cli::Arity::None, "purgatory checksums belong to classic kexec_load; the kernel does them for kexec_file_load" },
+    { 0, "mem-min", core::cli::Arity::Required, "placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
+    { 0, "mem-max", core::cli::Arity::Required, "placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
+    { 0, "entry", core::cli::Arity::Required, "the entry point is the kernel's choice with kexec_file_load" },
+    { 0, "load-preserve-context", core::cli::Arity::None, "preserving context needs classic kexec_load, which this build does not have" },
+    { 0, "load-jump-back-helper", core::cli::Arity::None, "jump-back needs classic kexec_load, which this build does not have" },
+    { 0, "reuseinitrd", core::cli::Arity::None, "reusing the running kernel's initrd is not supported; give --initrd" },
+    { 0, "elf32-core-headers", core::cli::Arity::None, "the kernel builds the crash ELF header itself with kexec_file_load" },
+    { 0, "elf64-core-headers", core::cli::Arity::None, "the kernel builds the crash ELF header itself with kexec_file_load" },
+    { 0, "dtb", core::cli::Arity::Required, "with kexec_file_load the kernel passes its own device tree" },
+};
+
+struct Options {
+    bool help = false, version = false;
+    bool load = false, panic = false, unload = false, exec = false, force = false, status = false;
+    bool reuse_cmdline = false, classic = false, debug = false, dry_run = false;
+    bool no_ifdown = false, no_sync = false, print_reservation = false, hotplug = false;
+    std::optional<std::string> initrd;
+    std::vector<std::string> append;
+};
+
+core::Result<void> write_stdout(std::string const& text) { return core::write_all(STDOUT_FILENO, std::string_view(text), "standard output"); }
+
+// Prints the error as the dispatcher would, and exits as kexec-tools does.
+int fail(FailureKind kind, core::Error const& error)
+{
+    core::log::error(error.message());
+    return core::kexec::exit_status(kind);
+}
+
+// The whole load: command line, plan, then the system call or --dry-run.
+// Returns the exit status of a failure, nullopt on success.
+std::optional<int> load_kernel(Options const& options, core::kexec::Target target, std::string_view kernel)
+{
+    if (target == core::kexec::Target::Panic) {
+        auto reservation = core::kexec::check_crash_reservation();
+        if (!reservation.ok())
+            return fail(FailureKind::NoCrashReservation, reservation.error());
+    }
+    core::kexec::CmdlineRequest cmdline_request { .target = target, .reuse_current = options.reuse_cmdline, .append = options.append };
+    auto cmdline = core::kexec::build_cmdline(cmdline_request);
+    if (!cmdline.ok())
+        return fail(FailureKind::Usage, cmdline.error()); // kexec-tools die()s on /proc/cmdline
+    core::kexec::LoadRequest request {
+        .kernel_path = std::string(kernel),
+        .initrd_path = options.initrd,
+        .cmdline = std::move(cmdline).release_value(),
+        .target = target,
+        .kernel_debug = options.debug,
+    };
+    auto plan = core::kexec::plan_load(std::move(request));
+    if (!plan.ok())
+        return fail(FailureKind::Failed, plan.error());
+    if (options.dry_run) {
+        core::log::notice(core::cat("dry run: would call ", core::kexec::describe_load(plan.value())));
+        return std::nullopt;
+    }
+    auto outcome = core::kexec::execute_load(plan.value());
+    if (!outcome.ok())
+        return fail(core::kexec::load_failure_kind(outcome.error().errno_code()), outcome.error());
+    if (outcome->unwrapped)
+        core::log::info(core::cat("loaded ", kernel, " after decompressing it (the kernel does not take it compressed)"));
+    return std::nullopt;
+}
+
+int status(core::kexec::Target target)
+{
+    auto loaded = core::kexec::is_loaded(target);
+    if (!loaded.ok())
+        core::log::error(loaded.error().message());
+    else
+        core::log::debug(core::cat(core::kexec::target_name(target), loaded.value() ? ": loaded" : ": not loaded"));
+    return core::kexec::status_exit_status(loaded);
+}
+
+// -e, or the second half of -f: kexec-tools die()s when nothing is loaded,
+// and returns -1 when reboot(2) comes back.
+int exec_kernel(Options const& options, core::kexec::SyncFirst sync)
+{
+    auto loaded = core::kexec::is_loaded(core::kexec::Target::Reboot);
+    if (!loaded.ok())
+        return fail(FailureKind::Failed, loaded.error());
+    if (!loaded.value())
+        return fail(FailureKind::NothingLoaded, core::kexec::nothing_loaded_error(core::kexec::Target::Reboot));
+    if (options.dry_run) {
+        core::log::notice(core::cat("dry run: would ", core::kexec::describe_exec(sync)));
+        return exit_ok;
+    }
+    auto result = core::kexec::exec_loaded(sync);
+    if (result.ok())
+        return exit_ok; // not reached: the new kernel is running
+    return fail(FailureKind::Failed, result.error());
+}
+
+core::Result<int> kexec_main(Context&, Arguments args)
+{
+    Options options;
+    core::cli::OptionParser parser;
+    add_help_option(parser, &options.help);
+    parser.flag('v', "version", &options.version, "print the version and exit");
+    parser.flag('l', "load", &options.load, "load KERNEL, to be started by 'kexec -e' (or a reboot)");
+    parser.flag('p', "load-panic", &options.panic, "load KERNEL as the crash kernel (with -u, -S: act on the crash kernel)");
+    parser.flag('u', "unload", &options.unload, "unload the kernel (with -p: the crash kernel)");
+    parser.flag('e', "exec", &options.exec, "start the loaded kernel now");
+    parser.flag('f', "force", &options.force, "load KERNEL and start it at once, without a shutdown");
+    parser.value(0, "initrd", "FILE", &options.initrd, "the initrd (initramfs) for KERNEL");
+    parser.value(0, "ramdisk", "FILE", &options.initrd, "the same as --initrd");
+    parser.list(0, "append", "TEXT", &options.append, "add TEXT to the new kernel's command line (repeatable)");
+    parser.list(0, "command-line", "TEXT", &options.append, "the same as --append");
+    parser.flag(0, "reuse-cmdline", &options.reuse_cmdline, "start from this kernel's /proc/cmdline, without BOOT_IMAGE= (and, with -p, crashkernel=)");
+    parser.custom('s', "kexec-file-syscall", core::cli::Arity::None, {}, [](auto) -> core::Result<void> { return {}; }, "use kexec_file_load (the default and only choice)");
+    parser.flag('c', "kexec-syscall", &options.classic, "classic kexec_load: not supported by this build");
+    parser.custom('a', "kexec-syscall-auto", core::cli::Arity::None, {}, [](auto) -> core::Result<void> { return {}; }, "accepted: the same as -s here (there is no classic fallback)");
+    parser.flag('S', "status", &options.status, "exit 1 if the crash kernel (with -l: the kexec kernel) is loaded, 0 if not");
+    parser.flag('d', "debug", &options.debug, "print what is done, and ask the kernel to log the load (KEXEC_FILE_DEBUG)");
+    parser.flag(0, "dry-run", &options.dry_run, "print the system call that would be made, and make none");
+    parser.flag('x', "no-ifdown", &options.no_ifdown, "accepted: -e never takes network interfaces down");
+    parser.flag('y', "no-sync", &options.no_sync, "do not sync file systems before -e or -f");
+    parser.flag(0, "print-ckr-size", &options.print_reservation, "print the crashkernel= reservation size in bytes");
+    parser.flag(0, "hotplug", &options.hotplug, "accepted: the kernel updates a kexec_file_load crash kernel on hotplug by itself");
+    for (auto const& refused : refused_options) {
+        parser.custom(refused.short_name, refused.long_name, refused.arity, {}, [refused](auto) -> core::Result<void> {
+            return core::Error::unsupported(core::cat("not supported by this kexec: ", refused.reason));
+        }, "not supported (refused with the reason)");
+    }
+
+    auto operands = TRY(parser.parse(args));
+    if (options.help) {
+        print_help(kexec_applet, parser);
+        return exit_ok;
+    }
+    if (options.version) {
+        TRY(write_stdout(core::cat("kexec (kdumpbox ", core::kdumpbox_version(), "), kexec_file_load only\n")));
+        return exit_ok;
+    }
+    if (options.classic)
+        return core::Error::unsupported("classic kexec_load is not supported by this build; use -s (kexec_file_load)");
+    if (options.debug)
+        core::log::set_threshold(core::log::Level::Debug);
+    if (options.print_reservation) {
+        TRY(write_stdout(core::cat(TRY(core::kexec::crash_reservation_bytes()), '\n')));
+        return exit_ok;
+    }
+
+    using core::kexec::Target;
+    // -S outranks everything, as in kexec-tools; it asks about the crash
+    // kernel unless -l says otherwise.
+    if (options.status)
+        return status(options.load && !options.panic ? Target::Reboot : Target::Panic);
+    Target target = options.panic ? Target::Panic : Target::Reboot;
+    if (options.unload) {
+        if (!operands.empty())
+            return core::Error::invalid(core::cat("-u takes no kernel, but '", operands.front(), "' was given"));
+        if (options.dry_run) {
+            core::log::notice(core::cat("dry run: would call ", core::kexec::describe_unload(target)));
+            return exit_ok;
+        }
+        auto unloaded = core::kexec::unload(target);
+        if (!unloaded.ok())
+            return fail(core::kexec::unload_failure_kind(unloaded.error().errno_code()), unloaded.error());
+        return exit_ok;
+    }
+    if (int(options.load) + int(options.panic) + int(options.force) > 1)
+        return core::Error::invalid("-l, -p and -f exclude each other; pick one");
+    if (options.exec && options.panic)
+        return core::Error::invalid("-e starts the kexec kernel; a crash kernel (-p) is started by a crash, not by -e");
+    if (options.exec && options.load)
+        return core::Error::invalid("-l and -e together: load with 'kexec -l KERNEL', then run 'kexec -e', or use 'kexec -f KERNEL' to do both at once");
+
+    core::kexec::SyncFirst sync = options.no_sync ? core::kexec::SyncFirst::No : core::kexec::SyncFirst::Yes;
+    bool loads = options.load || options.panic || options.force;
+    if (!loads && !options.exec) {
+        if (operands.size() == 1)
+            return core::Error::unsupported(core::cat("'kexec ", operands.front(), "' without -l would load the kernel and run 'shutdown -r now', which this kexec does not do; use 'kexec -l ", operands.front(),
+                "' and then 'systemctl kexec' or 'kexec -e', or 'kexec -f ", operands.front(), "' to load and start it at once"));
+        return core::Error::invalid("nothing to do: give -l KERNEL, -p KERNEL, -f KERNEL, -e, -u or -S (see --help)");
+    }
+    if (loads) {
+        if (operands.size() != 1)
+            return core::Error::invalid(operands.empty() ? std::string("no kernel given: name the kernel image to load (for example /boot/vmlinuz-$(uname -r))")
+                                                         : core::cat("expected one kernel image, got ", operands.size(), " operands (see --help)"));
+        if (auto failed = load_kernel(options, target, operands.front()))
+            return *failed;
+        if (!options.force)
+            return exit_ok;
+        if (options.dry_run) {
+            // Nothing was loaded, so there is nothing to check yet.
+            core::log::notice(core::cat("dry run: would ", core::kexec::describe_exec(sync)));
+            return exit_ok;
+        }
+    } else if (!operands.empty()) {
+        return core::Error::invalid(core::cat("-e takes no kernel, but '", operands.front(), "' was given; load it with -l first, or use -f"));
+    }
+    return exec_kernel(options, sync);
+}
+
+} // namespace
+} // namespace applets

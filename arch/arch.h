@@ -69,3 +69,15 @@ core::Result<KernelImage> probe_kernel_image(std::span<uint8_t const> head);
 bool is_image_format_rejection(int errno_code);
 
 } // namespace arch
+
+namespace arch {
+
+// Capture command-line defaults (arch/<cpu>/arch.cpp): the
+// KDUMP_COMMANDLINE_REMOVE and KDUMP_COMMANDLINE_APPEND values kdumpbox uses
+// when the settings file does not set them. Space-separated; a remove entry
+// is a parameter name (it drops every word with that key), or a whole
+// word with '=' (it drops only that word). Empty where the CPU is unsupported.
+std::string_view capture_cmdline_remove_default();
+std::string_view capture_cmdline_append_default();
+
+} // namespace arch

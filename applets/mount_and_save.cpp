@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// mount-and-save: the local-disk half of a capture. Finds the dump target
+// (a device path, UUID= or LABEL=), mounts it, makes the dump directory as
+// kdump-utils names it, and saves each file there as NAME-incomplete,
+// renamed to NAME once synced. The work is in core/blkid and core/target.
+#include "applets/applet.h"
+
+#include "core/blkid.h"
+#include "core/fd.h"
+#include "core/log.h"
+#include "core/strings.h"
+#include "core/target.h"
+
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace applets {
+
+namespace {
+
+core::Result<int> mount_and_save_main(Context& context, Arguments args);
+
+} // namespace
+
+extern Applet const mount_and_save_applet = {
+    .name = "mount-and-save",
+    .aliases = {},
+    .summary = "find and mount the dump target, and save files into a new dump directory",
+    .help = R"(Usage: mount-and-save [-t FSTYPE] [-o OPTIONS] [--timeout SECONDS] [--path DIR]
+                      [--host-ip IP] [--mountpoint DIR] [--name NAME] TARGET FILE...
+
+TARGET is a device (/dev/vda1), UUID=... or LABEL=..., as in kdump.conf.
+Waits up to --timeout seconds for it to appear (the console then lists the
+devices that were seen), mounts it (the type is read from the superblock
+unless -t is given), creates PATH/IP-YYYY-MM-DD-HH:MM:SS (UTC) on it with
+mode 0700, and copies each FILE into it as NAME-incomplete, renamed to NAME
+once synced. FILE may be '-' (once) for standard input, named by --name:
+  vmcore-dmesg /proc/vmcore | mount-and-save --name vmcore-dmesg.txt UUID=... -
+Prints the dump directory (a path under the mountpoint) on standard output,
+then unmounts. Nothing existing is overwritten.
+Exit status: 0 saved, 1 failed (an -incomplete file may be left as evidence).
+)",
+    .main = mount_and_save_main,
+};
+
+namespace {
+
+struct Input {
+    std::string source; // as given, for messages
+    std::string name;   // the file name in the dump directory
+    core::UniqueFd fd;
+    int raw_fd { -1 };
+};
+
+std::string_view base_name(std::string_view path)
+{
+    while (path.size() > 1 && path.back() == '/')
+        path.remove_suffix(1);
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// Opens every input before the target is touched, so a typo fails at once
+// rather than after a 90-second wait and a mount.
+core::Result<std::vector<Input>> open_inputs(std::span<std::string_view const> files, std::optional<std::string> const& stdin_name)
+{
+    std::vector<Input> inputs;
+    bool stdin_used = false;
+    for (auto file : files) {
+        Input input;
+        input.source = std::string(file);
+        if (file == "-") {
+            if (stdin_used)
+                return core::Error::invalid("'-' (standard input) can be given only once");
+            if (!stdin_name)
+                return core::Error::invalid("'-' (standard input) needs --name NAME for the file it becomes, e.g. --name vmcore");
+            stdin_used = true;
+            input.name = *stdin_name;
+            input.source = "standard input";
+            input.raw_fd = STDIN_FILENO;
+        } else {
+            input.name = std::string(base_name(file));
+            input.fd = TRY(core::open_file(input.source, O_RDONLY));
+            input.raw_fd = input.fd.get();
+        }
+        for (auto const& other : inputs) {
+            if (other.name == input.name)
+                return core::Error::invalid(core::cat(other.source, " and ", input.source, " would both be saved as ", input.name, "; rename one"));
+        }
+        inputs.push_back(std::move(input));
+    }
+    if (stdin_name && !stdin_used)
+        return core::Error::invalid("--name names standard input, but no FILE is '-'");
+    return inputs;
+}
+
+uint64_t known_input_bytes(std::vector<Input> const& inputs)
+{
+    uint64_t total = 0;
+    for (auto const& input : inputs) {
+        struct stat status;
+        if (::fstat(input.raw_fd, &status) == 0 && S_ISREG(status.st_mode))
+            total += static_cast<uint64_t>(status.st_size);
+    }
+    return total;
+}
+
+core::Result<int> mount_and_save_main(Context&, Arguments args)
+{
+    bool help = false;
+    std::optional<std::string> fstype, options, path, host_ip, mountpoint, stdin_name;
+    core::FindOptions find_options;
+
+    core::cli::OptionParser parser;
+    add_help_option(parser, &help);
+    parser.value('t', "type", "FSTYPE", &fstype, "file system type (default: read from the superblock)");
+    parser.value('o', "options", "OPTIONS", &options, "mount options, fstab style (noatime, ...)");
+    parser.custom(0, "timeout", core::cli::Arity::Required, "SECONDS", [&](std::optional<std::string_view> value) -> core::Result<void> {
+        auto seconds = TRY(core::parse_u64(*value, "timeout"));
+        if (seconds > 86400)
+            return core::Error::invalid(core::cat("timeout ", seconds, " s is out of range; use 0 to 86400"));
+        find_options.timeout = std::chrono::seconds(seconds);
+        return {};
+    }, "wait this long for TARGET to appear (default 90)");
+    parser.value(0, "path", "DIR", &path, "directory on the target for dumps (default /var/crash)");
+    parser.value(0, "host-ip", "IP", &host_ip, "the address that starts the directory name (default 127.0.0.1)");
+    parser.value(0, "mountpoint", "DIR", &mountpoint, "where to mount TARGET (default /kdumproot)");
+    parser.value(0, "name", "NAME", &stdin_name, "the file name for '-' (standard input)");
+    auto operands = TRY(parser.parse(args));
+    if (help) {
+        print_help(mount_and_save_applet, parser);
+        return 0;
+    }
+    if (operands.size() < 2)
+        return core::Error::invalid("expected TARGET and at least one FILE (see --help)");
+    if (stdin_name && (stdin_name->empty() || stdin_name->find('/') != std::string::npos))
+        return core::Error::invalid(core::cat("--name '", *stdin_name, "' must be a plain file name"));
+
+    auto spec = TRY(core::TargetSpec::parse(operands[0]));
+    auto inputs = TRY(open_inputs(std::span(operands).subspan(1), stdin_name));
+
+    auto device = TRY(core::find_device(spec, find_options));
+    auto target = TRY(core::mount_target(device, fstype.value_or(""), mountpoint.value_or("/kdumproot"), options.value_or("")));
+    core::log::info(core::cat("mounted ", device, " (", target.fstype(), ") on ", target.mountpoint()));
+    auto directory = TRY(core::make_dump_directory(target.mountpoint(), path.value_or("/var/crash"), host_ip.value_or("127.0.0.1"), ::time(nullptr)));
+
+    uint64_t needed = known_input_bytes(inputs);
+    if (auto available = core::free_bytes(directory); available.ok() && *available < needed)
+        core::log::warn(core::cat("only ", *available, " bytes free in ", directory, " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
+
+    for (auto& input : inputs) {
+        auto file = TRY(core::SafeFile::create(directory, input.name));
+        uint64_t bytes = TRY(file.write_from(input.raw_fd, input.source).context(core::cat("saving ", input.source, " (", file.incomplete_path(), " is left)")));
+        TRY(file.commit());
+        core::log::notice(core::cat("saved ", file.final_path(), " (", bytes, " bytes)"));
+    }
+    TRY(core::write_all(STDOUT_FILENO, core::cat(directory, '\n'), "standard output"));
+
+    // Every file is fsynced and renamed already: a failed unmount loses
+    // nothing, so it is a warning.
+    if (auto unmounted = target.unmount(); !unmounted.ok())
+        core::log::warn(unmounted.error().message());
+    return 0;
+}
+
+} // namespace
+} // namespace applets

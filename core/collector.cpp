@@ -542,6 +542,14 @@ Result<OutputTarget> open_output(CollectorOptions const& options)
         target.sink = std::make_unique<CountingSink>();
         return target;
     }
+    if (is_flattened(options.format) && options.output_fd >= 0) {
+        // A raw partition (or another stream the caller opened): written
+        // from its start, never renamed.
+        std::string name = options.output_path.empty() ? std::string("the output stream") : options.output_path;
+        target.sink = TRY(FlattenedSink::create(options.output_fd, name));
+        target.final_path = name;
+        return target;
+    }
     if (is_flattened(options.format) && (options.output_path.empty() || options.output_path == "-")) {
         target.sink = TRY(FlattenedSink::create(STDOUT_FILENO, "standard output"));
         target.final_path = "standard output";

@@ -34,6 +34,9 @@ struct CollectorOptions {
     std::string input_path;
     // For flattened formats "-" (stdout) is the usual output.
     std::string output_path;
+    // Flattened formats only: write the stream to this fd (a raw target
+    // partition) instead; output_path then only names it in messages.
+    int output_fd { -1 };
     DumpFormat format { DumpFormat::Kdump };
     Codec codec { Codec::Zstd };
     int dump_level { 0 };

@@ -8,7 +8,9 @@
 #include "core/error.h"
 
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace applets {
 
@@ -39,5 +41,8 @@ struct Applet {
 void add_help_option(core::cli::OptionParser& parser, bool* help_requested);
 // Prints the applet's declared help followed by the parser's option list.
 void print_help(Applet const& applet, core::cli::OptionParser const& parser);
+
+// Every applet's name and aliases (the capture initramfs links each to /init).
+std::vector<std::string> all_applet_names();
 
 } // namespace applets

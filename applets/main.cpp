@@ -28,6 +28,26 @@ Applet const* const g_applets[] = {
 
 constexpr int exit_applet_not_found = 127;
 
+} // namespace
+
+std::vector<std::string> all_applet_names()
+{
+    std::vector<std::string> names;
+    auto add = [&](std::string_view name) {
+        // An applet may list its own name among its aliases (reboot does).
+        if (std::find(names.begin(), names.end(), name) == names.end())
+            names.emplace_back(name);
+    };
+    for (Applet const* applet : g_applets) {
+        add(applet->name);
+        for (auto alias : applet->aliases)
+            add(alias);
+    }
+    return names;
+}
+
+namespace {
+
 Applet const* find_applet(std::string_view name)
 {
     for (Applet const* applet : g_applets) {

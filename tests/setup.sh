@@ -13,7 +13,7 @@ packages=(
     util-linux python3 time
     # VM tests and oracles
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
-    python3-libkdumpfile musl-tools e2fsprogs
+    python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools
 )
 
 missing=()

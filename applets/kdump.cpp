@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// kdump (kdumpctl): host-side control. It parses the subcommand and its
+// options and calls core/kdump_control.
+#include "applets/applet.h"
+
+#include "core/fd.h"
+#include "core/kdump_control.h"
+#include "core/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace applets {
+
+namespace {
+
+constexpr std::string_view aliases[] = { "kdumpctl" };
+
+core::Result<int> kdump_main(Context& context, Arguments args);
+
+// kdumpctl status: 0 armed, 3 not (systemd's "inactive").
+constexpr int exit_not_armed = 3;
+
+} // namespace
+
+extern Applet const kdump_applet = {
+    .name = "kdump",
+    .aliases = aliases,
+    .summary = "host-side kdump control (kdumpctl): start, stop, status, rebuild, test",
+    .help = R"(Usage: kdump COMMAND [OPTIONS]
+
+Commands:
+  start      check the crashkernel= reservation, build the capture initramfs
+             if its inputs changed, and load the capture kernel (kexec -p)
+  stop       unload the capture kernel
+  restart    stop, then start
+  status     say whether kdump is armed and why not; exit 0 armed, 3 not
+  rebuild    build the capture initramfs now (--print-contents: list what
+             went in and why)
+  show       print the effective kdump.conf, defaults filled in, and the
+             capture kernel, initramfs and command line
+  test       crash the machine through sysrq to test the capture (asks
+             first unless --force)
+  estimate   the crashkernel= size the capture needs, and its parts
+  showmem    the memory reserved for the crash kernel
+
+Settings: /etc/sysconfig/kdumpbox (KDUMP_* variables, see conf/README.md);
+configuration: /etc/kdump.conf.
+)",
+    .main = kdump_main,
+};
+
+namespace {
+
+core::Result<void> print(std::string_view text) { return core::write_all(STDOUT_FILENO, text, "standard output"); }
+
+core::Result<int> start(core::HostPaths const& paths, core::ArmOptions const& options)
+{
+    auto report = TRY(core::arm(paths, options));
+    TRY(print(core::cat("initramfs: ", report.rebuild.rebuilt ? "built" : "kept", " (", report.rebuild.reason, ")",
+        report.rebuild.rebuilt ? core::cat(", ", report.rebuild.image.compressed_bytes, " bytes") : std::string(), "\n")));
+    TRY(print(core::cat("loaded: ", report.load_description, "\n")));
+    for (auto const& note : report.notes)
+        TRY(print(core::cat("note: ", note, "\n")));
+    TRY(print("kdump: armed\n"));
+    return 0;
+}
+
+core::Result<int> crash_now(bool force)
+{
+    if (!force) {
+        TRY(print("This crashes the machine now to test kdump; unsaved data is lost. Type YES to go on: "));
+        char answer[8] = {};
+        ssize_t got = ::read(STDIN_FILENO, answer, sizeof answer - 1);
+        if (got < 3 || std::string_view(answer, 3) != "YES")
+            return core::Error::invalid("not confirmed; nothing was done (use --force to skip the question)");
+    }
+    auto trigger = TRY(core::open_file("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC));
+    ::sync();
+    TRY(core::write_all(trigger.get(), std::string_view("c"), "/proc/sysrq-trigger"));
+    return core::Error::invalid("the crash through /proc/sysrq-trigger did not happen");
+}
+
+core::Result<int> kdump_main(Context&, Arguments args)
+{
+    bool help = false, force = false, print_contents = false;
+    std::optional<std::string> settings;
+    core::cli::OptionParser parser;
+    add_help_option(parser, &help);
+    parser.flag('f', "force", &force, "test: do not ask; start/rebuild: rebuild the initramfs");
+    parser.flag(0, "print-contents", &print_contents, "rebuild: list every file in the image and why");
+    parser.value(0, "settings", "FILE", &settings, "read this settings file instead of /etc/sysconfig/kdumpbox");
+    auto operands = TRY(parser.parse(args));
+    if (help) {
+        print_help(kdump_applet, parser);
+        return 0;
+    }
+    if (operands.size() != 1)
+        return core::Error::invalid("give one command: start, stop, restart, status, rebuild, show, test, estimate or showmem (see --help)");
+    core::HostPaths paths;
+    if (settings)
+        paths.settings_path = *settings;
+    core::ArmOptions options;
+    options.applet_names = all_applet_names();
+    std::string_view command = operands[0];
+
+    if (command == "start")
+        return start(paths, { .force_rebuild = force, .applet_names = options.applet_names });
+    if (command == "stop") {
+        TRY(core::disarm(paths));
+        TRY(print("kdump: stopped\n"));
+        return 0;
+    }
+    if (command == "restart") {
+        auto stopped = core::disarm(paths);
+        if (!stopped.ok())
+            core::log::warn(stopped.error().message());
+        return start(paths, options);
+    }
+    if (command == "status") {
+        auto status = core::armed_status(paths);
+        TRY(print(status.explanation + "\n"));
+        return status.armed ? 0 : exit_not_armed;
+    }
+    if (command == "rebuild") {
+        auto plan = TRY(core::plan_capture(paths, options));
+        auto report = TRY(core::rebuild_initramfs(plan, true));
+        TRY(print(core::cat(plan.initrd_path, ": ", report.image.compressed_bytes, " bytes (", report.image.uncompressed_bytes, " unpacked)\n")));
+        if (print_contents)
+            TRY(print(core::initramfs::format_manifest(report.image.manifest)));
+        return 0;
+    }
+    if (command == "show") {
+        auto plan = TRY(core::plan_capture(paths, options));
+        TRY(print(core::format_effective_config(plan.config)));
+        TRY(print(core::cat("# capture kernel: ", plan.kernel_path, "\n# capture initramfs: ", plan.initrd_path, "\n# capture command line: ", plan.cmdline, "\n")));
+        return 0;
+    }
+    if (command == "test") {
+        auto status = core::armed_status(paths);
+        if (!status.armed)
+            return core::Error::invalid(core::cat(status.explanation, "; not crashing"));
+        return crash_now(force);
+    }
+    if (command == "estimate") {
+        auto estimate = TRY(core::estimate_memory(paths, options));
+        TRY(print(estimate.text()));
+        return 0;
+    }
+    if (command == "showmem") {
+        auto status = core::armed_status(paths);
+        auto estimate = core::estimate_memory(paths, options);
+        TRY(print(estimate.ok() ? estimate.value().text() : status.explanation + "\n"));
+        return 0;
+    }
+    return core::Error::invalid(core::cat("unknown command '", command, "'; use start, stop, restart, status, rebuild, show, test, estimate or showmem"));
+}
+
+} // namespace
+} // namespace applets

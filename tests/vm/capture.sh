@@ -1,0 +1,304 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The whole kdump cycle with nothing but kdumpbox, on Debian's bookworm
+# cloud kernel under QEMU TCG. The first kernel's userland is busybox plus
+# kdumpbox (tests/vm/capture-init.sh); it runs 'kdump start' and
+# 'kdump test --force'. The capture kernel boots the initramfs kdumpbox
+# built (its /init is kdumpbox's dumper), which saves the dump to the test
+# disk and runs final_action. The host then reads the disk and checks the
+# files with crash, libkdumpfile and our own tools.
+#
+# Usage: tests/vm/capture.sh PATH/TO/kdumpbox [CASE...]
+# Cases: ext4 (UUID=, the main one), xfs (LABEL=, a module file system),
+#        raw, absent (target gone: failure_action after disk_timeout),
+#        small (disk too small: vmcore-incomplete kept), pre-fails
+#        (kdump_pre exits non-zero), external (core_collector busybox cp).
+set -euo pipefail
+
+binary=$(readlink -f "${1:?usage: capture.sh PATH/TO/kdumpbox [CASE...]}")
+shift
+cases=("$@")
+((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external)
+here=$(cd "$(dirname "$0")" && pwd)
+VM_ME=vm-capture
+. "$here/lib.sh"
+. "$here/../testlib.sh"
+set +e
+
+if ! file "$binary" | grep -q 'statically linked'; then
+	fail "the binary is static (the guest has no C library for it)" "$(file "$binary")"
+	finish vm-capture
+	exit
+fi
+vm_require_host_packages
+vm_fetch_kernel bookworm
+work=$(mktemp -d /tmp/kdumpbox-vm-capture-XXXXXX)
+trap 'umount "$work/mnt" 2>/dev/null; rm -rf "$work"' EXIT
+release=$VM_KERNEL_RELEASE
+
+# --- the first kernel's root: busybox, kdumpbox, the kernel and the modules
+# kdump start resolves the target's drivers from ---------------------------
+base=$work/base
+mkdir -p "$base"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,proc,sys,dev,tmp,boot,etc/sysconfig,var/lib/kdumpbox}
+cp /bin/busybox "$base/bin/busybox"
+install -m 0755 "$here/capture-init.sh" "$base/init"
+install -m 0755 "$binary" "$base/usr/sbin/kdumpbox"
+for name in kdump kexec makedumpfile vmcore-dmesg; do ln -s kdumpbox "$base/usr/sbin/$name"; done
+cp "$VM_VMLINUZ" "$base/boot/vmlinuz-$release"
+cp "$VM_KERNEL_CONFIG" "$base/boot/config-$release"
+moddir=/lib/modules/$release
+mkdir -p "$base$moddir"
+cp "$VM_MODULES_DIR"/modules.builtin "$VM_MODULES_DIR"/modules.order "$base$moddir/"
+while IFS= read -r f; do
+	[[ -n $f ]] || continue
+	mkdir -p "$base$moddir/$(dirname "${f#"$VM_MODULES_DIR"/}")"
+	cp "$f" "$base$moddir/${f#"$VM_MODULES_DIR"/}"
+done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs)
+vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk
+printf '#!/bin/busybox sh\necho "kdump_pre: exiting 7 on purpose"\nexit 7\n' >"$base/usr/local/bin/pre-fails"
+chmod 0755 "$base/usr/local/bin/pre-fails"
+
+# boot NAME DISK KDUMP.CONF [CRASHKERNEL]: one crash cycle; the console goes
+# to $work/NAME.txt.
+boot() {
+	local name=$1 disk=$2 conf=$3 crashkernel=${4:-256M} rc=0 root=$work/root-$1
+	rm -rf "$root"
+	cp -a "$base" "$root"
+	printf '%s\n' "$conf" >"$root/etc/kdump.conf"
+	vm_make_initramfs "$root" "$work/$name.cpio.gz"
+	rm -rf "$root"
+	local started=$SECONDS
+	vm_run --log "$work/$name.log" --kernel "$VM_VMLINUZ" --initrd "$work/$name.cpio.gz" \
+		--append "console=ttyS0 crashkernel=$crashkernel panic=1" --mem 1024 --smp 2 --timeout 900 \
+		--disk "$disk" || rc=$?
+	tr -d '\r' <"$work/$name.log" >"$work/$name.txt"
+	# Kept after the run, for reading when a check fails.
+	mkdir -p "$VM_CACHE/vm/logs"
+	cp "$work/$name.txt" "$VM_CACHE/vm/logs/capture-$name.txt"
+	echo "# case $name: qemu exited with status $rc after $((SECONDS - started)) s; console: $VM_CACHE/vm/logs/capture-$name.txt"
+	cycle_seconds[$name]=$((SECONDS - started))
+}
+declare -A cycle_seconds
+console_has() { grep -Eq -- "$2" "$work/$1.txt"; }
+expect_console() { # CASE PATTERN DESCRIPTION
+	if console_has "$1" "$2"; then ok "$1: $3"; else fail "$1: $3" "no console line matches /$2/" "$(grep -E 'KTEST|dumper|kdumpbox|kdump' "$work/$1.txt" | tail -12)"; fi
+}
+expect_step() { # CASE STEP RC
+	local got
+	got=$(sed -n "s/^KTEST-RUN $2 rc=//p" "$work/$1.txt" | head -1)
+	[[ $got == "$3" ]] && ok "$1: kdump $2 exits $3" || fail "$1: kdump $2 exits $3" "got ${got:-nothing}" "$(sed -n "s/^KTEST-OUT $2: //p" "$work/$1.txt" | tail -8)"
+}
+# The ext4 image's files, without mounting it.
+ext4_ls() { debugfs -R "ls -p $2" "$1" 2>/dev/null | awk -F/ 'NF > 5 && $6 != "." && $6 != ".." { print $3 " " $6 " " $7 }'; } # MODE NAME SIZE
+ext4_get() { debugfs -R "dump -p $2 $3" "$1" >/dev/null 2>&1; }
+dump_dir_of() { # IMAGE PATH: the one dump directory's name
+	ext4_ls "$1" "$2" | awk '{ print $2 }' | grep -E '^127\.0\.0\.1-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}$' | head -1
+}
+python_kdumpfile=/usr/bin/python3
+check_dump_files() { # CASE DIR-ON-HOST: the three files, their modes, and the oracles
+	local name=$1 dir=$2
+	for f in vmcore vmcore-dmesg.txt kexec-dmesg.log; do
+		[[ -s $dir/$f ]] && ok "$name: $f saved ($(stat -c %s "$dir/$f") bytes)" || fail "$name: $f saved" "$(ls -la "$dir")"
+	done
+	[[ ! -e $dir/vmcore-incomplete ]] && ok "$name: no vmcore-incomplete left" || fail "$name: no vmcore-incomplete left"
+	grep -q 'sysrq: Trigger a crash' "$dir/vmcore-dmesg.txt" && ok "$name: vmcore-dmesg.txt has the sysrq panic line" \
+		|| fail "$name: vmcore-dmesg.txt has the sysrq panic line" "$(tail -3 "$dir/vmcore-dmesg.txt")"
+	grep -q 'dumper' "$dir/kexec-dmesg.log" && ok "$name: kexec-dmesg.log is the capture kernel's log, with the dumper's lines" \
+		|| fail "$name: kexec-dmesg.log is the capture kernel's log, with the dumper's lines" "$(tail -3 "$dir/kexec-dmesg.log")"
+	if "$python_kdumpfile" - "$dir/vmcore" "$release" <<'PY'; then
+import sys, kdumpfile
+k = kdumpfile.kdumpfile(sys.argv[1])
+assert k.attr["file.format"] == "diskdump", k.attr["file.format"]
+assert k.attr["linux.uts.release"] == sys.argv[2], k.attr["linux.uts.release"]
+PY
+		ok "$name: libkdumpfile opens the vmcore (diskdump, $release)"
+	else
+		fail "$name: libkdumpfile opens the vmcore"
+	fi
+	if [[ -n ${VM_DBG_VMLINUX:-} ]]; then
+		printf 'sys\nbt\nlog\nquit\n' | timeout 300 crash -s "$VM_DBG_VMLINUX" "$dir/vmcore" >"$work/crash.out" 2>&1
+		if grep -q "RELEASE: $release" "$work/crash.out" && grep -q 'PANIC: ' "$work/crash.out" && grep -q 'sysrq: Trigger a crash' "$work/crash.out"; then
+			ok "$name: crash runs sys, bt and log on the vmcore"
+		else
+			fail "$name: crash runs sys, bt and log on the vmcore" "$(head -30 "$work/crash.out")"
+		fi
+	fi
+}
+vm_fetch_dbg_vmlinux >&2 || fail "the debug vmlinux for crash is available"
+make_disk() { # PATH SIZE FSTYPE UUID LABEL
+	rm -f "$1"
+	truncate -s "$2" "$1"
+	case $3 in
+	ext4) mkfs.ext4 -q -F -U "$4" -L "$5" "$1" ;;
+	xfs) mkfs.xfs -q -f -m uuid="$4" -L "$5" "$1" ;;
+	raw) ;;
+	esac
+}
+uuid=8d3f2c1e-7b4a-4e55-9c1d-2a6b0e9f4c31
+
+for case_name in "${cases[@]}"; do
+	disk=$work/$case_name.img
+	case $case_name in
+	ext4)
+		make_disk "$disk" 512M ext4 "$uuid" kdumptarget
+		boot ext4 "$disk" "ext4 UUID=$uuid
+path /var/crash
+final_action poweroff"
+		expect_step ext4 rebuild 0
+		expect_console ext4 '^KTEST-OUT rebuild: .* /init +\(kdumpbox' "rebuild --print-contents lists /init as kdumpbox"
+		expect_console ext4 '^KTEST-OUT rebuild: .*virtio_blk\.ko.*driver of' "rebuild --print-contents lists virtio_blk as the target disk's driver"
+		expect_step ext4 start 0
+		expect_console ext4 '^KTEST-OUT start: initramfs: kept \(its inputs have not changed' "start reuses the image rebuild made (same inputs)"
+		expect_step ext4 status 0
+		expect_step ext4 show 0
+		expect_console ext4 '^KTEST-OUT show: ext4 UUID='"$uuid" "show prints the target"
+		expect_console ext4 'kdumpbox dumper: capture kernel up' "the capture kernel runs kdumpbox's dumper as /init"
+		expect_console ext4 'Copying data +: \[100\.0 %\]' "the save's progress shows on the console"
+		expect_console ext4 'final step: poweroff' "final_action poweroff runs"
+		dir=$(dump_dir_of "$disk" /var/crash)
+		if [[ -n $dir ]]; then
+			ok "ext4: /var/crash/$dir was created (kdump-utils' naming)"
+			mkdir -p "$work/ext4-files"
+			for f in vmcore vmcore-dmesg.txt kexec-dmesg.log; do ext4_get "$disk" "/var/crash/$dir/$f" "$work/ext4-files/$f"; done
+			modes=$(ext4_ls "$disk" "/var/crash/$dir" | awk '$2 != "" { print $2 }' | tr '\n' ' ')
+			perms=$(debugfs -R "stat /var/crash/$dir/vmcore" "$disk" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')
+			[[ $perms == 0600 ]] && ok "ext4: vmcore is mode 0600" || fail "ext4: vmcore is mode 0600" "mode ${perms:-unknown}"
+			check_dump_files ext4 "$work/ext4-files"
+			rm -rf "$work/ext4-files"
+		else
+			fail "ext4: a dump directory was created in /var/crash" "$(ext4_ls "$disk" /var/crash)" "$(grep -E 'dumper|kdumpbox' "$work/ext4.txt" | tail -10)"
+		fi
+		;;
+	xfs)
+		# xfs is a module in this kernel: kdump start must put it (and its
+		# dependencies) into the initramfs because the target names it.
+		make_disk "$disk" 512M xfs "$uuid" kdumpxfs
+		boot xfs "$disk" "xfs LABEL=kdumpxfs
+path /dumps
+final_action poweroff"
+		expect_step xfs start 0
+		expect_console xfs '^KTEST-OUT rebuild: .*xfs\.ko.*file system of the dump target' "the xfs module goes into the initramfs"
+		expect_console xfs 'modules: [0-9]+ loaded' "the capture kernel loads the modules"
+		mkdir -p "$work/mnt"
+		if mount -o loop,ro -t xfs "$disk" "$work/mnt" 2>"$work/mount.log"; then
+			dir=$(ls "$work/mnt/dumps" 2>/dev/null | grep -E '^127\.0\.0\.1-' | head -1)
+			if [[ -n $dir ]]; then
+				ok "xfs: /dumps/$dir was created on the LABEL= target"
+				check_dump_files xfs "$work/mnt/dumps/$dir"
+			else
+				fail "xfs: a dump directory was created in /dumps" "$(ls -la "$work/mnt" "$work/mnt/dumps" 2>&1)" "$(grep -E 'dumper|kdumpbox' "$work/xfs.txt" | tail -10)"
+			fi
+			umount "$work/mnt"
+		else
+			fail "xfs: the host can mount the test disk (loop)" "$(cat "$work/mount.log")"
+		fi
+		;;
+	raw)
+		# The capture writes a flattened stream onto the partition itself;
+		# both -R implementations rebuild it into a dump crash opens.
+		make_disk "$disk" 256M raw
+		boot raw "$disk" "raw /dev/vda
+final_action poweroff"
+		expect_step raw start 0
+		expect_console raw 'wrote a flattened dump of [0-9]+ bytes to /dev/vda' "the dumper writes a flattened stream to the raw device"
+		if head -c 12 "$disk" | grep -q makedumpfile; then
+			ok "raw: the device starts with a flattened-stream header"
+			mkdir -p "$work/raw-files"
+			"$binary" makedumpfile -R "$work/raw-files/vmcore" <"$disk" >/dev/null 2>&1
+			makedumpfile -R "$work/raw-theirs" <"$disk" >/dev/null 2>&1
+			cmp -s "$work/raw-files/vmcore" "$work/raw-theirs" && ok "raw: our -R and makedumpfile's -R rebuild the same file" \
+				|| fail "raw: our -R and makedumpfile's -R rebuild the same file"
+			"$binary" vmcore-dmesg "$work/raw-files/vmcore" 2>/dev/null | grep -q 'sysrq: Trigger a crash' && ok "raw: the rebuilt dump holds the panic in its log" \
+				|| fail "raw: the rebuilt dump holds the panic in its log"
+			rm -rf "$work/raw-files" "$work/raw-theirs"
+		else
+			fail "raw: the device starts with a flattened-stream header" "$(head -c 64 "$disk" | od -c | head -3)"
+		fi
+		;;
+	absent)
+		# The target's label is gone by the time the capture kernel looks
+		# (overwritten after kdump start): failure_action after disk_timeout.
+		make_disk "$disk" 256M ext4 "$uuid" kdumpgone
+		boot absent "$disk" "ext4 LABEL=kdumpgone
+disk_timeout 5
+failure_action halt
+final_action poweroff"
+		expect_step absent start 0
+		expect_console absent 'waiting up to 5 s for LABEL=kdumpgone' "the dumper waits disk_timeout for the target"
+		expect_console absent 'the dump was not saved: .*LABEL=kdumpgone' "the console says which target never appeared"
+		expect_console absent 'final step: halt' "failure_action halt runs"
+		;;
+	small)
+		# A 12 MiB disk cannot hold a -d 31 dump of a 1 GiB guest: the
+		# collector stops on ENOSPC and vmcore-incomplete stays, flagged.
+		make_disk "$disk" 12M ext4 "$uuid" kdumpsmall
+		boot small "$disk" "ext4 UUID=$uuid
+failure_action poweroff
+final_action reboot"
+		expect_step small start 0
+		expect_console small 'No space left on device' "the console says the disk is full"
+		expect_console small 'final step: poweroff' "failure_action runs (not final_action)"
+		dir=$(dump_dir_of "$disk" /var/crash)
+		if [[ -n $dir ]]; then
+			mkdir -p "$work/small-files"
+			ext4_get "$disk" "/var/crash/$dir/vmcore-incomplete" "$work/small-files/vmcore-incomplete"
+			ext4_get "$disk" "/var/crash/$dir/vmcore-dmesg.txt" "$work/small-files/vmcore-dmesg.txt"
+			[[ -s $work/small-files/vmcore-incomplete ]] && ok "small: vmcore-incomplete is kept" || fail "small: vmcore-incomplete is kept" "$(ext4_ls "$disk" "/var/crash/$dir")"
+			ext4_ls "$disk" "/var/crash/$dir" | grep -q ' vmcore ' && fail "small: no vmcore was published" || ok "small: no vmcore was published"
+			grep -q 'sysrq: Trigger a crash' "$work/small-files/vmcore-dmesg.txt" && ok "small: vmcore-dmesg.txt was saved first, whole" \
+				|| fail "small: vmcore-dmesg.txt was saved first, whole"
+			"$python_kdumpfile" -c "import kdumpfile,sys; kdumpfile.kdumpfile(sys.argv[1])" "$work/small-files/vmcore-incomplete" 2>/dev/null \
+				&& ok "small: libkdumpfile opens the incomplete dump" || fail "small: libkdumpfile opens the incomplete dump"
+			flag=$(od -An -tu4 -j 424 -N 4 "$work/small-files/vmcore-incomplete" | tr -d ' ')
+			(( (flag & 8) == 8 )) && ok "small: the header's incomplete flag (0x8) is set" || fail "small: the header's incomplete flag (0x8) is set" "status ${flag:-unreadable}"
+			rm -rf "$work/small-files"
+		else
+			fail "small: a dump directory was created" "$(ext4_ls "$disk" /var/crash)"
+		fi
+		;;
+	pre-fails)
+		make_disk "$disk" 256M ext4 "$uuid" kdumppre
+		boot pre-fails "$disk" "ext4 UUID=$uuid
+kdump_pre /usr/local/bin/pre-fails
+extra_bins /bin/busybox
+failure_action poweroff
+final_action reboot"
+		expect_step pre-fails start 0
+		expect_console pre-fails 'kdump_pre: exiting 7 on purpose' "kdump_pre runs in the capture kernel"
+		expect_console pre-fails 'kdump_pre /usr/local/bin/pre-fails failed \(exit status 7\)' "its failure is named with its status"
+		expect_console pre-fails 'final step: poweroff' "failure_action runs"
+		dir=$(dump_dir_of "$disk" /var/crash)
+		ext4_ls "$disk" "/var/crash/$dir" | grep -Eq ' vmcore(-incomplete)? ' && fail "pre-fails: no vmcore is written after kdump_pre failed" \
+			|| ok "pre-fails: no vmcore is written after kdump_pre failed"
+		;;
+	external)
+		# kdump-utils' convention: the command gets /proc/vmcore and
+		# DIR/vmcore-incomplete; the dumper renames it when it succeeds.
+		make_disk "$disk" 1400M ext4 "$uuid" kdumpext
+		boot external "$disk" "ext4 UUID=$uuid
+core_collector busybox cp
+extra_bins /bin/busybox
+final_action poweroff"
+		expect_step external start 0
+		expect_console external 'core_collector: busybox cp' "the external collector runs"
+		dir=$(dump_dir_of "$disk" /var/crash)
+		if [[ -n $dir ]] && ext4_ls "$disk" "/var/crash/$dir" | grep -q ' vmcore '; then
+			ok "external: vmcore (an ELF copy of /proc/vmcore) was saved and renamed"
+			ext4_get "$disk" "/var/crash/$dir/vmcore" "$work/external-vmcore"
+			head -c 4 "$work/external-vmcore" | grep -q ELF && ok "external: it is the ELF /proc/vmcore" || fail "external: it is the ELF /proc/vmcore"
+			"$binary" vmcore-dmesg "$work/external-vmcore" 2>/dev/null | grep -q 'sysrq: Trigger a crash' && ok "external: our vmcore-dmesg reads the copy" \
+				|| fail "external: our vmcore-dmesg reads the copy"
+			rm -f "$work/external-vmcore"
+		else
+			fail "external: vmcore was saved" "$(ext4_ls "$disk" "/var/crash/$dir")" "$(grep -E 'dumper|core_collector' "$work/external.txt" | tail -5)"
+		fi
+		;;
+	*)
+		fail "known case $case_name"
+		;;
+	esac
+	rm -f "$disk" "$work/$case_name.cpio.gz"
+done
+
+for name in "${!cycle_seconds[@]}"; do echo "# cycle time $name: ${cycle_seconds[$name]} s"; done
+finish vm-capture

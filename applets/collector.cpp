@@ -60,13 +60,6 @@ namespace {
 // Options makedumpfile has that this collector does not implement, with why
 // or what to use instead. Accepting and ignoring them would silently make
 // a different dump than the admin asked for.
-struct RefusedOption {
-    char short_name;
-    std::string_view long_name;
-    core::cli::Arity arity;
-    std::string_view reason;
-};
-
 constexpr RefusedOption refused_options[] = {
     { 'x', "", core::cli::Arity::Required, "reading debug info from a vmlinux is not supported; the VMCOREINFO note in the vmcore is used instead" },
     { 'i', "", core::cli::Arity::Required, "a separate VMCOREINFO file is not supported; the VMCOREINFO note in the vmcore is used instead" },
@@ -190,11 +183,7 @@ core::Result<int> collector_main(Context& context, Arguments args)
             return core::Error::invalid(core::cat("buffer order ", order, " is out of range; use 0 to 14"));
         return {}; // Our write buffers are sized already; the value is checked only.
     }, "accepted for compatibility: write buffers are sized automatically");
-    for (auto const& refused : refused_options) {
-        parser.custom(refused.short_name, refused.long_name, refused.arity, {}, [refused](auto) -> core::Result<void> {
-            return core::Error::unsupported(core::cat("not supported by this makedumpfile: ", refused.reason));
-        }, "not supported by kdumpbox (refused with the reason)");
-    }
+    add_refused_options(parser, refused_options, "makedumpfile");
 
     auto operands = TRY(parser.parse(args));
     if (help) {

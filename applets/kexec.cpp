@@ -61,12 +61,6 @@ Exit status, as kexec-tools':
 
 namespace {
 
-struct RefusedOption {
-    char short_name;
-    std::string_view long_name;
-    core::cli::Arity arity;
-    std::string_view reason;
-};
 
 constexpr RefusedOption refused_options[] = {
     { 't', "type", core::cli::Arity::Required, "with kexec_file_load the kernel picks the image loader itself" },
@@ -190,11 +184,7 @@ core::Result<int> kexec_main(Context&, Arguments args)
     parser.flag('y', "no-sync", &options.no_sync, "do not sync file systems before -e or -f");
     parser.flag(0, "print-ckr-size", &options.print_reservation, "print the crashkernel= reservation size in bytes");
     parser.flag(0, "hotplug", &options.hotplug, "accepted: the kernel updates a kexec_file_load crash kernel on hotplug by itself");
-    for (auto const& refused : refused_options) {
-        parser.custom(refused.short_name, refused.long_name, refused.arity, {}, [refused](auto) -> core::Result<void> {
-            return core::Error::unsupported(core::cat("not supported by this kexec: ", refused.reason));
-        }, "not supported (refused with the reason)");
-    }
+    add_refused_options(parser, refused_options, "kexec");
 
     auto operands = TRY(parser.parse(args));
     if (options.help) {

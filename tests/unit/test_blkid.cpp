@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <doctest.h>
+#include "test_support.h"
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
@@ -44,21 +45,6 @@ void write_text(std::string const& path, std::string_view text)
 bool have_program(std::string const& name)
 {
     return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-std::string run_output(std::string const& command)
-{
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe)
-        return out;
-    char buffer[512];
-    while (size_t got = std::fread(buffer, 1, sizeof buffer, pipe))
-        out.append(buffer, got);
-    ::pclose(pipe);
-    while (!out.empty() && out.back() == '\n')
-        out.pop_back();
-    return out;
 }
 
 constexpr uint8_t sample_uuid[16] = { 0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78, 0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0 };
@@ -377,7 +363,7 @@ void check_against_mkfs(RealFs const& fs)
     CHECK((*found)->uuid == fs.uuid);
     CHECK((*found)->label == fs.label);
     if (have_program("blkid")) {
-        auto blkid = [&](std::string const& tag) { return run_output("blkid -p -o value -s " + tag + " '" + image + "'"); };
+        auto blkid = [&](std::string const& tag) { return test_support::run_output("blkid -p -o value -s " + tag + " '" + image + "'"); };
         CHECK((*found)->type == blkid("TYPE"));
         CHECK((*found)->uuid == blkid("UUID"));
         CHECK((*found)->label == blkid("LABEL"));

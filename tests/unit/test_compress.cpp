@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <doctest.h>
+#include "test_support.h"
 #include <fcntl.h>
 #include <initializer_list>
 #include <random>
@@ -314,33 +315,9 @@ struct MemFd {
     }
 };
 
-std::vector<uint8_t> gzip_file(std::vector<uint8_t> const& data)
-{
-    z_stream stream {};
-    REQUIRE(deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::vector<uint8_t> out(deflateBound(&stream, data.size()) + 64);
-    stream.next_in = const_cast<Bytef*>(data.data());
-    stream.avail_in = static_cast<uInt>(data.size());
-    stream.next_out = out.data();
-    stream.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&stream, Z_FINISH) == Z_STREAM_END);
-    out.resize(stream.total_out);
-    deflateEnd(&stream);
-    return out;
-}
-
-std::vector<uint8_t> zstd_file(std::vector<uint8_t> const& data)
-{
-    std::vector<uint8_t> out(ZSTD_compressBound(data.size()));
-    size_t size = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-    REQUIRE_FALSE(ZSTD_isError(size));
-    out.resize(size);
-    return out;
-}
-
 std::vector<uint8_t> compressed(StreamFormat format, std::vector<uint8_t> const& data)
 {
-    return format == StreamFormat::Gzip ? gzip_file(data) : zstd_file(data);
+    return format == StreamFormat::Gzip ? test_support::gzip_bytes(data) : test_support::zstd_bytes(data);
 }
 
 // Several read and write chunks of text-like data, with a random stretch
@@ -373,8 +350,8 @@ TEST_CASE("stream formats are recognised by their magic, and named")
     CHECK(core::detect_stream_format(head({})) == StreamFormat::None);
     CHECK(core::detect_stream_format(head({ 0x1f })) == StreamFormat::None);
     CHECK(core::detect_stream_format(head({ 0x7f, 'E', 'L', 'F', 2, 1 })) == StreamFormat::None);
-    CHECK(core::detect_stream_format(gzip_file(text_page(1))) == StreamFormat::Gzip);
-    CHECK(core::detect_stream_format(zstd_file(text_page(1))) == StreamFormat::Zstd);
+    CHECK(core::detect_stream_format(test_support::gzip_bytes(text_page(1))) == StreamFormat::Gzip);
+    CHECK(core::detect_stream_format(test_support::zstd_bytes(text_page(1))) == StreamFormat::Zstd);
 
     CHECK(core::stream_format_name(StreamFormat::None) == "uncompressed");
     CHECK(core::stream_format_name(StreamFormat::Gzip) == "gzip");
@@ -464,10 +441,10 @@ TEST_CASE("truncated and corrupt streams are refused with the file's name")
     }
 
     // A gzip header on a zstd stream, and the other way round.
-    MemFd zstd_in(zstd_file(original));
+    MemFd zstd_in(test_support::zstd_bytes(original));
     MemFd out;
     CHECK(contains_text(core::decompress_stream(zstd_in.fd, out.fd, StreamFormat::Gzip, 64 << 20, "x").error().message(), "the gzip stream is corrupt"));
-    MemFd gzip_in(gzip_file(original));
+    MemFd gzip_in(test_support::gzip_bytes(original));
     CHECK(contains_text(core::decompress_stream(gzip_in.fd, out.fd, StreamFormat::Zstd, 64 << 20, "x").error().message(), "the zstd stream is corrupt"));
 }
 
@@ -490,7 +467,7 @@ TEST_CASE("formats without a decompressor are named, and read and write errors p
     CHECK(out.contents().empty());
 
     // Unreadable input (a write-only descriptor) and unwritable output.
-    MemFd packed(gzip_file(text_page(3)));
+    MemFd packed(test_support::gzip_bytes(text_page(3)));
     int write_only = ::open(("/proc/self/fd/" + std::to_string(out.fd)).c_str(), O_WRONLY | O_CLOEXEC);
     REQUIRE(write_only >= 0);
     CHECK(core::decompress_stream(write_only, out.fd, StreamFormat::Gzip, 64 << 20, "x.ko.gz").error().errno_code() == EBADF);

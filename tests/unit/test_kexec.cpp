@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <doctest.h>
+#include "test_support.h"
 #include <fcntl.h>
 #include <glob.h>
 #include <string>
@@ -93,30 +94,6 @@ std::vector<uint8_t> bzimage(BzImageFields const& fields = {})
     writer.put_u32(0x260, fields.init_size);
     auto bytes = writer.bytes();
     return std::vector<uint8_t>(bytes.begin(), bytes.end());
-}
-
-std::vector<uint8_t> gzip(std::vector<uint8_t> const& data)
-{
-    z_stream stream {};
-    REQUIRE(deflateInit2(&stream, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::vector<uint8_t> out(deflateBound(&stream, data.size()) + 64);
-    stream.next_in = const_cast<Bytef*>(data.data());
-    stream.avail_in = static_cast<uInt>(data.size());
-    stream.next_out = out.data();
-    stream.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&stream, Z_FINISH) == Z_STREAM_END);
-    out.resize(stream.total_out);
-    deflateEnd(&stream);
-    return out;
-}
-
-std::vector<uint8_t> zstd(std::vector<uint8_t> const& data)
-{
-    std::vector<uint8_t> out(ZSTD_compressBound(data.size()));
-    size_t size = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-    REQUIRE_FALSE(ZSTD_isError(size));
-    out.resize(size);
-    return out;
 }
 
 // A fake /sys and /proc: nothing loaded, 256 MiB reserved, root.
@@ -357,7 +334,7 @@ TEST_CASE("kexec: probe_image names the file and the problem")
     std::string ancient = system.file("vmlinuz-2.6", bzimage(old));
     CHECK(probe_image(open(ancient).get(), ancient).error().message().starts_with(ancient + ": cannot be loaded: bzImage boot protocol 2.4"));
 
-    std::string gz = system.file("vmlinuz.gz", gzip(bzimage()));
+    std::string gz = system.file("vmlinuz.gz", test_support::gzip_bytes(bzimage()));
     auto wrapped = probe_image(open(gz).get(), gz);
     REQUIRE(wrapped.ok());
     CHECK(wrapped->compression == StreamFormat::Gzip);
@@ -370,7 +347,7 @@ TEST_CASE("kexec: gzip and zstd images unwrap into a memfd byte for byte")
     BzImageFields big;
     big.total_bytes = 3 * 1024 * 1024 + 123; // several decompression chunks
     auto original = bzimage(big);
-    for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, gzip(original) }, std::pair { StreamFormat::Zstd, zstd(original) } }) {
+    for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, test_support::gzip_bytes(original) }, std::pair { StreamFormat::Zstd, test_support::zstd_bytes(original) } }) {
         CAPTURE(core::stream_format_name(format));
         // Trailing padding after the stream is ignored.
         bytes.insert(bytes.end(), 512, 0);
@@ -384,13 +361,13 @@ TEST_CASE("kexec: gzip and zstd images unwrap into a memfd byte for byte")
     }
 
     auto text = std::vector<uint8_t>(100000, 'k');
-    std::string packed_text = system.file("text.gz", gzip(text));
+    std::string packed_text = system.file("text.gz", test_support::gzip_bytes(text));
     auto text_fd = core::open_file(packed_text, O_RDONLY).release_value();
     auto not_kernel = unwrap_image(text_fd.get(), StreamFormat::Gzip, packed_text);
     REQUIRE_FALSE(not_kernel.ok());
     CHECK(contains(not_kernel.error().message(), "gzip-compressed, but what it holds cannot be loaded: not an x86 bzImage"));
 
-    for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, gzip(original) }, std::pair { StreamFormat::Zstd, zstd(original) } }) {
+    for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, test_support::gzip_bytes(original) }, std::pair { StreamFormat::Zstd, test_support::zstd_bytes(original) } }) {
         CAPTURE(core::stream_format_name(format));
         bytes.resize(bytes.size() / 2);
         std::string path = system.file("vmlinuz.half", bytes);
@@ -400,7 +377,7 @@ TEST_CASE("kexec: gzip and zstd images unwrap into a memfd byte for byte")
         CHECK(contains(truncated.error().message(), "ends early"));
     }
 
-    auto corrupt = gzip(original);
+    auto corrupt = test_support::gzip_bytes(original);
     for (size_t at = 20; at < 200; ++at)
         corrupt[at] ^= 0x5a;
     std::string corrupt_path = system.file("vmlinuz.bad", corrupt);
@@ -443,7 +420,7 @@ TEST_CASE("kexec: a compressed image is unwrapped only after the kernel refuses 
 {
     FakeSystem system;
     auto original = bzimage();
-    for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, gzip(original) }, std::pair { StreamFormat::Zstd, zstd(original) } }) {
+    for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, test_support::gzip_bytes(original) }, std::pair { StreamFormat::Zstd, test_support::zstd_bytes(original) } }) {
         CAPTURE(core::stream_format_name(format));
         std::string kernel = system.file("vmlinuz.packed", bytes);
         std::vector<RecordedCall> calls;
@@ -461,7 +438,7 @@ TEST_CASE("kexec: a compressed image is unwrapped only after the kernel refuses 
     }
 
     // Accepted as it is (a kernel that takes compressed images): no unwrapping.
-    std::string kernel = system.file("vmlinuz.gz", gzip(original));
+    std::string kernel = system.file("vmlinuz.gz", test_support::gzip_bytes(original));
     int calls = 0;
     auto accepting = [&](int, int, std::string const&, unsigned long) { ++calls; return 0; };
     auto outcome = load({ .kernel_path = kernel, .initrd_path = {}, .cmdline = "", .target = Target::Reboot, .kernel_debug = false }, system.paths, accepting);
@@ -726,7 +703,7 @@ TEST_CASE("kexec: a real Debian kernel probes as a bzImage")
         // And wrapped in gzip and zstd, it unwraps back to the same bytes.
         std::vector<uint8_t> original = read_fd(fd->get());
         TempDir dir;
-        for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, gzip(original) }, std::pair { StreamFormat::Zstd, zstd(original) } }) {
+        for (auto [format, bytes] : { std::pair { StreamFormat::Gzip, test_support::gzip_bytes(original) }, std::pair { StreamFormat::Zstd, test_support::zstd_bytes(original) } }) {
             CAPTURE(core::stream_format_name(format));
             std::string packed = dir / "vmlinuz.packed";
             write_file(packed, bytes);
@@ -814,7 +791,7 @@ TEST_CASE("kexec: failed loads carry the kernel's errno, also when unwrapping fa
     // The kernel refuses a gzip image that is corrupt behind its header:
     // the load failed with the kernel's ENOEXEC, and the message says why
     // it could not be unwrapped either.
-    auto corrupt = gzip(bzimage());
+    auto corrupt = test_support::gzip_bytes(bzimage());
     for (size_t at = 20; at < 200; ++at)
         corrupt[at] ^= 0x5a;
     request.kernel_path = system.file("vmlinuz.gz", corrupt);

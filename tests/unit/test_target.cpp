@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <doctest.h>
+#include "test_support.h"
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
@@ -41,21 +42,6 @@ unsigned mode_of(std::string const& path)
 }
 
 std::string contents(std::string const& path) { return core::read_text_file(path).value_or(std::string("<unreadable>")); }
-
-std::string run_output(std::string const& command)
-{
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (!pipe)
-        return out;
-    char buffer[512];
-    while (size_t got = std::fread(buffer, 1, sizeof buffer, pipe))
-        out.append(buffer, got);
-    ::pclose(pipe);
-    while (!out.empty() && out.back() == '\n')
-        out.pop_back();
-    return out;
-}
 
 constexpr time_t new_year_noon = 1704110400; // 2024-01-01 12:00:00 UTC
 
@@ -280,7 +266,7 @@ struct LoopDevice {
     explicit LoopDevice(std::string const& image)
     {
         if (::geteuid() == 0 && std::system("command -v losetup >/dev/null 2>&1") == 0)
-            path = run_output("losetup --find --show '" + image + "' 2>/dev/null");
+            path = test_support::run_output("losetup --find --show '" + image + "' 2>/dev/null");
     }
     ~LoopDevice()
     {

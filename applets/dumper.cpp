@@ -37,8 +37,8 @@ vmcore-dmesg.txt, then vmcore (zstd, dump level 31, one thread per CPU, or
 core_collector), then kexec-dmesg.log, runs kdump_post, and finally
 final_action (saved) or failure_action (not saved). Files are written as
 NAME-incomplete, synced, then renamed. Every step is logged to /dev/kmsg and
-the console. Outside PID 1 it runs the same capture and, with --no-action,
-exits 0 (saved) or 1 instead of rebooting.
+the console. Outside PID 1 it runs the same capture and exits 0 (saved) or 1:
+only PID 1 reboots, halts or powers off.
 )",
     .main = dumper_main,
 };
@@ -80,12 +80,12 @@ void finish(core::KdumpConfig const& config, core::CaptureEnvironment const& env
 
 core::Result<int> dumper_main(Context& context, Arguments args)
 {
-    bool help = false, no_action = false;
+    bool help = false, no_action = false; // --no-action: the default outside PID 1, kept for scripts
     std::optional<std::string> config_option;
     core::cli::OptionParser parser;
     add_help_option(parser, &help);
     parser.value(0, "config", "FILE", &config_option, "read this kdump.conf (default /etc/kdump.conf)");
-    parser.flag(0, "no-action", &no_action, "outside PID 1: exit with the outcome instead of rebooting");
+    parser.flag(0, "no-action", &no_action, "do not run final_action/failure_action (always so outside PID 1)");
     auto operands = parser.parse(args);
     if (help) {
         print_help(dumper_applet, parser);
@@ -118,17 +118,18 @@ core::Result<int> dumper_main(Context& context, Arguments args)
                                 : config.value().failure_action == core::FailureAction::Poweroff ? core::PowerAction::PowerOff
                                                                                                   : core::PowerAction::Reboot);
     auto outcome = core::run_capture(config.value(), environment);
-    if (!context.is_pid1 && no_action) {
+    if (!context.is_pid1) {
+        // Rebooting is PID 1's business in the capture kernel: run by hand
+        // (or by mistake on a host) the dumper only reports.
         if (!outcome.saved)
             core::log::error(outcome.failure);
+        auto action = outcome.saved ? core::final_action_name(config.value().final_action) : core::failure_action_name(config.value().failure_action);
+        core::log::notice(core::cat("not PID 1: ", outcome.saved ? "final_action " : "failure_action ", action, " is not run"));
         return outcome.saved ? 0 : 1;
     }
-    if (!context.is_pid1 && !no_action)
-        core::log::warn("not PID 1: running the configured action anyway (use --no-action to only capture)");
-    finish(config.value(), environment, std::move(outcome));
-    if (context.is_pid1)
-        core::hang_forever();
-    return 1;
+    if (!no_action)
+        finish(config.value(), environment, std::move(outcome));
+    core::hang_forever();
 }
 
 } // namespace

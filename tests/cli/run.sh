@@ -74,6 +74,14 @@ fi
 expect "--install --force replaces it" 0 "\\($all_names new\\)" -- "$binary" --install "$work/occupied" --force
 [ "$(readlink "$work/occupied/halt")" = "$binary" ] && ok "--force left a link" || fail "--force left a link" "$(ls -l "$work/occupied")"
 
+# --- the dumper outside PID 1 ---------------------------------------------------
+# Run by hand or by mistake on a host, /init must capture or fail, and never
+# reboot: only PID 1 of a capture kernel acts.
+printf 'raw /dev/nonexistent-kdumpbox-test\nfailure_action reboot\n' >"$work/kdump.conf"
+expect "dumper outside PID 1 fails without /proc/vmcore and runs no action" 1 'failure_action reboot is not run' -- "$binary" dumper --config "$work/kdump.conf"
+printf 'bogus_key 1\n' >"$work/bad.conf"
+expect "dumper names a bad kdump.conf line" 1 'bad.conf:1: .*bogus_key' -- "$binary" dumper --config "$work/bad.conf"
+
 # --- reboot logic through the symlinks ----------------------------------------
 expect "reboot --help" 0 'Usage: reboot' -- "$bin/reboot" --help
 expect "reboot -f --dry-run syncs and reboots" 0 'would sync, then call reboot\(2\) with RB_AUTOBOOT' -- "$bin/reboot" -f --dry-run

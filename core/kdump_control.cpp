@@ -348,8 +348,11 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
     }()
                                                   : unpacked / 2;
     estimate.initramfs_bytes = compressed + unpacked;
-    // What a 6.x capture kernel with nr_cpus=1 uses beyond its image, plus
-    // the collector's bounded buffers: measured with tests/vm/sweep.sh.
+    // What a 6.x capture kernel with nr_cpus=1 allocates beyond its image
+    // while booting, plus the collector's bounded buffers (under 10 MB). A
+    // round figure: tests/vm/sweep.sh measures the real floor (80M for
+    // Debian's 6.1 cloud kernel and a 2 GiB guest, where 72M ran out of
+    // memory before /init).
     estimate.runtime_bytes = 40 * mebibyte;
     estimate.total_bytes = estimate.kernel_bytes + estimate.initramfs_bytes + estimate.runtime_bytes;
     auto reserved = kexec::crash_reservation_bytes(kexec_paths(paths));

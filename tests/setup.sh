@@ -14,6 +14,7 @@ packages=(
     # VM tests and oracles
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
     python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools
+    openssh-server openssh-client
 )
 
 missing=()

@@ -2,6 +2,7 @@
 #include "core/dhcp.h"
 
 #include <doctest.h>
+#include "test_support.h"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -442,25 +443,7 @@ std::string lease_over_loopback()
 
 TEST_CASE("DHCP: acquire_lease and apply_lease for real (lo in a fresh namespace, a test server)")
 {
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::close(pipe_fds[0]);
-        std::string report = ::unshare(CLONE_NEWNET) == 0 ? lease_over_loopback() : "SKIP unshare(CLONE_NEWNET) failed";
-        (void)::write(pipe_fds[1], report.data(), report.size());
-        ::_exit(0);
-    }
-    ::close(pipe_fds[1]);
-    std::string report;
-    char buffer[512];
-    ssize_t got;
-    while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0)
-        report.append(buffer, static_cast<size_t>(got));
-    ::close(pipe_fds[0]);
-    int status = 0;
-    ::waitpid(child, &status, 0);
+    std::string report = test_support::run_in_new_network_namespace(lease_over_loopback);
     if (report.rfind("SKIP", 0) == 0) {
         MESSAGE("skipping the DHCP socket test (needs root): " << report);
         return;

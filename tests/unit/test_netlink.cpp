@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <doctest.h>
+#include "test_support.h"
 
 #include <cerrno>
 #include <random>
@@ -392,26 +393,7 @@ std::string exercise_namespace()
 
 TEST_CASE("netlink: a real namespace: lo up, address, default route, route lookups")
 {
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::close(pipe_fds[0]);
-        std::string report = ::unshare(CLONE_NEWNET) == 0 ? exercise_namespace() : "SKIP unshare(CLONE_NEWNET) failed";
-        (void)::write(pipe_fds[1], report.data(), report.size());
-        ::_exit(0);
-    }
-    ::close(pipe_fds[1]);
-    std::string report;
-    char buffer[512];
-    ssize_t got;
-    while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0)
-        report.append(buffer, static_cast<size_t>(got));
-    ::close(pipe_fds[0]);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    CHECK(WIFEXITED(status));
+    std::string report = test_support::run_in_new_network_namespace(exercise_namespace);
     if (report.rfind("SKIP", 0) == 0) {
         MESSAGE("skipping the namespace test (needs root): " << report);
         return;

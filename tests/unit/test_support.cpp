@@ -2,6 +2,9 @@
 #include "test_support.h"
 
 #include <cstdio>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <doctest.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -45,6 +48,32 @@ std::string run_output(std::string const& command)
     while (!out.empty() && out.back() == '\n')
         out.pop_back();
     return out;
+}
+
+std::string run_in_new_network_namespace(std::function<std::string()> const& body)
+{
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        std::string report = ::unshare(CLONE_NEWNET) == 0 ? body() : "SKIP unshare(CLONE_NEWNET) failed";
+        (void)!::write(pipe_fds[1], report.data(), report.size());
+        ::_exit(0);
+    }
+    ::close(pipe_fds[1]);
+    std::string report;
+    char buffer[512];
+    ssize_t got;
+    while ((got = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0)
+        report.append(buffer, static_cast<size_t>(got));
+    ::close(pipe_fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return "FAIL the namespace child died: " + report;
+    return report;
 }
 
 } // namespace test_support

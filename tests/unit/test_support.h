@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,5 +16,10 @@ std::vector<uint8_t> zstd_bytes(std::vector<uint8_t> const& data);
 // A shell command's standard output, trailing newlines removed ("" if it
 // could not run).
 std::string run_output(std::string const& command);
+
+// Runs body in a forked child inside a fresh network namespace and returns
+// what it returned, or "SKIP ..." when the namespace cannot be made (not
+// root). A child that dies without reporting gives "FAIL ...".
+std::string run_in_new_network_namespace(std::function<std::string()> const& body);
 
 } // namespace test_support

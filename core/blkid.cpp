@@ -440,10 +440,10 @@ std::string describe(FsProbe const& probe)
 
 Result<TargetSpec> TargetSpec::parse(std::string_view text)
 {
-    auto unquote = [](std::string_view value) {
-        if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
-            return value.substr(1, value.size() - 2);
-        return value;
+    auto unquote = [](std::string_view quoted) {
+        if (quoted.size() >= 2 && quoted.front() == '"' && quoted.back() == '"')
+            return quoted.substr(1, quoted.size() - 2);
+        return quoted;
     };
     TargetSpec spec;
     if (text.starts_with("UUID=")) {

@@ -7,6 +7,7 @@
 #include "core/elf.h"
 #include "core/elf_writer.h"
 #include "core/fd.h"
+#include "core/fs.h"
 #include "core/kdump_format.h"
 #include "core/kernel_memory.h"
 #include "core/log.h"
@@ -46,7 +47,8 @@ struct DumpInput {
     std::string machine; // utsname.machine fallback
     // Bitmap 1: whether the pfn is RAM in the crashed machine.
     std::function<bool(uint64_t)> in_memory_map;
-    // Whether the input holds the pfn's data (the seed of bitmap 2).
+    // Whether the input holds the pfn's data (the seed of bitmap 2). Empty:
+    // exactly the pfns of the memory map (an ELF vmcore).
     std::function<bool(uint64_t)> has_data;
     // ELF inputs only: what -E copies into its own headers.
     std::optional<elf::Header> elf_header;
@@ -107,7 +109,6 @@ Result<DumpInput> open_input(std::string const& path, bool pread_only)
         input.cpu_count = static_cast<int32_t>(vmcore->cpu_count());
         input.machine = vmcore->header().machine == elf::machine_x86_64 ? "x86_64" : vmcore->header().machine == elf::machine_aarch64 ? "aarch64" : "";
         input.in_memory_map = elf_page_map(*vmcore);
-        input.has_data = input.in_memory_map;
         input.elf_header = vmcore->header();
         input.elf_note_align = vmcore->header().notes.empty() ? 0 : vmcore->header().notes.front().align;
         input.memory = std::move(vmcore);
@@ -234,12 +235,18 @@ Result<void> for_each_window(DumpInput const& input, PageFilter* filter, uint64_
         window.pfn_count = std::min(bitmap_window_pages, pfn_limit - start);
         size_t bytes = static_cast<size_t>((window.pfn_count + 7) / 8);
         window.present.assign(bytes, 0);
-        window.keep.assign(bytes, 0);
         for (uint64_t index = 0; index < window.pfn_count; ++index) {
             if (input.in_memory_map(start + index))
                 set_bit(window.present, index);
-            if (input.has_data(start + index))
-                set_bit(window.keep, index);
+        }
+        if (input.has_data) {
+            window.keep.assign(bytes, 0);
+            for (uint64_t index = 0; index < window.pfn_count; ++index) {
+                if (input.has_data(start + index))
+                    set_bit(window.keep, index);
+            }
+        } else {
+            window.keep = window.present;
         }
         if (filter)
             TRY(filter->exclude(start, window.pfn_count, window.keep, counts));
@@ -569,14 +576,6 @@ Result<OutputTarget> open_output(CollectorOptions const& options)
     return target;
 }
 
-std::string directory_of(std::string const& path)
-{
-    size_t slash = path.rfind('/');
-    if (slash == std::string::npos)
-        return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // The dump is complete and synced: give it its name, and make the rename
 // itself durable.
 Result<void> publish_output(OutputTarget& target)
@@ -584,12 +583,7 @@ Result<void> publish_output(OutputTarget& target)
     if (target.incomplete_path.empty())
         return {};
     TRY(target.fd.close_checked(target.incomplete_path));
-    if (::rename(target.incomplete_path.c_str(), target.final_path.c_str()) != 0)
-        return Error::from_errno(cat("rename ", target.incomplete_path, " to ", target.final_path));
-    auto directory = open_file(directory_of(target.final_path), O_RDONLY | O_DIRECTORY);
-    if (directory.ok())
-        ::fsync(directory.value().get());
-    return {};
+    return rename_durably(target.incomplete_path, target.final_path);
 }
 
 // Creates the page filter for one pass over the windows (the filter keeps

@@ -4,6 +4,8 @@
 #include "core/blkid.h"
 #include "core/collector.h"
 #include "core/fd.h"
+#include "core/kexec.h"
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/module_load.h"
 #include "core/process.h"
@@ -124,11 +126,7 @@ Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironm
         auto file = TRY(open_file(incomplete, O_RDONLY | O_CLOEXEC));
         if (::fchmod(file.get(), 0600) != 0 || ::fsync(file.get()) != 0)
             return Error::from_errno(cat("fsync ", incomplete));
-        if (::rename(incomplete.c_str(), final_path.c_str()) != 0)
-            return Error::from_errno(cat("rename ", incomplete, " to ", final_path));
-        auto dir = TRY(open_file(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        ::fsync(dir.get());
-        return {};
+        return rename_durably(incomplete, final_path);
     }
     auto options = builtin_collector_options(environment);
     options.output_path = final_path;
@@ -231,8 +229,7 @@ CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment cons
 std::string root_device_from_cmdline(std::string_view cmdline)
 {
     std::string root;
-    for (auto word : split(cmdline, ' ')) {
-        word = trim(word);
+    for (auto word : kexec::split_cmdline(cmdline)) {
         if (word == "--")
             break;
         if (word.substr(0, 5) == "root=")

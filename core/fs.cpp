@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/fs.h"
 
+#include "core/fd.h"
+
 #include "core/strings.h"
 
 #include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
 #include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +42,34 @@ std::string path_join(std::string_view directory, std::string_view name)
     if (directory.back() == '/')
         return cat(directory, name);
     return cat(directory, '/', name);
+}
+
+std::string parent_directory(std::string_view path)
+{
+    while (path.size() > 1 && path.back() == '/')
+        path.remove_suffix(1);
+    auto slash = path.rfind('/');
+    if (slash == std::string_view::npos)
+        return ".";
+    if (slash == 0)
+        return "/";
+    return std::string(path.substr(0, slash));
+}
+
+Result<void> fsync_directory(std::string const& directory)
+{
+    auto fd = TRY(open_file(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (::fsync(fd.get()) != 0 && errno != EINVAL)
+        return Error::from_errno(cat("fsync directory ", directory));
+    return {};
+}
+
+Result<void> rename_durably(std::string const& from, std::string const& to)
+{
+    if (::rename(from.c_str(), to.c_str()) != 0)
+        return Error::from_errno(cat("rename ", from, " to ", to));
+    (void)fsync_directory(parent_directory(to));
+    return {};
 }
 
 Result<size_t> install_symlinks(std::string const& directory, std::string const& target, std::span<std::string_view const> names, ReplaceExisting replace)

@@ -15,6 +15,17 @@ namespace core {
 Result<std::string> self_executable_path();
 
 std::string path_join(std::string_view directory, std::string_view name);
+// The directory holding path: "/a/b" -> "/a", "b" -> ".", "/b" -> "/".
+std::string parent_directory(std::string_view path);
+
+// fsync(2) of a directory, so that names made in it survive a crash. EINVAL
+// (a file system that cannot, such as vfat on old kernels) is not an error:
+// its metadata is durable after the final syncfs at unmount.
+Result<void> fsync_directory(std::string const& directory);
+// rename(2), then the new name's directory is synced. Only the rename can
+// fail: once it is done the file has its name, so the directory sync is
+// best effort.
+Result<void> rename_durably(std::string const& from, std::string const& to);
 
 enum class ReplaceExisting { No, Yes };
 

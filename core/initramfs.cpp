@@ -96,18 +96,6 @@ std::string_view base_name(std::string_view path)
     return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-std::string parent_directory(std::string_view path)
-{
-    while (path.size() > 1 && path.back() == '/')
-        path.remove_suffix(1);
-    auto slash = path.rfind('/');
-    if (slash == std::string_view::npos)
-        return ".";
-    if (slash == 0)
-        return "/";
-    return std::string(path.substr(0, slash));
-}
-
 // Sorted names in a directory, without "." and "..".
 Result<std::vector<std::string>> list_directory(std::string const& path)
 {
@@ -1183,13 +1171,8 @@ Result<InitramfsResult> build_initramfs(InitramfsSpec const& spec, std::string c
     if (::fsync(fd.get()) != 0)
         return Error::from_errno(cat("fsync ", temporary));
     TRY(fd.close_checked(temporary));
-    if (::rename(temporary.c_str(), output_path.c_str()) != 0)
-        return Error::from_errno(cat("rename ", temporary, " to ", output_path));
+    TRY(rename_durably(temporary, output_path));
     cleanup.armed = false;
-    std::string directory = parent_directory(output_path);
-    auto directory_fd = open_file(directory, O_RDONLY | O_DIRECTORY);
-    if (directory_fd.ok())
-        ::fsync(directory_fd.value().get()); // best effort: the rename is done
 
     result.manifest = std::move(plan.manifest);
     return result;

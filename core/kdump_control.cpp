@@ -3,6 +3,7 @@
 
 #include "core/blkid.h"
 #include "core/cpio.h"
+#include "core/dumper.h"
 #include "core/dump_output.h"
 #include "core/fd.h"
 #include "core/fs.h"
@@ -59,11 +60,7 @@ Result<std::string> host_target_device(KdumpConfig const& config, HostPaths cons
         auto cmdline = read_text_file(path_join(paths.proc, "cmdline"));
         if (!cmdline.ok())
             return std::string();
-        std::string root;
-        for (auto word : kexec::split_cmdline(cmdline.value())) {
-            if (word.substr(0, 5) == "root=")
-                root = std::string(word.substr(5));
-        }
+        std::string root = root_device_from_cmdline(cmdline.value());
         if (root.empty())
             return std::string();
         spec_text = root;
@@ -129,9 +126,7 @@ Result<void> write_text_atomically(std::string const& path, std::string_view tex
             return Error::from_errno(cat("fsync ", temporary));
         TRY(fd.close_checked(temporary));
     }
-    if (::rename(temporary.c_str(), path.c_str()) != 0)
-        return Error::from_errno(cat("rename ", temporary, " to ", path));
-    return {};
+    return rename_durably(temporary, path);
 }
 
 Result<void> make_parent_directories(std::string const& path)

@@ -56,16 +56,6 @@ Result<void> make_directories(std::string const& path, mode_t mode)
     return {};
 }
 
-Result<void> fsync_directory(std::string const& directory)
-{
-    auto fd = TRY(open_file(directory, O_RDONLY | O_DIRECTORY));
-    // Some file systems (vfat on old kernels) cannot fsync a directory;
-    // the rename is still durable after the final syncfs at unmount.
-    if (::fsync(fd.get()) != 0 && errno != EINVAL)
-        return Error::from_errno(cat("fsync directory ", directory));
-    return {};
-}
-
 struct MountOptions {
     unsigned long flags { 0 };
     std::string data;

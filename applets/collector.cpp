@@ -162,6 +162,7 @@ core::Result<int> collector_main(Context& context, Arguments args)
     parser.flag(0, "show-stats", &show_stats, "print the report of pages excluded and written");
     parser.flag('D', "", &debug, "print debugging messages (message level + 8)");
     parser.flag(0, "non-mmap", &options.pread_only, "read the vmcore with read(2), not mmap");
+    parser.flag(0, "no-page-sharing", &options.no_page_sharing, "store every kept page on its own (no sharing of identical pages)");
     parser.custom(0, "message-level", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
         auto level = TRY(core::parse_u64(*value, "message level"));
         if (level > 31)

@@ -11,6 +11,7 @@
 #include "core/kdump_format.h"
 #include "core/kernel_memory.h"
 #include "core/log.h"
+#include "core/page_sharing.h"
 #include "core/strings.h"
 #include "core/vmcore_file.h"
 #include "core/vmcoreinfo.h"
@@ -263,10 +264,12 @@ struct PageBatch {
     uint64_t sequence { 0 };
     std::vector<uint64_t> pfns;
     struct Page {
-        enum class Kind { Zero, Stored } kind;
+        enum class Kind { Zero, Stored, Shared } kind;
         Codec codec;
         uint32_t offset;
         uint32_t size;
+        uint64_t content_hash { 0 }; // Stored and Shared
+        StoredPage shared {};         // Shared: the identical page's bytes
     };
     std::vector<Page> pages;
     std::vector<uint8_t> data;
@@ -292,13 +295,35 @@ bool is_all_zero(std::span<uint8_t const> page)
     return accumulated == 0;
 }
 
+bool memory_read_ok(PhysicalMemory const& memory, uint64_t pfn, std::span<uint8_t> page)
+{
+    return memory.read(pfn * memory.page_size(), page).ok();
+}
+
+// The stored page with the same bytes as `page`, if the index has one.
+// `scratch` (a page) receives the candidate for the comparison.
+std::optional<StoredPage> find_identical(SharedPageIndex const& sharing, PhysicalMemory const& memory, uint64_t content_hash, std::span<uint8_t const> page, std::span<uint8_t> scratch)
+{
+    auto entry = sharing.find(content_hash);
+    if (!entry)
+        return std::nullopt;
+    if (!memory.read(entry->pfn * memory.page_size(), scratch).ok())
+        return std::nullopt;
+    if (std::memcmp(scratch.data(), page.data(), page.size()) != 0)
+        return std::nullopt; // a hash collision: this page keeps its own bytes
+    return entry->stored;
+}
+
 class PagePipeline {
 public:
-    PagePipeline(PhysicalMemory const& memory, Codec codec, bool exclude_zero, unsigned worker_count)
+    // sharing: where stored pages are indexed by content, or null when
+    // every page keeps its own bytes.
+    PagePipeline(PhysicalMemory const& memory, Codec codec, bool exclude_zero, unsigned worker_count, SharedPageIndex const* sharing)
         : m_memory(memory)
         , m_codec(codec)
         , m_exclude_zero(exclude_zero)
         , m_worker_count(std::max(1u, worker_count))
+        , m_sharing(sharing)
     {
     }
 
@@ -389,6 +414,7 @@ private:
         uint64_t page_size = m_memory.page_size();
         auto compressor = PageCompressor::create(m_codec, page_size);
         std::vector<uint8_t> input(batch_pages * page_size);
+        std::vector<uint8_t> earlier_page(page_size);
         while (true) {
             PageBatch batch;
             if (!claim(batch))
@@ -396,7 +422,7 @@ private:
             if (!compressor.ok())
                 batch.error = compressor.error();
             else
-                fill(batch, *compressor.value(), input);
+                fill(batch, *compressor.value(), input, earlier_page);
             {
                 std::lock_guard lock(m_mutex);
                 --m_in_flight;
@@ -407,7 +433,7 @@ private:
         m_done_changed.notify_all();
     }
 
-    void fill(PageBatch& batch, PageCompressor& compressor, std::vector<uint8_t>& input)
+    void fill(PageBatch& batch, PageCompressor& compressor, std::vector<uint8_t>& input, std::vector<uint8_t>& earlier_page)
     {
         uint64_t page_size = m_memory.page_size();
         // Read runs of consecutive pfns with one call each.
@@ -432,6 +458,17 @@ private:
                 batch.pages.push_back({ PageBatch::Page::Kind::Zero, Codec::None, 0, 0 });
                 continue;
             }
+            uint64_t content_hash = 0;
+            if (m_sharing) {
+                content_hash = page_content_hash(page);
+                // A copy of a page already written skips compression. The
+                // writer makes the same decision again (it may have stored
+                // the first copy since), so timing cannot change the output.
+                if (auto shared = find_identical(*m_sharing, m_memory, content_hash, page, earlier_page)) {
+                    batch.pages.push_back({ PageBatch::Page::Kind::Shared, shared->codec, 0, 0, content_hash, *shared });
+                    continue;
+                }
+            }
             std::span<uint8_t> out(batch.data.data() + data_used, compressor.max_output_size());
             auto compressed = compressor.compress(page, out);
             if (!compressed.ok()) {
@@ -445,7 +482,7 @@ private:
                 size = static_cast<uint32_t>(page_size);
                 codec = Codec::None;
             }
-            batch.pages.push_back({ PageBatch::Page::Kind::Stored, codec, data_used, size });
+            batch.pages.push_back({ PageBatch::Page::Kind::Stored, codec, data_used, size, content_hash });
             data_used += size;
         }
     }
@@ -454,6 +491,7 @@ private:
     Codec m_codec;
     bool m_exclude_zero;
     unsigned m_worker_count;
+    SharedPageIndex const* m_sharing;
     std::span<uint8_t const> m_keep;
     uint64_t m_base_pfn { 0 };
     uint64_t m_pfn_count { 0 };
@@ -620,17 +658,36 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
         auto filter = TRY(make_filter(view, input, options, false));
         Progress progress((options.message_level & message_level::progress) != 0, kept_pages);
         uint64_t done_pages = 0;
-        PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count);
+        std::unique_ptr<SharedPageIndex> sharing;
+        if (!options.no_page_sharing)
+            sharing = std::make_unique<SharedPageIndex>();
+        PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count, sharing.get());
+        uint64_t page_size = input.memory->page_size();
+        std::vector<uint8_t> this_page(page_size);
+        std::vector<uint8_t> earlier_page(page_size);
         auto consume = [&](PageBatch& batch) -> Result<void> {
             for (size_t index = 0; index < batch.pfns.size(); ++index) {
                 auto const& page = batch.pages[index];
+                uint64_t pfn = batch.pfns[index];
                 if (page.kind == PageBatch::Page::Kind::Zero) {
-                    TRY(writer->add_zero_page(batch.pfns[index]));
+                    TRY(writer->add_zero_page(pfn));
                     ++report.excluded.zero_pages;
-                } else {
-                    TRY(writer->add_page(batch.pfns[index], std::span<uint8_t const>(batch.data.data() + page.offset, page.size), page.codec));
-                    ++report.written_pages;
+                    continue;
                 }
+                std::optional<StoredPage> shared;
+                if (page.kind == PageBatch::Page::Kind::Shared)
+                    shared = page.shared;
+                else if (sharing && sharing->find(page.content_hash) && memory_read_ok(*input.memory, pfn, this_page))
+                    shared = find_identical(*sharing, *input.memory, page.content_hash, this_page, earlier_page);
+                if (shared) {
+                    TRY(writer->add_shared_page(pfn, *shared));
+                    ++report.shared_pages;
+                    continue;
+                }
+                auto stored = TRY(writer->add_page(pfn, std::span<uint8_t const>(batch.data.data() + page.offset, page.size), page.codec));
+                if (sharing)
+                    sharing->insert({ page.content_hash, pfn, stored });
+                ++report.written_pages;
             }
             done_pages += batch.pfns.size();
             progress.update(done_pages);
@@ -760,6 +817,8 @@ std::string format_report(CollectorReport const& report, uint64_t page_size)
     out += row("Total pages     ", report.pfn_limit);
     out += cat("\nWrite bytes     : ", report.output_bytes, "\n");
     out += cat("Pages written   : ", report.written_pages, " (", report.written_pages * page_size / (1024 * 1024), " MiB before compression)\n");
+    if (report.shared_pages)
+        out += cat("Pages shared    : ", report.shared_pages, " (identical to a page written before; stored once)\n");
     return out;
 }
 

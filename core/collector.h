@@ -44,6 +44,9 @@ struct CollectorOptions {
     bool overwrite { false };   // -f
     bool dry_run { false };     // compute everything, write nothing
     bool pread_only { false };  // --non-mmap
+    // --no-page-sharing: every kept page gets its own bytes, as in
+    // makedumpfile (which shares zero pages only).
+    bool no_page_sharing { false };
     int message_level { message_level::standard };
 };
 
@@ -53,6 +56,7 @@ struct CollectorReport {
     uint64_t hole_pages { 0 };
     ExclusionCounts excluded;        // by class, zero pages included
     uint64_t written_pages { 0 };    // pages with their own data in the output
+    uint64_t shared_pages { 0 };     // pages whose descriptor points at an identical written page
     uint64_t output_bytes { 0 };
     std::string output_path;         // where the dump ended up
 };

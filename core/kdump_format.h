@@ -89,6 +89,15 @@ struct KdumpHeaderInfo {
     uint64_t vmcoreinfo_size { 0 };
 };
 
+// Where a page's bytes went in the file, so that a later identical page
+// can share them (readers follow each descriptor's offset; zero pages have
+// always been shared this way).
+struct StoredPage {
+    uint64_t data_offset { 0 };
+    uint32_t size { 0 };
+    Codec codec { Codec::None };
+};
+
 class KdumpWriter {
 public:
     // pfn_limit: max_mapnr. dumpable_pages: the number of bits that will be
@@ -104,7 +113,10 @@ public:
 
     // Pages, for every dumpable pfn in ascending order. `data` is the page
     // compressed with `codec`, or the raw page with Codec::None.
-    virtual Result<void> add_page(uint64_t pfn, std::span<uint8_t const> data, Codec codec) = 0;
+    virtual Result<StoredPage> add_page(uint64_t pfn, std::span<uint8_t const> data, Codec codec) = 0;
+    // A page identical to one added before: its descriptor points at that
+    // page's bytes, and nothing new is stored.
+    virtual Result<void> add_shared_page(uint64_t pfn, StoredPage const& stored) = 0;
     // A page that is all zeros: shares one stored zero page.
     virtual Result<void> add_zero_page(uint64_t pfn) = 0;
 

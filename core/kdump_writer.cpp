@@ -81,11 +81,13 @@ public:
         , m_dumpable_bitmap(info.endian, bitmap_offset + bitmap_half_bytes, bitmap_buffer_bytes)
         , m_descs(info.endian, desc_table_offset, desc_buffer_bytes)
         , m_data(info.endian, data_offset, std::max<size_t>(data_buffer_bytes, 2 * info.page_size))
+        , m_data_start_offset(data_offset)
     {
     }
 
     Result<void> write_bitmaps(uint64_t start_pfn, uint64_t pfn_count, std::span<uint8_t const> present, std::span<uint8_t const> dumpable) override;
-    Result<void> add_page(uint64_t pfn, std::span<uint8_t const> data, Codec codec) override;
+    Result<StoredPage> add_page(uint64_t pfn, std::span<uint8_t const> data, Codec codec) override;
+    Result<void> add_shared_page(uint64_t pfn, StoredPage const& stored) override;
     Result<void> add_zero_page(uint64_t pfn) override;
     Result<void> finish() override;
     Result<void> mark_incomplete() override;
@@ -114,6 +116,7 @@ private:
     RegionBuffer m_dumpable_bitmap;
     RegionBuffer m_descs;
     RegionBuffer m_data;
+    uint64_t m_data_start_offset;
 
     // Bytes of each bitmap half passed to the buffers so far; the next
     // window may not start before byte m_bitmap_bytes_done.
@@ -248,7 +251,7 @@ Result<void> KdumpFileWriter::append_desc(uint64_t data_offset, uint32_t size, C
     return {};
 }
 
-Result<void> KdumpFileWriter::add_page(uint64_t pfn, std::span<uint8_t const> data, Codec codec)
+Result<StoredPage> KdumpFileWriter::add_page(uint64_t pfn, std::span<uint8_t const> data, Codec codec)
 {
     TRY(check_open());
     if (codec == Codec::None && data.size() != m_page_size)
@@ -258,9 +261,25 @@ Result<void> KdumpFileWriter::add_page(uint64_t pfn, std::span<uint8_t const> da
     if (data.empty() || data.size() > m_page_size)
         return Error::invalid(cat("kdump writer: compressed page for pfn ", hex(pfn), " is ", data.size(), " bytes; it must be 1 to ", m_page_size));
     TRY(consume_dumpable_pfn(pfn));
-    uint64_t data_offset = m_data.end_offset();
+    StoredPage stored { m_data.end_offset(), static_cast<uint32_t>(data.size()), codec };
     TRY(append_data(data));
-    return append_desc(data_offset, static_cast<uint32_t>(data.size()), codec);
+    TRY(append_desc(stored.data_offset, stored.size, stored.codec));
+    return stored;
+}
+
+Result<void> KdumpFileWriter::add_shared_page(uint64_t pfn, StoredPage const& stored)
+{
+    TRY(check_open());
+    // Only bytes this writer stored may be shared: anything else would
+    // point a descriptor at headers, bitmaps or past the end.
+    bool known_codec = stored.codec == Codec::None || stored.codec == m_codec;
+    bool sized = stored.size != 0 && stored.size <= m_page_size && (stored.codec != Codec::None || stored.size == m_page_size);
+    uint64_t end_offset = 0;
+    bool inside = !__builtin_add_overflow(stored.data_offset, stored.size, &end_offset) && stored.data_offset >= m_data_start_offset && end_offset <= m_data.end_offset();
+    if (!known_codec || !sized || !inside)
+        return Error::invalid(cat("kdump writer: page for pfn ", hex(pfn), " would share ", stored.size, " bytes at offset ", hex(stored.data_offset), " that this writer did not store"));
+    TRY(consume_dumpable_pfn(pfn));
+    return append_desc(stored.data_offset, stored.size, stored.codec);
 }
 
 Result<void> KdumpFileWriter::add_zero_page(uint64_t pfn)

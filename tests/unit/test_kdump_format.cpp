@@ -598,6 +598,58 @@ TEST_CASE("the writer refuses bad arguments with clear errors")
     }
 }
 
+TEST_CASE("pages can share the bytes of an earlier identical page, and read back whole")
+{
+    // Three text pages: pfns 0 and 2 the same bytes, pfn 1 its own.
+    KdumpHeaderInfo info = make_info(Endian::Little, Codec::Zstd);
+    MemorySink sink;
+    auto writer = std::move(KdumpWriter::create(sink, info, 16, 4)).release_value();
+    std::vector<uint8_t> present { 0xff, 0xff };
+    std::vector<uint8_t> dumpable { 0x0f, 0x00 }; // pfns 0-3
+    REQUIRE(writer->write_bitmaps(0, 16, present, dumpable).ok());
+    std::vector<uint8_t> same(4096, 's');
+    std::vector<uint8_t> other(4096, 'o');
+    auto compressor = std::move(core::PageCompressor::create(Codec::Zstd, 4096)).release_value();
+    std::vector<uint8_t> packed(compressor->max_output_size());
+    size_t packed_size = compressor->compress(same, packed).value();
+    REQUIRE(packed_size > 0);
+    auto first = writer->add_page(0, std::span<uint8_t const>(packed).first(packed_size), Codec::Zstd);
+    REQUIRE(first.ok());
+    CHECK(first.value().size == packed_size);
+    CHECK(first.value().codec == Codec::Zstd);
+    auto second = writer->add_page(1, other, Codec::None);
+    REQUIRE(second.ok());
+    CHECK(second.value().data_offset == first.value().data_offset + packed_size);
+
+    // Bytes the writer never stored cannot be shared.
+    core::StoredPage header_bytes { 0, 100, Codec::Zstd };
+    auto refused = writer->add_shared_page(2, header_bytes);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(contains(refused.error().message(), "did not store"));
+    core::StoredPage past_end { second.value().data_offset + 4096, 10, Codec::Zstd };
+    CHECK_FALSE(writer->add_shared_page(2, past_end).ok());
+    core::StoredPage short_raw { second.value().data_offset, 100, Codec::None };
+    CHECK_FALSE(writer->add_shared_page(2, short_raw).ok());
+    core::StoredPage wrong_codec { first.value().data_offset, first.value().size, Codec::Zlib };
+    CHECK_FALSE(writer->add_shared_page(2, wrong_codec).ok());
+
+    REQUIRE(writer->add_shared_page(2, first.value()).ok());
+    REQUIRE(writer->add_shared_page(3, second.value()).ok());
+    CHECK_FALSE(writer->add_shared_page(3, second.value()).ok()); // pfn 3 is done
+    REQUIRE(writer->finish().ok());
+
+    TempFile file(sink.bytes);
+    auto dump = open_dump(file);
+    std::vector<uint8_t> page(4096);
+    for (auto [pfn, expected] : { std::pair { 0, &same }, std::pair { 1, &other }, std::pair { 2, &same }, std::pair { 3, &other } }) {
+        CAPTURE(pfn);
+        REQUIRE(dump->read(static_cast<uint64_t>(pfn) * 4096, page).ok());
+        CHECK(page == *expected);
+    }
+    // The file holds each page's bytes once.
+    CHECK(sink.bytes.size() < first.value().data_offset + packed_size + 4096 + 4096);
+}
+
 TEST_CASE("an interrupted dump: descriptors flushed, lost pages zero, status flagged")
 {
     SyntheticMemory memory;
@@ -625,12 +677,16 @@ TEST_CASE("an interrupted dump: descriptors flushed, lost pages zero, status fla
                     auto page = memory.page(pfn);
                     std::vector<uint8_t> packed(compressor->max_output_size());
                     size_t size = compressor->compress(page, packed).value();
-                    core::Result<void> added = memory.kind(pfn) == PageKind::Zero ? writer->add_zero_page(pfn)
-                        : size == 0                                                ? writer->add_page(pfn, page, Codec::None)
-                                                                                   : writer->add_page(pfn, std::span<uint8_t const>(packed).first(size), Codec::Zstd);
-                    failed = !added.ok();
+                    std::optional<core::Error> error;
+                    if (memory.kind(pfn) == PageKind::Zero) {
+                        if (auto added = writer->add_zero_page(pfn); !added.ok())
+                            error = added.error();
+                    } else if (auto added = size == 0 ? writer->add_page(pfn, page, Codec::None) : writer->add_page(pfn, std::span<uint8_t const>(packed).first(size), Codec::Zstd); !added.ok()) {
+                        error = added.error();
+                    }
+                    failed = error.has_value();
                     if (failed)
-                        CHECK(added.error().errno_code() == ENOSPC);
+                        CHECK(error->errno_code() == ENOSPC);
                 }
             }
             if (!failed) {

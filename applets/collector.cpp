@@ -72,7 +72,6 @@ constexpr RefusedOption refused_options[] = {
     { 0, "config", core::cli::Arity::Required, "erase filters (--config) are not supported" },
     { 0, "eppic", core::cli::Arity::Required, "eppic filters are not supported" },
     { 0, "mem-usage", core::cli::Arity::None, "--mem-usage is not supported; see 'kdump estimate'" },
-    { 0, "cyclic-buffer", core::cli::Arity::Required, "memory is already bounded; there is no cyclic buffer to size" },
     { 0, "work-dir", core::cli::Arity::Required, "memory is already bounded; no work directory is used" },
     { 0, "splitblock-size", core::cli::Arity::Required, "split dumps are not supported" },
     { 0, "non-cyclic", core::cli::Arity::None, "there is no cyclic mode to turn off" },
@@ -184,6 +183,13 @@ core::Result<int> collector_main(Context& context, Arguments args)
             return core::Error::invalid(core::cat("buffer order ", order, " is out of range; use 0 to 14"));
         return {}; // Our write buffers are sized already; the value is checked only.
     }, "accepted for compatibility: write buffers are sized automatically");
+    parser.custom(0, "cyclic-buffer", core::cli::Arity::Required, "KIB", [&](std::optional<std::string_view> value) -> core::Result<void> {
+        auto kib = TRY(core::parse_u64(*value, "cyclic buffer size (KiB)"));
+        if (kib == 0 || kib > (uint64_t { 1 } << 30))
+            return core::Error::invalid(core::cat("cyclic buffer size ", kib, " KiB is out of range; use 1 to 1073741824"));
+        options.bitmap_memory_bytes = kib * 1024;
+        return {};
+    }, "memory for each whole-dump page bitmap (default 2048 KiB); bigger dumps filter twice, 1 GiB of RAM at a time");
     add_refused_options(parser, refused_options, "makedumpfile");
 
     auto operands = TRY(parser.parse(args));

@@ -637,17 +637,35 @@ Result<std::unique_ptr<PageFilter>> make_filter(KernelView const& view, DumpInpu
 }
 
 // The kdump format needs the number of kept pages before the first page
-// (it fixes where page data starts), so the windows are walked twice: once
-// to count, once to write. Memory stays at one window's bitmaps.
+// (it fixes where page data starts), so a first pass filters every window
+// to count. Up to options.bitmap_memory_bytes per bitmap (by default 16 Mi
+// pages: 64 GiB of 4 KiB pages), the first pass keeps its bitmaps and the
+// second writes from them in one pipeline run, without filtering again or
+// draining the workers at each window. Larger machines filter twice, one
+// window at a time, so memory stays bounded whatever the dump size.
+
 Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHeaderInfo const& header, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
 {
+    uint64_t bitmap_bytes = (pfn_limit + 7) / 8;
+    bool keep_bitmaps = bitmap_bytes <= options.bitmap_memory_bytes;
+    std::vector<uint8_t> all_present;
+    std::vector<uint8_t> all_keep;
+    if (keep_bitmaps) {
+        all_present.assign(static_cast<size_t>(bitmap_bytes), 0);
+        all_keep.assign(static_cast<size_t>(bitmap_bytes), 0);
+    }
     uint64_t kept_pages = 0;
+    ExclusionCounts first_pass_excluded;
     {
         auto counting_filter = TRY(make_filter(view, input, options, true));
-        ExclusionCounts discarded;
-        TRY(for_each_window(input, counting_filter.get(), pfn_limit, discarded, [&](BitmapWindow const& window) -> Result<void> {
+        TRY(for_each_window(input, counting_filter.get(), pfn_limit, first_pass_excluded, [&](BitmapWindow const& window) -> Result<void> {
             kept_pages += count_bits(window.keep);
             report.present_pages += count_bits(window.present);
+            if (keep_bitmaps) {
+                auto at = static_cast<std::ptrdiff_t>(window.start_pfn / 8);
+                std::copy(window.present.begin(), window.present.end(), all_present.begin() + at);
+                std::copy(window.keep.begin(), window.keep.end(), all_keep.begin() + at);
+            }
             return {};
         }));
     }
@@ -655,7 +673,6 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
 
     auto writer = TRY(KdumpWriter::create(sink, header, pfn_limit, kept_pages));
     auto written = [&]() -> Result<void> {
-        auto filter = TRY(make_filter(view, input, options, false));
         Progress progress((options.message_level & message_level::progress) != 0, kept_pages);
         uint64_t done_pages = 0;
         std::unique_ptr<SharedPageIndex> sharing;
@@ -693,10 +710,18 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
             progress.update(done_pages);
             return {};
         };
-        TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
-            TRY(writer->write_bitmaps(window.start_pfn, window.pfn_count, window.present, window.keep));
-            return pipeline.run(window.keep, window.start_pfn, window.pfn_count, consume);
-        }));
+        if (keep_bitmaps) {
+            report.excluded = first_pass_excluded;
+            TRY(writer->write_bitmaps(0, pfn_limit, all_present, all_keep));
+            all_present = {};
+            TRY(pipeline.run(all_keep, 0, pfn_limit, consume));
+        } else {
+            auto filter = TRY(make_filter(view, input, options, false));
+            TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
+                TRY(writer->write_bitmaps(window.start_pfn, window.pfn_count, window.present, window.keep));
+                return pipeline.run(window.keep, window.start_pfn, window.pfn_count, consume);
+            }));
+        }
         if (done_pages != kept_pages)
             return Error::invalid(cat("the page filter kept ", done_pages, " pages on the second pass but ", kept_pages, " on the first; the vmcore changed while it was read"));
         progress.update(kept_pages);

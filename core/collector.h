@@ -47,6 +47,10 @@ struct CollectorOptions {
     // --no-page-sharing: every kept page gets its own bytes, as in
     // makedumpfile (which shares zero pages only).
     bool no_page_sharing { false };
+    // --cyclic-buffer: up to this many bytes per bitmap, the first pass
+    // keeps the whole dump's bitmaps and the second writes from them; a
+    // bigger dump is filtered twice, one 1 GiB window at a time.
+    uint64_t bitmap_memory_bytes { 2 << 20 };
     int message_level { message_level::standard };
 };
 

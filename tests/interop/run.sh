@@ -166,6 +166,15 @@ for fixture in "${fixtures[@]}"; do
         done
     done
 
+    # --- bitmaps too big to keep: the second pass filters again --------------
+    if "$ours" -d 31 --cyclic-buffer 1 "$fixture" "$work/filtered-twice" >"$work/twice.log" 2>&1; then
+        cmp -s "$work/filtered-twice" "$work/keep-31-z" && ok "$name: -d 31 filtering twice (--cyclic-buffer 1) gives the same dump byte for byte" \
+            || fail "$name: -d 31 filtering twice (--cyclic-buffer 1) gives the same dump byte for byte" "$(cmp "$work/filtered-twice" "$work/keep-31-z")"
+    else
+        fail "$name: -d 31 --cyclic-buffer 1 succeeds" "$(tail -5 "$work/twice.log")"
+    fi
+    rm -f "$work/filtered-twice"
+
     # --- flattened streams -------------------------------------------------
     if "$ours" -F -d 31 "$fixture" >"$work/stream" 2>"$work/flat.log"; then
         "$ours" -R "$work/rebuilt-ours" <"$work/stream" >/dev/null 2>&1

@@ -367,6 +367,10 @@ public:
                 outcome = std::move(consumed).error();
                 break;
             }
+            // Hand the buffers back: a fresh batch would allocate and
+            // zero-fill a megabyte for every 256 pages.
+            std::lock_guard spare_lock(m_mutex);
+            m_spare_batches.push_back(std::move(batch));
         }
         {
             std::lock_guard lock(m_mutex);
@@ -389,7 +393,13 @@ private:
             m_exhausted = true;
             return false;
         }
+        if (!m_spare_batches.empty()) {
+            batch = std::move(m_spare_batches.back());
+            m_spare_batches.pop_back();
+        }
         batch.pfns.clear();
+        batch.pages.clear();
+        batch.error.reset();
         while (m_next_index < m_pfn_count && batch.pfns.size() < batch_pages) {
             // Skip empty bitmap bytes quickly: most of a filtered dump is.
             if ((m_next_index & 7) == 0 && m_keep[m_next_index >> 3] == 0) {
@@ -450,7 +460,9 @@ private:
             }
             index = run_end;
         }
-        batch.data.resize(batch.pfns.size() * compressor.max_output_size());
+        size_t data_bytes = batch.pfns.size() * compressor.max_output_size();
+        if (batch.data.size() < data_bytes)
+            batch.data.resize(data_bytes);
         uint32_t data_used = 0;
         for (size_t page_index = 0; page_index < batch.pfns.size(); ++page_index) {
             std::span<uint8_t const> page(input.data() + page_index * page_size, page_size);
@@ -505,6 +517,7 @@ private:
     bool m_exhausted { false };
     bool m_stop { false };
     std::map<uint64_t, PageBatch> m_finished;
+    std::vector<PageBatch> m_spare_batches; // consumed, for claim() to reuse
 };
 
 // --- Progress ------------------------------------------------------------

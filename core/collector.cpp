@@ -276,7 +276,10 @@ struct PageBatch {
     std::optional<Error> error;
 };
 
-constexpr size_t batch_pages = 256;
+// 128 pages: each batch buffers its pages compressed (up to 0.5 MiB), and
+// 2 x workers + 2 batches are in flight, so this is most of the collector's
+// memory; fewer pages would only add locking.
+constexpr size_t batch_pages = 128;
 
 bool is_all_zero(std::span<uint8_t const> page)
 {
@@ -368,7 +371,7 @@ public:
                 break;
             }
             // Hand the buffers back: a fresh batch would allocate and
-            // zero-fill a megabyte for every 256 pages.
+            // zero-fill half a megabyte for every 128 pages.
             std::lock_guard spare_lock(m_mutex);
             m_spare_batches.push_back(std::move(batch));
         }

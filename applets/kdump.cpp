@@ -41,6 +41,9 @@ Commands:
              capture kernel, initramfs and command line
   test       crash the machine through sysrq to test the capture (asks
              first unless --force)
+  propagate  for an ssh target: make sshkey if missing, record the server's
+             host key, install the public key there (asks for the password)
+             and log in as the capture kernel will
   estimate   the crashkernel= size the capture needs, and its parts
   showmem    the memory reserved for the crash kernel
 
@@ -96,7 +99,7 @@ core::Result<int> kdump_main(Context&, Arguments args)
         return 0;
     }
     if (operands.size() != 1)
-        return core::Error::invalid("give one command: start, stop, restart, status, rebuild, show, test, estimate or showmem (see --help)");
+        return core::Error::invalid("give one command: start, stop, restart, status, rebuild, show, test, propagate, estimate or showmem (see --help)");
     core::HostPaths paths;
     if (settings)
         paths.settings_path = *settings;
@@ -142,6 +145,12 @@ core::Result<int> kdump_main(Context&, Arguments args)
             return core::Error::invalid(core::cat(status.explanation, "; not crashing"));
         return crash_now(force);
     }
+    if (command == "propagate") {
+        auto report = TRY(core::propagate(paths));
+        for (auto const& step : report.steps)
+            TRY(print(core::cat("propagate: ", step, "\n")));
+        return 0;
+    }
     if (command == "estimate") {
         auto estimate = TRY(core::estimate_memory(paths, options));
         TRY(print(estimate.text()));
@@ -153,7 +162,7 @@ core::Result<int> kdump_main(Context&, Arguments args)
         TRY(print(estimate.ok() ? estimate.value().text() : status.explanation + "\n"));
         return 0;
     }
-    return core::Error::invalid(core::cat("unknown command '", command, "'; use start, stop, restart, status, rebuild, show, test, estimate or showmem"));
+    return core::Error::invalid(core::cat("unknown command '", command, "'; use start, stop, restart, status, rebuild, show, test, propagate, estimate or showmem"));
 }
 
 } // namespace

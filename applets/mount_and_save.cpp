@@ -2,12 +2,14 @@
 // mount-and-save: the local-disk half of a capture. Finds the dump target
 // (a device path, UUID= or LABEL=), mounts it, makes the dump directory as
 // kdump-utils names it, and saves each file there as NAME-incomplete,
-// renamed to NAME once synced. The work is in core/blkid and core/target.
+// renamed to NAME once synced. An NFS export (HOST:/EXPORT) is mounted with
+// core/nfs instead. The work is in core/blkid, core/nfs and core/target.
 #include "applets/applet.h"
 
 #include "core/blkid.h"
 #include "core/fd.h"
 #include "core/log.h"
+#include "core/nfs.h"
 #include "core/strings.h"
 #include "core/target.h"
 
@@ -35,7 +37,12 @@ extern Applet const mount_and_save_applet = {
 TARGET is a device (/dev/vda1), UUID=... or LABEL=..., as in kdump.conf.
 Waits up to --timeout seconds for it to appear (the console then lists the
 devices that were seen), mounts it (the type is read from the superblock
-unless -t is given), creates PATH/IP-YYYY-MM-DD-HH:MM:SS (UTC) on it with
+unless -t is given). TARGET may also be an NFS export, HOST:/EXPORT or
+[IPV6]:/EXPORT (-t nfs, implied by the ':/'; -t nfs4 tries only 4.x):
+the host is resolved here and mounted with the kernel's own options
+(NFSv4.2, 4.1, 4.0, then 3 unless vers= says; -o port=,mountport=,
+vers=,hard,timeo=,retrans= as in nfs(5); --host-ip is the clientaddr).
+Then it creates PATH/IP-YYYY-MM-DD-HH:MM:SS (UTC) on it with
 mode 0700, and copies each FILE into it as NAME-incomplete, renamed to NAME
 once synced. FILE may be '-' (once) for standard input, named by --name:
   vmcore-dmesg /proc/vmcore | mount-and-save --name vmcore-dmesg.txt UUID=... -
@@ -139,12 +146,28 @@ core::Result<int> mount_and_save_main(Context&, Arguments args)
     if (stdin_name && (stdin_name->empty() || stdin_name->find('/') != std::string::npos))
         return core::Error::invalid(core::cat("--name '", *stdin_name, "' must be a plain file name"));
 
-    auto spec = TRY(core::TargetSpec::parse(operands[0]));
+    // An NFS export (HOST:/EXPORT), or a device as kdump.conf names it.
+    bool nfs = fstype ? (*fstype == "nfs" || *fstype == "nfs4") : operands[0].find(":/") != std::string_view::npos;
+    std::optional<core::NfsMount> nfs_mount;
+    std::optional<core::TargetSpec> spec;
+    if (nfs) {
+        auto nfs_target = TRY(core::parse_nfs_target(operands[0]));
+        // -t nfs4 first, so that a vers= in -o still wins.
+        auto nfs_options = core::cat(fstype == "nfs4" ? "vers=4," : "", options.value_or(""));
+        nfs_mount = TRY(core::nfs_mount_from_target(nfs_target, nfs_options));
+    } else {
+        spec = TRY(core::TargetSpec::parse(operands[0]));
+    }
     auto inputs = TRY(open_inputs(std::span(operands).subspan(1), stdin_name));
 
-    auto device = TRY(core::find_device(spec, find_options));
-    auto target = TRY(core::mount_target(device, fstype.value_or(""), mountpoint.value_or("/kdumproot"), options.value_or("")));
-    core::log::info(core::cat("mounted ", device, " (", target.fstype(), ") on ", target.mountpoint()));
+    core::MountedTarget target;
+    if (nfs_mount) {
+        target = TRY(core::mount_nfs(*nfs_mount, mountpoint.value_or("/kdumproot"), host_ip.value_or("")));
+    } else {
+        auto device = TRY(core::find_device(*spec, find_options));
+        target = TRY(core::mount_target(device, fstype.value_or(""), mountpoint.value_or("/kdumproot"), options.value_or("")));
+        core::log::info(core::cat("mounted ", device, " (", target.fstype(), ") on ", target.mountpoint()));
+    }
     auto directory = TRY(core::make_dump_directory(target.mountpoint(), path.value_or("/var/crash"), host_ip.value_or("127.0.0.1"), ::time(nullptr)));
 
     uint64_t needed = known_input_bytes(inputs);

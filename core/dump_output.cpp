@@ -275,6 +275,13 @@ bool is_flattened_header(std::span<uint8_t const> head)
 
 Result<void> rebuild_flattened(int input_fd, std::string const& input_name, int output_fd, std::string const& output_name)
 {
+    FileSink output(output_fd, output_name);
+    TRY(rebuild_flattened_into(input_fd, input_name, output, output_name));
+    return sync_output(output_fd, output_name);
+}
+
+Result<void> rebuild_flattened_into(int input_fd, std::string const& input_name, OutputSink& output, std::string const& output_name)
+{
     std::array<uint8_t, stream_header_bytes> header {};
     size_t header_got = TRY(read_stream(input_fd, header, input_name));
     std::span<uint8_t const> head(header.data(), header_got);
@@ -316,7 +323,7 @@ Result<void> rebuild_flattened(int input_fd, std::string const& input_name, int 
             size_t arrived = TRY(read_stream(input_fd, std::span(chunk.data(), wanted), input_name));
             // Keep whatever part of the record did arrive.
             if (arrived > 0)
-                TRY(pwrite_all(output_fd, std::span<uint8_t const>(chunk.data(), arrived), write_offset, output_name));
+                TRY(output.write_at(write_offset, std::span<uint8_t const>(chunk.data(), arrived)));
             stream_offset += arrived;
             if (arrived < wanted)
                 return incomplete_stream(input_name, output_name, stream_offset, cat("inside a record of ", size_bytes, " bytes for dump offset ", hex(dump_offset)));
@@ -324,7 +331,7 @@ Result<void> rebuild_flattened(int input_fd, std::string const& input_name, int 
             write_offset += arrived;
         }
     }
-    return sync_output(output_fd, output_name);
+    return {};
 }
 
 } // namespace core

@@ -120,6 +120,10 @@ private:
 // output_fd is fsynced.
 Result<void> rebuild_flattened(int input_fd, std::string const& input_name, int output_fd, std::string const& output_name);
 
+// The same into any sink (an SftpSink: the ssh target gets an ordinary
+// file from a stream); the caller finish()es the sink.
+Result<void> rebuild_flattened_into(int input_fd, std::string const& input_name, OutputSink& output, std::string const& output_name);
+
 // Whether the first bytes of a file are a flattened stream header.
 bool is_flattened_header(std::span<uint8_t const> head);
 

@@ -8,12 +8,15 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/module_load.h"
+#include "core/network.h"
 #include "core/process.h"
+#include "core/ssh_target.h"
 #include "core/strings.h"
 #include "core/target.h"
 
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -88,16 +91,25 @@ Result<void> run_external_collector(CoreCollector const& collector, std::string 
     return {};
 }
 
+// Where the files of one dump go: a directory on a mounted file system, or
+// one on an ssh server. save_files takes the same steps into either.
+struct DumpDestination {
+    std::string directory; // as messages and the outcome name it
+    // Writes NAME safely (NAME-incomplete, synced, renamed); returns where.
+    std::function<Result<std::string>(std::string const& name, std::string_view text)> save_text;
+    std::function<Result<void>()> save_vmcore;
+};
+
 // vmcore-dmesg.txt first: it is small and often all that is needed, so it
 // must be safe before the long write that may fill the disk.
-void save_dmesg(CaptureEnvironment const& environment, std::string const& directory)
+void save_dmesg(CaptureEnvironment const& environment, DumpDestination const& destination)
 {
     auto text = read_dmesg(environment.vmcore_path);
     if (!text.ok()) {
         log::error(cat("vmcore-dmesg.txt: ", text.error().message(), "; going on with the vmcore"));
         return;
     }
-    auto saved = write_file_safely(directory, "vmcore-dmesg.txt", std::string_view(text.value()));
+    auto saved = destination.save_text("vmcore-dmesg.txt", text.value());
     if (!saved.ok())
         log::error(cat("vmcore-dmesg.txt: ", saved.error().message()));
     else
@@ -153,30 +165,23 @@ Result<void> save_vmcore_to_raw(KdumpConfig const& config, CaptureEnvironment co
     return fd.close_checked(device);
 }
 
-void save_own_log(std::string const& directory)
+void save_own_log(DumpDestination const& destination)
 {
     auto text = read_own_kernel_log();
     if (!text.ok()) {
         log::warn(cat("kexec-dmesg.log: ", text.error().message()));
         return;
     }
-    auto saved = write_file_safely(directory, "kexec-dmesg.log", std::string_view(text.value()));
+    auto saved = destination.save_text("kexec-dmesg.log", text.value());
     if (!saved.ok())
         log::warn(cat("kexec-dmesg.log: ", saved.error().message()));
 }
 
-// From the mounted file system on: the dump directory, kdump_pre, the
-// files, kdump_post.
-CaptureOutcome save_into(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& base)
+// From the dump directory on: kdump_pre, the files, kdump_post.
+CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& environment, DumpDestination const& destination)
 {
     CaptureOutcome outcome;
-    time_t now = environment.now ? environment.now : ::time(nullptr);
-    auto directory = make_dump_directory(base, config.path, environment.host_ip, now);
-    if (!directory.ok()) {
-        outcome.failure = directory.error().message();
-        return outcome;
-    }
-    outcome.dump_directory = directory.value();
+    outcome.dump_directory = destination.directory;
     log::notice(cat("saving the dump in ", outcome.dump_directory));
 
     if (config.kdump_pre) {
@@ -187,18 +192,36 @@ CaptureOutcome save_into(KdumpConfig const& config, CaptureEnvironment const& en
             return outcome;
         }
     }
-    save_dmesg(environment, outcome.dump_directory);
-    auto saved = save_vmcore_to_directory(config, environment, outcome.dump_directory);
+    save_dmesg(environment, destination);
+    auto saved = destination.save_vmcore();
     outcome.saved = saved.ok();
     if (!saved.ok())
         outcome.failure = cat("vmcore: ", saved.error().message());
-    save_own_log(outcome.dump_directory);
+    save_own_log(destination);
     if (config.kdump_post) {
         auto status = run_hook("kdump_post", *config.kdump_post, { outcome.saved ? "0" : "1" });
         if (!status.ok())
             log::error(status.error().message());
     }
     return outcome;
+}
+
+time_t capture_time(CaptureEnvironment const& environment) { return environment.now ? environment.now : ::time(nullptr); }
+
+// On the mounted file system: PATH/<host-ip>-<date>/ there.
+CaptureOutcome save_into(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& base)
+{
+    auto directory = make_dump_directory(base, config.path, environment.host_ip, capture_time(environment));
+    if (!directory.ok()) {
+        CaptureOutcome outcome;
+        outcome.failure = directory.error().message();
+        return outcome;
+    }
+    DumpDestination destination;
+    destination.directory = directory.value();
+    destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(directory.value(), name, text); };
+    destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, directory.value()); };
+    return save_files(config, environment, destination);
 }
 
 CaptureOutcome failed(std::string message)
@@ -222,6 +245,56 @@ CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment cons
     if (!unmounted.ok())
         log::warn(unmounted.error().message());
     return outcome;
+}
+
+// ssh: the network first (bounded by disk_timeout, which for a network
+// target is the wait for its link and route), then SFTP.
+CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const& environment)
+{
+    std::string target = cat("ssh ", config.target.value_text());
+    auto plan_text = read_text_file(environment.network_plan_path);
+    if (!plan_text.ok())
+        return failed(cat(target, ": ", plan_text.error().message(), "; the initramfs lacks its network plan: run 'kdump rebuild' on the host"));
+    auto plan = parse_network_plan(plan_text.value(), environment.network_plan_path);
+    if (!plan.ok())
+        return failed(plan.error().message());
+    log::notice(cat("network: waiting up to ", config.disk_timeout_seconds, " s (disk_timeout) for ", plan.value().interface_name, " (", plan.value().mac.to_string(), ") and a route to ", plan.value().target_address.to_string()));
+    auto source = bring_up_network(plan.value(), static_cast<int>(config.disk_timeout_seconds * 1000));
+    if (!source.ok())
+        return failed(cat(target, ": ", source.error().message()));
+    auto session = connect_ssh_target(config, environment.known_hosts_path);
+    if (!session.ok())
+        return failed(session.error().message());
+    auto& sftp = *session.value();
+    log::notice(cat("connected to ", sftp.location(""), " (host key ", sftp.host_key_type(), " ", sftp.host_key_fingerprint(), ")"));
+
+    // kdump-utils' naming: the address the server sees, then the date.
+    std::string path = config.path.empty() ? std::string(".") : config.path;
+    std::string directory = cat(path, "/", source.value().to_string(), "-", dump_timestamp(capture_time(environment)));
+    if (auto made = sftp.mkdir_p(directory); !made.ok())
+        return failed(made.error().message());
+    DumpDestination destination;
+    destination.directory = sftp.location(directory);
+    destination.save_text = [&](std::string const& name, std::string_view text) { return sftp_write_file_safely(sftp, directory, name, text); };
+    destination.save_vmcore = [&]() -> Result<void> {
+        std::string where = sftp.location(cat(directory, "/vmcore"));
+        auto produce = [&](int fd) -> Result<void> {
+            // kdump-utils' ssh convention: the command gets VMCORE and
+            // writes a flattened stream (makedumpfile -F) to stdout.
+            if (config.core_collector)
+                return run_external_collector(*config.core_collector, environment.vmcore_path, where, fd);
+            auto options = builtin_collector_options(environment);
+            options.format = DumpFormat::KdumpFlattened;
+            options.output_fd = fd;
+            options.output_path = where;
+            TRY(collect(options));
+            return {};
+        };
+        auto bytes = TRY(sftp_save_flattened_stream(sftp, directory, "vmcore", produce));
+        log::notice(cat("saved ", where, " (", bytes, " bytes)"));
+        return {};
+    };
+    return save_files(config, environment, destination);
 }
 
 } // namespace
@@ -286,8 +359,9 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
         outcome.dump_directory = device.value();
         return outcome;
     }
-    case TargetKind::Nfs:
     case TargetKind::Ssh:
+        return save_over_ssh(config, environment);
+    case TargetKind::Nfs:
         return failed(cat(target_kind_name(config.target.kind), " targets are not implemented yet (kdump.conf line ", config.target.line, "); use a local file system or raw target"));
     }
     return failed("unknown target kind");

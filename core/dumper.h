@@ -26,6 +26,10 @@ struct CaptureEnvironment {
     // The host's address on the way to the target names the dump
     // directory; local targets use 127.0.0.1, as kdump-utils.
     std::string host_ip { "127.0.0.1" };
+    // An ssh target's network plan and host keys, as kdump start recorded
+    // them (core/network.h); host_ip then comes from the route.
+    std::string network_plan_path { "/etc/kdumpbox/network" };
+    std::string known_hosts_path { "/etc/kdumpbox/known_hosts" };
     time_t now { 0 }; // 0: time(nullptr)
     unsigned cpu_count { 0 }; // 0: the CPUs online
 };

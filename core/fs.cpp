@@ -122,4 +122,28 @@ Result<size_t> install_symlinks(std::string const& directory, std::string const&
     return to_create.size();
 }
 
+Result<void> make_parent_directories(std::string const& path)
+{
+    for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+        std::string parent = path.substr(0, slash);
+        if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST)
+            return Error::from_errno(cat("mkdir ", parent));
+    }
+    return {};
+}
+
+
+Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode)
+{
+    std::string temporary = path + ".tmp";
+    {
+        auto fd = TRY(open_file(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+        TRY(write_all(fd.get(), text, temporary));
+        if (::fsync(fd.get()) != 0)
+            return Error::from_errno(cat("fsync ", temporary));
+        TRY(fd.close_checked(temporary));
+    }
+    return rename_durably(temporary, path);
+}
+
 } // namespace core

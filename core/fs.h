@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 namespace core {
 
@@ -26,6 +27,11 @@ Result<void> fsync_directory(std::string const& directory);
 // fail: once it is done the file has its name, so the directory sync is
 // best effort.
 Result<void> rename_durably(std::string const& from, std::string const& to);
+// PATH.tmp written, fsync'd, renamed over path (rename_durably): readers
+// see the old text or the new, never half.
+Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode = 0644);
+// mkdir (0755) of every missing directory above path, not path itself.
+Result<void> make_parent_directories(std::string const& path);
 
 enum class ReplaceExisting { No, Yes };
 

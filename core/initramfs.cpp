@@ -668,6 +668,21 @@ std::optional<std::string> md_level_module(std::string_view level)
     return std::nullopt;
 }
 
+// The drivers of a device and of every bus device above it (virtio_net,
+// then virtio_pci), from their driver/module links.
+Result<void> collect_device_chain_modules(std::string const& devices_root, std::string const& device_link, std::vector<std::string>& out)
+{
+    if (!exists(device_link))
+        return {};
+    std::string directory = TRY(real_path(device_link));
+    while (directory.size() > devices_root.size() && directory.starts_with(devices_root + "/")) {
+        if (auto module = read_link(path_join(directory, "driver/module")))
+            add_unique(out, module_name(*module));
+        directory = parent_directory(directory);
+    }
+    return {};
+}
+
 Result<void> collect_block_modules(std::string const& sysfs_root, std::string const& devices_root, std::string block_directory, std::vector<std::string>& out, unsigned depth)
 {
     if (depth > 16)
@@ -699,16 +714,7 @@ Result<void> collect_block_modules(std::string const& sysfs_root, std::string co
         }
     }
 
-    std::string device_link = path_join(block_directory, "device");
-    if (!exists(device_link))
-        return {};
-    std::string directory = TRY(real_path(device_link));
-    while (directory.size() > devices_root.size() && directory.starts_with(devices_root + "/")) {
-        if (auto module = read_link(path_join(directory, "driver/module")))
-            add_unique(out, module_name(*module));
-        directory = parent_directory(directory);
-    }
-    return {};
+    return collect_device_chain_modules(devices_root, path_join(block_directory, "device"), out);
 }
 
 } // namespace
@@ -721,6 +727,19 @@ Result<std::vector<std::string>> block_device_modules(std::string sysfs_root, st
     std::string devices_root = TRY(real_path(path_join(sysfs_root, "devices")));
     std::vector<std::string> out;
     TRY(collect_block_modules(sysfs_root, devices_root, block_directory, out, 0));
+    return out;
+}
+
+Result<std::vector<std::string>> net_device_modules(std::string sysfs_root, std::string const& interface_name)
+{
+    while (sysfs_root.size() > 1 && sysfs_root.back() == '/')
+        sysfs_root.pop_back();
+    std::string directory = cat(sysfs_root, "/class/net/", interface_name);
+    if (interface_name.empty() || interface_name.find('/') != std::string::npos || !exists(directory))
+        return Error::with_code(ENODEV, cat("network interface '", interface_name, "': not in ", sysfs_root, "/class/net"));
+    std::string devices_root = TRY(real_path(path_join(sysfs_root, "devices")));
+    std::vector<std::string> out;
+    TRY(collect_device_chain_modules(devices_root, path_join(directory, "device"), out));
     return out;
 }
 

@@ -60,6 +60,14 @@ Result<std::vector<std::string>> module_dependencies_from_modinfo(std::string co
 // are not listed. sysfs_root is "/sys" except in tests.
 Result<std::vector<std::string>> block_device_modules(std::string sysfs_root, std::string device);
 
+// ---- Network interfaces ----
+
+// The driver modules under a network interface, nearest first:
+// "virtio_net", "virtio_pci" (for "eth0"), from /sys/class/net/NAME/device
+// as block_device_modules does. A virtual interface (no device link) or a
+// built-in driver gives none.
+Result<std::vector<std::string>> net_device_modules(std::string sysfs_root, std::string const& interface_name);
+
 // ---- Shared libraries ----
 
 struct SharedObject {

@@ -26,14 +26,6 @@ std::string line_text(std::string_view file, unsigned line, std::string_view mes
     return cat(file, ":", line, ": ", message);
 }
 
-std::string join(std::vector<std::string> const& words, std::string_view separator)
-{
-    std::string out;
-    for (auto const& word : words)
-        out += cat(out.empty() ? "" : separator, word);
-    return out;
-}
-
 // Text lines with their 1-based numbers; a '\r' before the '\n' is dropped.
 template<typename Visit>
 Result<void> for_each_line(std::string_view text, Visit&& visit)
@@ -114,7 +106,7 @@ std::string_view strip_enclosing_quotes(std::string_view value)
 constexpr std::array target_fs_types { "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "minix", "virtiofs" };
 
 constexpr std::array known_directives {
-    "path", "core_collector", "raw", "nfs", "ssh", "sshkey", "kdump_pre", "kdump_post", "extra_bins",
+    "path", "core_collector", "raw", "nfs", "ssh", "sshkey", "ssh_port", "kdump_pre", "kdump_post", "extra_bins",
     "extra_modules", "failure_action", "default", "final_action", "disk_timeout", "force_rebuild",
     "force_no_rebuild", "auto_reset_crashkernel", "ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "minix",
     "virtiofs",
@@ -273,7 +265,9 @@ Result<DeviceSpec> parse_device(std::string_view key, std::string_view value, st
     return device;
 }
 
-Result<void> parse_nfs(std::string_view value, DumpTarget& target, std::string_view file, unsigned line)
+// The host and export of an `nfs` line's value; errors without the FILE:LINE
+// prefix, which parse_nfs adds.
+Result<void> parse_nfs_value(std::string_view value, DumpTarget& target)
 {
     constexpr std::string_view how = "write `nfs HOST:/EXPORT`, with IPv6 addresses in brackets: `nfs [fd00::1]:/export`";
     std::string_view host;
@@ -281,28 +275,33 @@ Result<void> parse_nfs(std::string_view value, DumpTarget& target, std::string_v
     if (value.starts_with('[')) {
         size_t close = value.find(']');
         if (close == std::string_view::npos)
-            return line_error(file, line, cat("nfs: '", value, "' has no closing ']'; ", how));
+            return Error::invalid(cat("nfs: '", value, "' has no closing ']'; ", how));
         host = value.substr(1, close - 1);
         rest = value.substr(close + 1);
         if (!rest.starts_with(':'))
-            return line_error(file, line, cat("nfs: '", value, "' has no ':' after the address; ", how));
+            return Error::invalid(cat("nfs: '", value, "' has no ':' after the address; ", how));
     } else {
         size_t colon = value.find(':');
         if (colon == std::string_view::npos)
-            return line_error(file, line, cat("nfs: '", value, "' names no exported directory; ", how));
+            return Error::invalid(cat("nfs: '", value, "' names no exported directory; ", how));
         host = value.substr(0, colon);
         rest = value.substr(colon);
         if (!rest.starts_with(":/") && rest.find(":/") != std::string_view::npos)
-            return line_error(file, line, cat("nfs: '", value, "' looks like an IPv6 address without brackets; ", how));
+            return Error::invalid(cat("nfs: '", value, "' looks like an IPv6 address without brackets; ", how));
     }
     std::string_view exported = rest.substr(1);
     if (host.empty())
-        return line_error(file, line, cat("nfs: '", value, "' names no server; ", how));
+        return Error::invalid(cat("nfs: '", value, "' names no server; ", how));
     if (!exported.starts_with('/'))
-        return line_error(file, line, cat("nfs: the export in '", value, "' is not an absolute path; ", how));
+        return Error::invalid(cat("nfs: the export in '", value, "' is not an absolute path; ", how));
     target.host = std::string(host);
     target.nfs_export = std::string(exported);
     return {};
+}
+
+Result<void> parse_nfs(std::string_view value, DumpTarget& target, std::string_view file, unsigned line)
+{
+    return parse_nfs_value(value, target).context(cat(file, ":", line));
 }
 
 Result<void> parse_ssh(std::string_view value, DumpTarget& target, std::string_view file, unsigned line)
@@ -439,6 +438,11 @@ Result<void> parse_conf_line(ParseState& state, unsigned line, std::string_view 
             std::string hint = value == "shell" || value == "dump_to_rootfs" ? cat(" (", value, " is a failure_action value, not a final_action one)") : std::string();
             return line_error(file, line, cat("final_action: '", value, "' is not allowed; the allowed values are reboot, halt and poweroff", hint));
         }
+    } else if (key == "ssh_port") {
+        auto port = parse_u64(value, "port");
+        if (!port.ok() || *port == 0 || *port > 65535)
+            return line_error(file, line, cat("ssh_port: '", value, "' is not a TCP port; write a number from 1 to 65535, e.g. `ssh_port 22`"));
+        config.ssh_port = static_cast<uint16_t>(*port);
     } else if (key == "disk_timeout") {
         auto seconds = parse_u64(value, "seconds");
         if (!seconds.ok() || *seconds > 86400)
@@ -648,6 +652,14 @@ Result<Config> read_config_file(std::string const& path, IfMissing if_missing, P
 
 } // namespace
 
+Result<DumpTarget> parse_nfs_target(std::string_view value)
+{
+    DumpTarget target;
+    target.kind = TargetKind::Nfs;
+    TRY(parse_nfs_value(value, target));
+    return target;
+}
+
 // ---- Names ----
 
 std::string_view failure_action_name(FailureAction action)
@@ -833,6 +845,8 @@ std::string format_effective_config(KdumpConfig const& config)
     else
         out += "# core_collector not set: the built-in collector (makedumpfile -z -d 31 --num-threads=<CPUs>)\n";
     directive("sshkey", config.sshkey);
+    if (config.target.kind == TargetKind::Ssh || config.ssh_port != 22)
+        directive("ssh_port", cat(config.ssh_port));
     if (config.kdump_pre)
         directive("kdump_pre", *config.kdump_pre);
     else

@@ -99,6 +99,9 @@ struct KdumpConfig {
     // makedumpfile's calling convention (see conf/README.md).
     std::optional<CoreCollector> core_collector;
     std::string sshkey { default_sshkey };
+    // kdumpbox's own: the ssh target's port. kdump-utils takes it from
+    // ssh_config, which the capture side has no ssh(1) to read.
+    uint16_t ssh_port { 22 };
     std::optional<std::string> kdump_pre;
     std::optional<std::string> kdump_post;
     std::vector<std::string> extra_bins;
@@ -116,6 +119,11 @@ struct KdumpConfig {
     // auto_reset_crashkernel). The parser never prints them.
     std::vector<std::string> warnings;
 };
+
+// An `nfs` line's value alone ("host:/export", "[fd00::1]:/export"), as
+// mount-and-save takes it: a Nfs target, or the line's error without its
+// FILE:LINE prefix.
+Result<DumpTarget> parse_nfs_target(std::string_view value);
 
 // The first error found, as "FILE:LINE: what; how to fix" (EINVAL).
 Result<KdumpConfig> parse_kdump_conf(std::string_view text, std::string_view file_name);

@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "core/kexec.h"
 #include "core/log.h"
+#include "core/ssh_target.h"
 #include "core/strings.h"
 #include "core/target.h"
 
@@ -91,9 +92,9 @@ bool file_system_is_built_in(HostPaths const& paths, std::string const& fs_type)
     return false;
 }
 
-Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, std::string const& device)
+Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, std::string const& device,
+    std::vector<initramfs::ModuleRequest> requests)
 {
-    std::vector<initramfs::ModuleRequest> requests;
     if (!device.empty()) {
         auto drivers = TRY(initramfs::block_device_modules(paths.sysfs, device));
         for (auto const& driver : drivers)
@@ -116,29 +117,6 @@ Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& co
 
 std::string digest_path(std::string const& initrd_path) { return initrd_path + ".digest"; }
 
-Result<void> write_text_atomically(std::string const& path, std::string_view text)
-{
-    std::string temporary = path + ".tmp";
-    {
-        auto fd = TRY(open_file(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        TRY(write_all(fd.get(), text, temporary));
-        if (::fsync(fd.get()) != 0)
-            return Error::from_errno(cat("fsync ", temporary));
-        TRY(fd.close_checked(temporary));
-    }
-    return rename_durably(temporary, path);
-}
-
-Result<void> make_parent_directories(std::string const& path)
-{
-    for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-        std::string parent = path.substr(0, slash);
-        if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST)
-            return Error::from_errno(cat("mkdir ", parent));
-    }
-    return {};
-}
-
 } // namespace
 
 Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& options)
@@ -150,7 +128,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     plan.config = TRY(read_kdump_conf(plan.settings.conf_path, IfMissing::UseDefaults));
     for (auto const& warning : plan.config.warnings)
         log::warn(warning);
-    if (plan.config.target.kind == TargetKind::Nfs || plan.config.target.kind == TargetKind::Ssh)
+    if (plan.config.target.kind == TargetKind::Nfs)
         return Error::unsupported(cat(plan.config.file_name, ":", plan.config.target.line, ": ", target_kind_name(plan.config.target.kind),
             " targets are not implemented yet; use a local file system or a raw partition"));
 
@@ -172,8 +150,17 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     spec.kdump_conf = format_effective_config(plan.config);
     spec.kernel_version = plan.kernel_release;
     spec.modules_dir = modules_dir;
+    std::vector<initramfs::ModuleRequest> network_drivers;
+    if (plan.config.target.kind == TargetKind::Ssh) {
+        auto inputs = paths.ssh;
+        inputs.sysfs = paths.sysfs;
+        auto ssh = TRY(plan_ssh_capture(plan.config, inputs).context(cat(plan.config.file_name, ":", plan.config.target.line, ": ssh ", plan.config.target.value_text())));
+        for (auto const& driver : ssh.nic_modules)
+            network_drivers.push_back({ driver, cat("driver of ", ssh.network.interface_name, " (the route to ", plan.config.target.host, ")") });
+        spec.extra_files.insert(spec.extra_files.end(), ssh.files.begin(), ssh.files.end());
+    }
     if (exists(modules_dir))
-        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device));
+        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device, network_drivers));
     else if (!plan.config.extra_modules.empty())
         return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));
     spec.extra_bins = plan.config.extra_bins;
@@ -277,6 +264,13 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     TRY(kexec::execute_load(load_plan, system));
     report.notes = prepare_crash_settings(paths.proc);
     return report;
+}
+
+Result<PropagateReport> propagate(HostPaths const& paths)
+{
+    auto settings = TRY(read_kdump_settings(paths.settings_path, IfMissing::UseDefaults));
+    auto config = TRY(read_kdump_conf(settings.conf_path, IfMissing::UseDefaults));
+    return propagate_ssh_key(config);
 }
 
 Result<void> disarm(HostPaths const& paths)

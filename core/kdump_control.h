@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/initramfs.h"
 #include "core/kdump_conf.h"
+#include "core/ssh_target.h"
 
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@ struct HostPaths {
     std::string proc { "/proc" };
     std::string modules_root { "/lib/modules" };
     std::string self_binary; // empty: /proc/self/exe
+    // An ssh target's known_hosts files and network; tests give the plan.
+    SshHostInputs ssh;
 };
 
 struct ArmOptions {
@@ -65,6 +68,8 @@ struct ArmReport {
 Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options);
 // kdump stop.
 Result<void> disarm(HostPaths const& paths);
+// kdump propagate: the ssh target's key and host key (core/ssh_target.h).
+Result<PropagateReport> propagate(HostPaths const& paths);
 
 struct ArmedStatus {
     bool armed { false };

@@ -120,6 +120,7 @@ constexpr uint16_t ifla_carrier = 33;
 constexpr uint16_t ifa_address = 1;
 constexpr uint16_t ifa_local = 2;
 constexpr uint16_t ifa_broadcast = 4;
+constexpr uint16_t ifa_flags = 8;
 constexpr uint16_t rta_dst = 1;
 constexpr uint16_t rta_oif = 4;
 constexpr uint16_t rta_gateway = 5;
@@ -437,6 +438,46 @@ Result<LinkInfo> parse_link(Message const& message)
     return link;
 }
 
+std::vector<uint8_t> build_get_ipv4_addresses(uint32_t sequence)
+{
+    std::array<uint8_t, ifaddrmsg_size> header {};
+    header[0] = af_inet;
+    return MessageBuilder(GetAddress, Request | Dump, sequence).fixed(header).finish();
+}
+
+Result<AddressInfo> parse_address(Message const& message)
+{
+    constexpr std::string_view what = "netlink address message";
+    if (message.type != NewAddress)
+        return Error::invalid(cat(what, ": unexpected message type ", message.type));
+    if (message.payload.size() < ifaddrmsg_size)
+        return Error::invalid(cat(what, ": ", message.payload.size(), " bytes, below the 8 of struct ifaddrmsg"));
+    ByteReader reader(message.payload, host_endian, what);
+    AddressInfo address;
+    address.family = TRY(reader.u8(0));
+    address.prefix_length = TRY(reader.u8(1));
+    address.flags = TRY(reader.u8(2));
+    address.ifindex = static_cast<int32_t>(TRY(reader.u32(4)));
+    if (address.family == af_inet && address.prefix_length > 32)
+        return Error::invalid(cat(what, ": IPv4 prefix length ", address.prefix_length, " is above 32"));
+    std::optional<Ipv4Address> peer;
+    auto attributes = TRY(parse_attributes(TRY(reader.bytes(ifaddrmsg_size, message.payload.size() - ifaddrmsg_size)), what));
+    for (auto const& attribute : attributes) {
+        bool ipv4 = address.family == af_inet;
+        if (attribute.type == ifa_local && ipv4)
+            address.local = TRY(attribute_ipv4(attribute, what));
+        else if (attribute.type == ifa_address && ipv4)
+            peer = TRY(attribute_ipv4(attribute, what));
+        else if (attribute.type == ifa_flags)
+            address.flags = TRY(attribute_u32(attribute, what));
+    }
+    // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's on
+    // point-to-point links and the same address elsewhere.
+    if (!address.local)
+        address.local = peer;
+    return address;
+}
+
 Result<RouteInfo> parse_route(Message const& message)
 {
     constexpr std::string_view what = "netlink route message";
@@ -691,6 +732,17 @@ Result<RoutePath> NetlinkSocket::route_to(Ipv4Address destination)
         return path;
     }
     return Error::with_code(ENETUNREACH, cat(what, ": the kernel sent no route"));
+}
+
+Result<std::vector<netlink::AddressInfo>> NetlinkSocket::list_ipv4_addresses()
+{
+    auto messages = TRY(transact(netlink::build_get_ipv4_addresses(next_sequence()), "listing IPv4 addresses"));
+    std::vector<netlink::AddressInfo> addresses;
+    for (auto const& message : messages) {
+        if (message.type == netlink::NewAddress)
+            addresses.push_back(TRY(netlink::parse_address(message)));
+    }
+    return addresses;
 }
 
 static uint64_t monotonic_ms()

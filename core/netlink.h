@@ -67,6 +67,7 @@ enum MessageType : uint16_t {
     NewLink = 16,
     GetLink = 18,
     NewAddress = 20,
+    GetAddress = 22,
     NewRoute = 24,
     GetRoute = 26,
 };
@@ -131,6 +132,8 @@ struct RouteSpec {
 std::vector<uint8_t> build_add_ipv4_route(uint32_t sequence, RouteSpec const& route);
 // "ip route get destination".
 std::vector<uint8_t> build_get_route(uint32_t sequence, Ipv4Address destination);
+// "ip -4 address show": a dump of every IPv4 address.
+std::vector<uint8_t> build_get_ipv4_addresses(uint32_t sequence);
 
 // One decoded message; payload is everything after the 16-byte header.
 struct Message {
@@ -186,6 +189,21 @@ struct RouteInfo {
 };
 Result<RouteInfo> parse_route(Message const& message);
 
+// IFA_F_PERMANENT: set on addresses configured without a lifetime (ip addr
+// add, static configurations); DHCP clients give theirs the lease's
+// lifetime, so the flag's absence is how the host tells DHCP from static.
+constexpr uint32_t ifa_f_permanent = 0x80;
+
+struct AddressInfo {
+    uint8_t family { 0 };
+    uint8_t prefix_length { 0 };
+    uint32_t flags { 0 }; // IFA_FLAGS if sent (32 bits), else ifa_flags
+    int ifindex { 0 };
+    std::optional<Ipv4Address> local; // IFA_LOCAL, else IFA_ADDRESS
+    bool is_permanent() const { return flags & ifa_f_permanent; }
+};
+Result<AddressInfo> parse_address(Message const& message);
+
 } // namespace netlink
 
 // "How do I reach this host": the answer to ip route get.
@@ -218,6 +236,7 @@ public:
     Result<void> add_route(netlink::RouteSpec const& route);
     Result<void> add_default_route(Ipv4Address gateway, int ifindex);
     Result<RoutePath> route_to(Ipv4Address destination);
+    Result<std::vector<netlink::AddressInfo>> list_ipv4_addresses();
     // Polls the link until it has carrier; ETIMEDOUT error after timeout_ms.
     Result<netlink::LinkInfo> wait_for_carrier(int ifindex, int timeout_ms);
 

@@ -52,6 +52,17 @@ std::string_view trim(std::string_view text)
     return text.substr(first, last - first + 1);
 }
 
+std::string join(std::vector<std::string> const& words, std::string_view separator)
+{
+    std::string out;
+    for (size_t index = 0; index < words.size(); ++index) {
+        if (index)
+            out.append(separator);
+        out.append(words[index]);
+    }
+    return out;
+}
+
 std::vector<std::string_view> split(std::string_view text, char separator)
 {
     std::vector<std::string_view> parts;

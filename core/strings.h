@@ -50,5 +50,7 @@ Result<int64_t> parse_i64(std::string_view text, std::string_view what, int base
 
 std::string_view trim(std::string_view text);
 std::vector<std::string_view> split(std::string_view text, char separator);
+// The words with `separator` between them: {"a", "b"}, ", " -> "a, b".
+std::string join(std::vector<std::string> const& words, std::string_view separator);
 
 } // namespace core

@@ -56,10 +56,7 @@ Result<void> make_directories(std::string const& path, mode_t mode)
     return {};
 }
 
-struct MountOptions {
-    unsigned long flags { 0 };
-    std::string data;
-};
+} // namespace
 
 MountOptions parse_mount_options(std::string_view options)
 {
@@ -97,6 +94,8 @@ MountOptions parse_mount_options(std::string_view options)
     }
     return parsed;
 }
+
+namespace {
 
 std::string mount_advice(int error, std::string const& device, std::string const& fstype, std::string const& options)
 {
@@ -231,6 +230,15 @@ Result<MountedTarget> mount_target(std::string const& device, std::string const&
         return mount_error(error, device, type, mountpoint, options);
     }
     return MountedTarget(device, type, mountpoint);
+}
+
+Result<MountedTarget> mount_source(std::string const& source, std::string const& fstype, std::string const& mountpoint, MountOptions const& options)
+{
+    TRY(make_directories(mountpoint, 0755));
+    char const* data = options.data.empty() ? nullptr : options.data.c_str();
+    if (::mount(source.c_str(), mountpoint.c_str(), fstype.c_str(), options.flags, data) != 0)
+        return Error::from_errno(cat("mount ", source, " (", fstype, ") on ", mountpoint));
+    return MountedTarget(source, fstype, mountpoint);
 }
 
 // --- The dump directory --------------------------------------------------------------

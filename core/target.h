@@ -18,6 +18,14 @@ namespace core {
 
 // --- Mounting ------------------------------------------------------------------
 
+// fstab-style options split for mount(2), as mount_target does it: the flag
+// words become flags, the dropped words go, the rest is the data string.
+struct MountOptions {
+    unsigned long flags { 0 };
+    std::string data;
+};
+MountOptions parse_mount_options(std::string_view options);
+
 // A mounted file system, unmounted (after a sync) when destroyed. Call
 // unmount() to see whether that worked; the destructor can only log.
 class MountedTarget {
@@ -40,6 +48,7 @@ public:
 
 private:
     friend Result<MountedTarget> mount_target(std::string const&, std::string const&, std::string const&, std::string const&);
+    friend Result<MountedTarget> mount_source(std::string const&, std::string const&, std::string const&, MountOptions const&);
     MountedTarget(std::string device, std::string fstype, std::string mountpoint)
         : m_device(std::move(device))
         , m_fstype(std::move(fstype))
@@ -61,6 +70,13 @@ private:
 // device, type and errno and say what to change (ENODEV: add the module
 // with extra_modules).
 Result<MountedTarget> mount_target(std::string const& device, std::string const& fstype, std::string const& mountpoint, std::string const& options);
+
+// Mounts a source that is not a block device (an NFS export,
+// "10.0.2.2:/export") as it is: creates the mountpoint, calls mount(2) with
+// the type, flags and data given. A failure is the errno with
+// "mount SOURCE (TYPE) on MOUNTPOINT: strerror"; the caller knows what to
+// advise (core/nfs does).
+Result<MountedTarget> mount_source(std::string const& source, std::string const& fstype, std::string const& mountpoint, MountOptions const& options);
 
 // --- The dump directory -----------------------------------------------------------
 

@@ -15,6 +15,8 @@ packages=(
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
     python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools
     openssh-server openssh-client
+    # the NFS test server (tests/vm/nfs.sh): userspace, the host kernel has no nfsd
+    nfs-ganesha nfs-ganesha-vfs rpcbind
 )
 
 missing=()

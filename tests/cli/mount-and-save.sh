@@ -54,6 +54,11 @@ expect "a missing FILE fails before waiting for the disk" 1 "$work/missing" -- m
 [ $((SECONDS - start)) -lt 10 ] && ok "a missing FILE fails at once" || fail "a missing FILE fails at once" "took $((SECONDS - start)) s"
 expect "a UUID that is nowhere times out naming what was seen" 1 'no block device has UUID=00000000-dead-beef-0000-000000000000 after waiting 1\.[0-9] s.*devices seen' -- mas --timeout 1 UUID=00000000-dead-beef-0000-000000000000 "$work/file.txt"
 expect "a missing path times out" 1 'dump target /dev/kdumpbox-nosuch did not appear' -- mas --timeout 0 /dev/kdumpbox-nosuch "$work/file.txt"
+# NFS exports (tests/vm/nfs.sh mounts real ones from a guest).
+expect "-t nfs wants HOST:/EXPORT" 1 "nfs: 'server' names no exported directory" -- mas -t nfs server "$work/file.txt"
+expect "NFS over UDP is refused" 1 'TCP only' -- mas -o proto=udp server:/dumps "$work/file.txt"
+expect "an unknown NFS version is refused" 1 'nfs option vers=2' -- mas -t nfs4 -o vers=2 server:/dumps "$work/file.txt"
+expect "an NFS server that does not resolve is named" 1 'NFS server no-such-host\.invalid: cannot resolve' -- mas --mountpoint "$work/nfs" no-such-host.invalid:/dumps "$work/file.txt"
 
 # --- real saves through loop devices -------------------------------------------
 # make_image TYPE SIZE MKFS-COMMAND...: an image with a loop device over it;

@@ -173,11 +173,18 @@ TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
     CHECK_FALSE(outcome.saved);
     CHECK(outcome.failure.find("LABEL=nowhere") != std::string::npos);
 
+    // ssh: the initramfs's network plan is read first; without it (or with
+    // a damaged one) nothing touches the network.
     auto ssh = core::parse_kdump_conf("ssh user@host\n", "kdump.conf");
     REQUIRE(ssh.ok());
+    environment.network_plan_path = dir.path + "/network";
     outcome = core::run_capture(ssh.value(), environment);
     CHECK_FALSE(outcome.saved);
-    CHECK(outcome.failure.find("not implemented yet") != std::string::npos);
+    CHECK(outcome.failure.find("ssh user@host: ") == 0);
+    CHECK(outcome.failure.find("the initramfs lacks its network plan: run 'kdump rebuild' on the host") != std::string::npos);
+    write_file(environment.network_plan_path, "target_host host\nmode static\n");
+    outcome = core::run_capture(ssh.value(), environment);
+    CHECK(outcome.failure == dir.path + "/network: target_address is missing; run 'kdump rebuild' on the host to write it again");
 
     environment.proc_cmdline_path = dir.path + "/cmdline";
     write_file(environment.proc_cmdline_path, "console=ttyS0 quiet\n");

@@ -4,6 +4,9 @@
 // (with a message) when sshd or ssh-keygen is not installed.
 #include "core/sftp.h"
 
+#include "core/dump_output.h"
+#include "core/ssh_target.h"
+
 #include "core/fd.h"
 #include "core/strings.h"
 #include "test_support.h"
@@ -129,6 +132,17 @@ public:
     std::string path(std::string const& name) const { return dir + "/" + name; }
 
     std::string known_hosts_line(std::string const& pub_line) const { return "[127.0.0.1]:" + std::to_string(port) + " " + pub_line; }
+
+    // A session as root with the ECDSA user key, the ECDSA host key known.
+    std::unique_ptr<core::SftpSession> connect_ecdsa() const
+    {
+        auto known = core::KnownHosts::parse(known_hosts_line(host_ecdsa_pub), "kh");
+        auto connect_options = options("user_ecdsa");
+        connect_options.known_hosts = &known;
+        auto connected = core::SftpSession::connect(connect_options);
+        REQUIRE_MESSAGE(connected.ok(), (connected.ok() ? std::string() : connected.error().message()));
+        return std::move(connected).value();
+    }
 
     core::SftpConnectOptions options(std::string const& user_key) const
     {
@@ -445,12 +459,8 @@ TEST_CASE("sftp: connect retries a server that is down, within bounds")
 TEST_CASE("sftp: mkdir -p, random-access SftpSink, posix_rename, stat, remove")
 {
     SSHD_OR_SKIP(server);
-    auto known = core::KnownHosts::parse(server->known_hosts_line(server->host_ecdsa_pub), "kh");
-    auto options = server->options("user_ecdsa");
-    options.known_hosts = &known;
-    auto connected = core::SftpSession::connect(options);
-    REQUIRE_MESSAGE(connected.ok(), (connected.ok() ? std::string() : connected.error().message()));
-    auto& session = **connected;
+    auto connected = server->connect_ecdsa();
+    auto& session = *connected;
 
     std::string remote = server->path("crash/127.0.0.1-2026-12-01");
     REQUIRE(session.mkdir_p(remote).ok());
@@ -517,6 +527,53 @@ TEST_CASE("sftp: mkdir -p, random-access SftpSink, posix_rename, stat, remove")
     auto denied = session.open_for_write(server->path("no/such/dir/file"));
     REQUIRE_FALSE(denied.ok());
     CHECK(denied.error().errno_code() == ENOENT);
+}
+
+TEST_CASE("ssh target: a flattened stream becomes an ordinary file on the server; text files are renamed")
+{
+    SSHD_OR_SKIP(server);
+    auto connected = server->connect_ecdsa();
+    auto& session = *connected;
+    std::string remote = server->path("stream/10.0.2.15-2026-01-01-00:00:00");
+    REQUIRE(session.mkdir_p(remote).ok());
+
+    auto text = core::sftp_write_file_safely(session, remote, "vmcore-dmesg.txt", "the log\n");
+    REQUIRE_MESSAGE(text.ok(), (text.ok() ? std::string() : text.error().message()));
+    CHECK(read_file(remote + "/vmcore-dmesg.txt") == "the log\n");
+    CHECK(::access((remote + "/vmcore-dmesg.txt-incomplete").c_str(), F_OK) != 0);
+
+    // Out of order and rewritten, as the collector's header patch at the end.
+    constexpr size_t total = 3 * 1024 * 1024 + 77;
+    auto expected = pattern(total, 7);
+    auto saved = core::sftp_save_flattened_stream(session, remote, "vmcore", [&](int fd) -> core::Result<void> {
+        auto sink = TRY(core::FlattenedSink::create(fd, "the test stream"));
+        std::vector<uint8_t> zeros(4096, 0);
+        TRY(sink->write_at(0, zeros));
+        TRY(sink->write_at(total / 2, std::span(expected).subspan(total / 2)));
+        TRY(sink->write_at(4096, std::span(expected).subspan(4096, total / 2 - 4096)));
+        TRY(sink->write_at(0, std::span(expected).first(4096)));
+        return sink->finish();
+    });
+    REQUIRE_MESSAGE(saved.ok(), (saved.ok() ? std::string() : saved.error().message()));
+    CHECK(*saved == total);
+    auto got = read_file(remote + "/vmcore");
+    CHECK(got.size() == total);
+    CHECK((got == std::string(expected.begin(), expected.end())));
+    CHECK(::access((remote + "/vmcore-incomplete").c_str(), F_OK) != 0);
+
+    SUBCASE("a producer that fails leaves NAME-incomplete and says so")
+    {
+        auto failed = core::sftp_save_flattened_stream(session, remote, "broken", [&](int fd) -> core::Result<void> {
+            auto sink = TRY(core::FlattenedSink::create(fd, "the test stream"));
+            TRY(sink->write_at(0, std::span(expected).first(8192)));
+            return core::Error::with_code(EIO, "reading /proc/vmcore: Input/output error");
+        });
+        REQUIRE_FALSE(failed.ok());
+        CHECK(failed.error().message().find("the dump is incomplete; what arrived is in root@[127.0.0.1]:") == 0);
+        CHECK(failed.error().message().find("reading /proc/vmcore") != std::string::npos);
+        CHECK(::access((remote + "/broken-incomplete").c_str(), F_OK) == 0);
+        CHECK(::access((remote + "/broken").c_str(), F_OK) != 0);
+    }
 }
 
 TEST_CASE("sftp: a server killed mid-transfer gives a clear write error")

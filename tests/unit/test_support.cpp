@@ -2,6 +2,7 @@
 #include "test_support.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,6 +50,15 @@ std::string run_output(std::string const& command)
         out.pop_back();
     return out;
 }
+
+ScratchDir::ScratchDir(std::string const& prefix)
+{
+    std::string name = "/tmp/" + prefix + "-XXXXXX";
+    REQUIRE(::mkdtemp(name.data()) != nullptr);
+    path = name;
+}
+
+ScratchDir::~ScratchDir() { (void)!std::system(("rm -rf '" + path + "'").c_str()); }
 
 std::string run_in_new_network_namespace(std::function<std::string()> const& body)
 {

@@ -22,4 +22,14 @@ std::string run_output(std::string const& command);
 // root). A child that dies without reporting gives "FAIL ...".
 std::string run_in_new_network_namespace(std::function<std::string()> const& body);
 
+// A fresh directory under /tmp (mkdtemp with `prefix`), removed with all
+// it holds when destroyed.
+struct ScratchDir {
+    std::string path;
+    explicit ScratchDir(std::string const& prefix = "kdumpbox-test");
+    ~ScratchDir();
+    ScratchDir(ScratchDir const&) = delete;
+    ScratchDir& operator=(ScratchDir const&) = delete;
+};
+
 } // namespace test_support

@@ -29,6 +29,14 @@ for m in $(cat /lib/first-modules/load-order); do
 done
 mdev -s 2>/dev/null
 say "first kernel up: $(uname -r)"
+# The ssh cases: QEMU user networking's static address, set as a host's
+# network service would (permanent, so kdump start records it as static).
+if [ -e /etc/ktest-network ]; then
+	ip link set lo up
+	ip link set eth0 up
+	ip addr add 10.0.2.15/24 dev eth0
+	say "network: $(ip -4 addr show dev eth0 | grep inet)"
+fi
 
 run rebuild kdump rebuild --print-contents
 run start kdump start

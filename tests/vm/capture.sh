@@ -15,13 +15,17 @@
 # Cases: ext4 (UUID=, the main one), xfs (LABEL=, a module file system),
 #        raw, absent (target gone: failure_action after disk_timeout),
 #        small (disk too small: vmcore-incomplete kept), pre-fails
-#        (kdump_pre exits non-zero), external (core_collector busybox cp).
+#        (kdump_pre exits non-zero), external (core_collector busybox cp),
+#        ssh (SFTP to a test sshd on the host's 127.0.0.1, 10.0.2.2 to the
+#        guest), ssh-wrong-hostkey (another key recorded: refused),
+#        ssh-down (nothing listens: bounded retries, failure_action),
+#        ssh-killed (sshd killed mid-transfer: vmcore-incomplete left).
 set -euo pipefail
 
 binary=$(readlink -f "${1:?usage: capture.sh PATH/TO/kdumpbox [CASE...]}")
 shift
 cases=("$@")
-((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external)
+((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external ssh ssh-wrong-hostkey ssh-down ssh-killed)
 here=$(cd "$(dirname "$0")" && pwd)
 VM_ME=vm-capture
 . "$here/lib.sh"
@@ -56,8 +60,8 @@ while IFS= read -r f; do
 	[[ -n $f ]] || continue
 	mkdir -p "$base$moddir/$(dirname "${f#"$VM_MODULES_DIR"/}")"
 	cp "$f" "$base$moddir/${f#"$VM_MODULES_DIR"/}"
-done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs)
-vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk
+done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs virtio_net)
+vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk virtio_net
 printf '#!/bin/busybox sh\necho "kdump_pre: exiting 7 on purpose"\nexit 7\n' >"$base/usr/local/bin/pre-fails"
 chmod 0755 "$base/usr/local/bin/pre-fails"
 
@@ -68,12 +72,13 @@ boot() {
 	rm -rf "$root"
 	cp -a "$base" "$root"
 	printf '%s\n' "$conf" >"$root/etc/kdump.conf"
+	[[ -n ${boot_setup:-} ]] && "$boot_setup" "$root"
 	vm_make_initramfs "$root" "$work/$name.cpio.gz"
 	rm -rf "$root"
 	local started=$SECONDS
 	vm_run --log "$work/$name.log" --kernel "$VM_VMLINUZ" --initrd "$work/$name.cpio.gz" \
 		--append "console=ttyS0 crashkernel=$crashkernel panic=1" --mem "${KDUMPBOX_VM_MEM:-1024}" --smp 2 --timeout 900 \
-		--disk "$disk" || rc=$?
+		--disk "$disk" -- "${boot_qemu_extra[@]}" || rc=$?
 	tr -d '\r' <"$work/$name.log" >"$work/$name.txt"
 	# Kept after the run, for reading when a check fails.
 	mkdir -p "$VM_CACHE/vm/logs"
@@ -82,6 +87,83 @@ boot() {
 	cycle_seconds[$name]=$((SECONDS - started))
 }
 declare -A cycle_seconds
+boot_qemu_extra=()
+boot_setup=""
+
+# --- the ssh cases' server: OpenSSH's sshd on 127.0.0.1 with its own
+# config, host keys and authorized_keys; the guest reaches it as 10.0.2.2
+# through QEMU's user networking. The guest's key is RSA in PEM, as
+# 'kdump propagate' makes it. ----------------------------------------------
+sshd_pid=""
+ssh_dir=$work/sshd
+ssh_start() {
+	mkdir -p "$ssh_dir/dumps" /run/sshd
+	[[ -e $ssh_dir/host_ecdsa ]] || {
+		ssh-keygen -q -N '' -t ecdsa -b 256 -f "$ssh_dir/host_ecdsa" -C ktest-host
+		ssh-keygen -q -N '' -t ecdsa -b 256 -f "$ssh_dir/other_ecdsa" -C ktest-other
+		ssh-keygen -q -N '' -t rsa -b 3072 -m PEM -f "$ssh_dir/kdump_id_rsa" -C ktest-kdump
+		cp "$ssh_dir/kdump_id_rsa.pub" "$ssh_dir/authorized_keys"
+		ssh_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	}
+	cat >"$ssh_dir/sshd_config" <<-EOF
+		Port $ssh_port
+		ListenAddress 127.0.0.1
+		HostKey $ssh_dir/host_ecdsa
+		AuthorizedKeysFile $ssh_dir/authorized_keys
+		StrictModes no
+		UsePAM no
+		PidFile $ssh_dir/sshd.pid
+		Subsystem sftp internal-sftp
+		PermitRootLogin prohibit-password
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		LogLevel VERBOSE
+	EOF
+	/usr/sbin/sshd -D -e -f "$ssh_dir/sshd_config" 2>>"$ssh_dir/sshd.log" &
+	sshd_pid=$!
+	for _ in $(seq 100); do
+		python3 -c "import socket; socket.create_connection(('127.0.0.1', $ssh_port), 1)" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "sshd starts on 127.0.0.1:$ssh_port" "$(tail -5 "$ssh_dir/sshd.log")"
+}
+ssh_stop() {
+	[[ -n $sshd_pid ]] || return 0
+	# The listener and its session processes (children of our sshd only).
+	local children
+	children=$(ps -o pid= --ppid "$sshd_pid" 2>/dev/null)
+	kill "$sshd_pid" $children 2>/dev/null
+	wait "$sshd_pid" 2>/dev/null
+	sshd_pid=""
+}
+# The guest's copy of what 'kdump propagate' leaves: the key pair and the
+# host key in /var/lib/kdumpbox/known_hosts (KEY names which host key).
+ssh_host_key=host_ecdsa
+ssh_guest_setup() {
+	local root=$1
+	mkdir -p "$root/root/.ssh" "$root/var/lib/kdumpbox"
+	install -m 0600 "$ssh_dir/kdump_id_rsa" "$root/root/.ssh/kdump_id_rsa"
+	install -m 0644 "$ssh_dir/kdump_id_rsa.pub" "$root/root/.ssh/kdump_id_rsa.pub"
+	echo "[10.0.2.2]:$ssh_port $(cut -d' ' -f1,2 "$ssh_dir/$ssh_host_key.pub")" >"$root/var/lib/kdumpbox/known_hosts"
+	touch "$root/etc/ktest-network"
+}
+ssh_dump_dir() { ls "$ssh_dir/dumps" 2>/dev/null | grep -E '^10\.0\.2\.15-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}$' | head -1; }
+ssh_boot() { # CASE [KDUMP.CONF LINES...]: one crash cycle against the test sshd
+	local name=$1 conf
+	shift
+	rm -rf "$ssh_dir/dumps"/*
+	conf="ssh root@10.0.2.2
+ssh_port $ssh_port
+path $ssh_dir/dumps
+$(printf '%s\n' "$@")"
+	make_disk "$work/$name.img" 16M ext4 "$uuid" kdumpunused
+	boot_setup=ssh_guest_setup
+	boot_qemu_extra=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+	boot "$name" "$work/$name.img" "$conf"
+	boot_setup=""
+	boot_qemu_extra=()
+}
+trap 'ssh_stop; umount "$work/mnt" 2>/dev/null; rm -rf "$work"' EXIT
 console_has() { grep -Eq -- "$2" "$work/$1.txt"; }
 expect_console() { # CASE PATTERN DESCRIPTION
 	if console_has "$1" "$2"; then ok "$1: $3"; else fail "$1: $3" "no console line matches /$2/" "$(grep -E 'KTEST|dumper|kdumpbox|kdump' "$work/$1.txt" | tail -12)"; fi
@@ -304,6 +386,75 @@ final_action poweroff"
 		else
 			fail "external: vmcore was saved" "$(ext4_ls "$disk" "/var/crash/$dir")" "$(grep -E 'dumper|core_collector' "$work/external.txt" | tail -5)"
 		fi
+		;;
+	ssh)
+		ssh_start
+		ssh_boot ssh "final_action poweroff"
+		expect_step ssh rebuild 0
+		expect_console ssh '^KTEST-OUT rebuild: .*virtio_net\.ko.*driver of eth0' "rebuild --print-contents lists virtio_net as the NIC's driver"
+		expect_console ssh '^KTEST-OUT rebuild: .*/etc/kdumpbox/known_hosts.*host key of' "the recorded host key goes into the initramfs"
+		expect_step ssh start 0
+		expect_console ssh 'network: eth0 10\.0\.2\.15/24' "the dumper configures the recorded static address"
+		expect_console ssh 'connected to root@\[10\.0\.2\.2\]' "the dumper connects over SFTP, host key checked"
+		expect_console ssh 'final step: poweroff' "final_action poweroff runs"
+		dir=$(ssh_dump_dir)
+		if [[ -n $dir ]]; then
+			ok "ssh: $dir was created on the server (the host's source IP names it)"
+			check_dump_files ssh "$ssh_dir/dumps/$dir"
+			perms=$(stat -c %a "$ssh_dir/dumps/$dir/vmcore")
+			[[ $perms == 600 ]] && ok "ssh: vmcore is mode 0600 on the server" || fail "ssh: vmcore is mode 0600 on the server" "mode $perms"
+			head -c 8 "$ssh_dir/dumps/$dir/vmcore" | grep -q KDUMP && ok "ssh: the server's vmcore is kdump-compressed, not flattened" \
+				|| fail "ssh: the server's vmcore is kdump-compressed, not flattened" "$(head -c 16 "$ssh_dir/dumps/$dir/vmcore" | od -c | head -2)"
+		else
+			fail "ssh: a dump directory was created on the server" "$(ls -la "$ssh_dir/dumps")" "$(grep -E 'dumper|kdumpbox|network|ssh' "$work/ssh.txt" | tail -10)"
+		fi
+		ssh_stop
+		;;
+	ssh-wrong-hostkey)
+		ssh_start
+		ssh_host_key=other_ecdsa
+		ssh_boot ssh-wrong-hostkey "failure_action poweroff" "final_action reboot"
+		ssh_host_key=host_ecdsa
+		expect_step ssh-wrong-hostkey start 0
+		expect_console ssh-wrong-hostkey 'the dump was not saved: .*HOST KEY MISMATCH for \[10\.0\.2\.2\]' "the console says the host key differs"
+		expect_console ssh-wrong-hostkey 'final step: poweroff' "failure_action runs"
+		[[ -z $(ls "$ssh_dir/dumps") ]] && ok "ssh-wrong-hostkey: nothing was written on the server" || fail "ssh-wrong-hostkey: nothing was written on the server" "$(ls -R "$ssh_dir/dumps")"
+		ssh_stop
+		;;
+	ssh-down)
+		# The recorded server is not running: core/sftp's bounded retries,
+		# then failure_action.
+		[[ -n ${ssh_port:-} ]] || { ssh_start; ssh_stop; }
+		ssh_boot ssh-down "failure_action poweroff" "final_action reboot"
+		expect_step ssh-down start 0
+		expect_console ssh-down 'retrying in [0-9]+ ms \(attempt 2 of 3\)' "the dumper retries a server that is down"
+		expect_console ssh-down 'the dump was not saved: .*gave up after 3 attempts' "the console says it gave up, and after how many attempts"
+		expect_console ssh-down 'final step: poweroff' "failure_action runs"
+		;;
+	ssh-killed)
+		# sshd is killed once the vmcore has started to arrive.
+		ssh_start
+		( for _ in $(seq 1200); do
+			f=$(ls "$ssh_dir"/dumps/*/vmcore-incomplete 2>/dev/null | head -1)
+			if [[ -n $f ]] && (( $(stat -c %s "$f") > 1048576 )); then
+				kill $(ps -o pid= --ppid "$sshd_pid") "$sshd_pid" 2>/dev/null
+				echo "killed sshd at $(stat -c %s "$f") bytes" >"$ssh_dir/killed"
+				exit 0
+			fi
+			sleep 0.1
+		done ) &
+		killer=$!
+		ssh_boot ssh-killed "failure_action poweroff" "final_action reboot"
+		kill "$killer" 2>/dev/null
+		wait "$killer" 2>/dev/null
+		[[ -e $ssh_dir/killed ]] && ok "ssh-killed: sshd was killed mid-transfer ($(cat "$ssh_dir/killed"))" || fail "ssh-killed: sshd was killed mid-transfer"
+		expect_console ssh-killed 'the dump was not saved: vmcore: .*the dump is incomplete; what arrived is in .*vmcore-incomplete: sftp write .*connection lost' "the console says the connection was lost and where the part is"
+		expect_console ssh-killed 'final step: poweroff' "failure_action runs"
+		dir=$(ssh_dump_dir)
+		[[ -n $dir && -s $ssh_dir/dumps/$dir/vmcore-incomplete && ! -e $ssh_dir/dumps/$dir/vmcore ]] && ok "ssh-killed: vmcore-incomplete is left, no vmcore" \
+			|| fail "ssh-killed: vmcore-incomplete is left, no vmcore" "$(ls -la "$ssh_dir/dumps/$dir" 2>&1)"
+		rm -f "$ssh_dir/killed"
+		ssh_stop
 		;;
 	*)
 		fail "known case $case_name"

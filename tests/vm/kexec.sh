@@ -54,18 +54,7 @@ boot() {
 	tr -d '\r' <"$work/$name.log" >"$work/$name.txt"
 	echo "# boot $name: qemu exited with status $rc"
 }
-# expect_run LOG NAME RC [PATTERN]: the guest's NAME step exited RC and its
-# output matches the extended regex PATTERN.
-expect_run() {
-	local log=$1 name=$2 rc=$3 pattern=${4:-} got output
-	got=$(sed -n "s/^KTEST-RUN $name rc=//p" "$log" | head -1)
-	output=$(sed -n "s/^KTEST-OUT $name: //p" "$log")
-	if [[ $got == "$rc" ]] && { [[ -z $pattern ]] || grep -Eq -- "$pattern" <<<"$output"; }; then
-		ok "$name: exit $rc${pattern:+, output matches /$pattern/}"
-	else
-		fail "$name: exit $rc${pattern:+, output matches /$pattern/}" "exit status: ${got:-none (the step did not run)}" "output: $output"
-	fi
-}
+expect_run() { vm_expect_run "$@"; }
 # expect_sysfs LOG NAME LOADED CRASH: /sys/kernel/kexec_loaded and
 # kexec_crash_loaded after the NAME step.
 expect_sysfs() {

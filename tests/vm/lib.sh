@@ -25,6 +25,7 @@
 #   vm_make_initramfs DIR OUT     newc cpio, gzip-compressed, owned by root
 #   vm_elf_core_size FILE         bytes an ELF core file really uses (max p_offset+p_filesz)
 #   vm_run OPTIONS                run qemu-system-x86_64 (TCG), console to a log file
+#   vm_expect_run LOG NAME RC [PATTERN]  a guest step's KTEST-RUN status and KTEST-OUT output (testlib's ok/fail)
 
 : "${VM_CACHE:=${KDUMPBOX_CACHE:-$HOME/.cache/kdumpbox}}"
 VM_PY=/usr/bin/python3 # Debian's python: libkdumpfile is installed for it only
@@ -497,4 +498,18 @@ vm_run() {
 	local rc=0
 	timeout --kill-after=20 "$timeout" "${cmd[@]}" </dev/null >>"$log.qemu" 2>&1 || rc=$?
 	return "$rc"
+}
+
+# vm_expect_run LOG NAME RC [PATTERN]: the guest's NAME step (reported as
+# "KTEST-RUN NAME rc=N" and "KTEST-OUT NAME: LINE") exited RC and its output
+# matches the extended regex PATTERN; counted with testlib.sh's ok/fail.
+vm_expect_run() {
+	local log=$1 name=$2 rc=$3 pattern=${4:-} got output
+	got=$(sed -n "s/^KTEST-RUN $name rc=//p" "$log" | head -1)
+	output=$(sed -n "s/^KTEST-OUT $name: //p" "$log")
+	if [[ $got == "$rc" ]] && { [[ -z $pattern ]] || grep -Eq -- "$pattern" <<<"$output"; }; then
+		ok "$name: exit $rc${pattern:+, output matches /$pattern/}"
+	else
+		fail "$name: exit $rc${pattern:+, output matches /$pattern/}" "exit status: ${got:-none (the step did not run)}" "output: $output"
+	fi
 }

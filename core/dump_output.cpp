@@ -112,7 +112,27 @@ Result<void> FileSink::write_at(uint64_t offset, std::span<uint8_t const> data)
         return extent_error(m_name, offset, data.size());
     TRY(pwrite_all(m_fd, data, offset, m_name));
     m_bytes_written = std::max(m_bytes_written, *end);
+    if (data.size() >= writeback_min_bytes)
+        start_writeback(offset, data.size());
     return {};
+}
+
+void FileSink::start_writeback(uint64_t offset, size_t length)
+{
+    if (!m_writeback_works)
+        return;
+    // Only a hint: a write error still surfaces at finish()'s fsync, so a
+    // refusal here (a pipe, a file system without it) just stops the hints.
+    if (::sync_file_range(m_fd, static_cast<off_t>(offset), static_cast<off_t>(length), SYNC_FILE_RANGE_WRITE) != 0) {
+        m_writeback_works = false;
+        return;
+    }
+    if (m_writeback_length != 0) {
+        unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+        (void)::sync_file_range(m_fd, static_cast<off_t>(m_writeback_offset), static_cast<off_t>(m_writeback_length), wait);
+    }
+    m_writeback_offset = offset;
+    m_writeback_length = length;
 }
 
 Result<void> FileSink::reserve(uint64_t offset, uint64_t length)

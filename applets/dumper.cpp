@@ -32,7 +32,12 @@ extern Applet const dumper_applet = {
 
 Reads /etc/kdump.conf, loads the modules listed in /lib/modules/load-order,
 waits up to disk_timeout for the target (device, UUID= or LABEL=), mounts it
-and creates PATH/127.0.0.1-YYYY-MM-DD-HH:MM:SS/ there. Runs kdump_pre, saves
+and creates PATH/127.0.0.1-YYYY-MM-DD-HH:MM:SS/ there. For a network target
+(ssh user@host, nfs host:/export) it first brings up the network kdump start
+recorded in /etc/kdumpbox/network (the interface by MAC, the static address
+or a DHCP lease, the route to the server, within disk_timeout), then writes
+over SFTP or mounts the export, in PATH/SOURCE-IP-YYYY-MM-DD-HH:MM:SS/ on the
+server; SOURCE-IP is the address the server sees. Runs kdump_pre, saves
 vmcore-dmesg.txt, then vmcore (zstd, dump level 31, one thread per CPU, or
 core_collector), then kexec-dmesg.log, runs kdump_post, and finally
 final_action (saved) or failure_action (not saved). Files are written as

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/module_load.h"
 #include "core/network.h"
+#include "core/nfs.h"
 #include "core/process.h"
 #include "core/ssh_target.h"
 #include "core/strings.h"
@@ -231,6 +232,18 @@ CaptureOutcome failed(std::string message)
     return outcome;
 }
 
+// The same steps for every mounted target (a disk, the root file system,
+// an NFS export): save_into, then unmount.
+CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted)
+{
+    auto outcome = save_into(config, environment, mounted.mountpoint());
+    // Every file is synced and renamed already: a failed unmount loses nothing.
+    auto unmounted = mounted.unmount();
+    if (!unmounted.ok())
+        log::warn(unmounted.error().message());
+    return outcome;
+}
+
 CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& spec_text, std::string const& fs_type)
 {
     auto device = wait_for_device(spec_text, config.disk_timeout_seconds, environment);
@@ -240,28 +253,61 @@ CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment cons
     if (!mounted.ok())
         return failed(mounted.error().message());
     log::notice(cat("mounted ", device.value(), " (", mounted.value().fstype(), ") on ", mounted.value().mountpoint()));
-    auto outcome = save_into(config, environment, mounted.value().mountpoint());
-    auto unmounted = mounted.value().unmount();
-    if (!unmounted.ok())
-        log::warn(unmounted.error().message());
-    return outcome;
+    return save_on_mounted(config, environment, mounted.value());
 }
 
-// ssh: the network first (bounded by disk_timeout, which for a network
-// target is the wait for its link and route), then SFTP.
+struct ReachedNetwork {
+    NetworkPlan plan;
+    Ipv4Address source; // the address the server sees: <host-ip>
+};
+
+// Both network targets start here: the plan kdump start recorded, brought
+// up within disk_timeout (for a network target, the wait for its link and
+// route). target names it in errors ("ssh root@backup").
+Result<ReachedNetwork> bring_up_recorded_network(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& target)
+{
+    auto plan_text = read_text_file(environment.network_plan_path);
+    if (!plan_text.ok())
+        return Error::with_code(plan_text.error().errno_code(), cat(target, ": ", plan_text.error().message(), "; the initramfs lacks its network plan: run 'kdump rebuild' on the host"));
+    ReachedNetwork reached { TRY(parse_network_plan(plan_text.value(), environment.network_plan_path)), {} };
+    log::notice(cat("network: waiting up to ", config.disk_timeout_seconds, " s (disk_timeout) for ", reached.plan.interface_name, " (", reached.plan.mac.to_string(), ") and a route to ", reached.plan.target_address.to_string()));
+    reached.source = TRY(bring_up_network(reached.plan, static_cast<int>(config.disk_timeout_seconds * 1000)).context(target));
+    return reached;
+}
+
+// nfs: the network, then mount(2) with the options kdump start recorded
+// from the host's own mount, at the address it resolved; then what every
+// mounted target gets, in PATH/<source-ip>-<date>/ on the export.
+CaptureOutcome save_over_nfs(KdumpConfig const& config, CaptureEnvironment const& environment)
+{
+    std::string target = cat("nfs ", config.target.value_text());
+    auto network = bring_up_recorded_network(config, environment, target);
+    if (!network.ok())
+        return failed(network.error().message());
+    auto options = read_text_file(environment.nfs_options_path);
+    if (!options.ok())
+        return failed(cat(target, ": ", options.error().message(), "; the initramfs lacks its mount options: run 'kdump rebuild' on the host"));
+    auto mount = nfs_mount_from_target(config.target, trim(options.value()));
+    if (!mount.ok())
+        return failed(cat(target, ": ", mount.error().message(), " (in ", environment.nfs_options_path, "; run 'kdump rebuild' on the host)"));
+    mount.value().server_address = network.value().plan.target_address.to_string();
+    std::string source = network.value().source.to_string();
+    auto mounted = mount_nfs(mount.value(), environment.mount_point, source);
+    if (!mounted.ok())
+        return failed(mounted.error().message());
+    CaptureEnvironment on_export = environment;
+    on_export.host_ip = source;
+    return save_on_mounted(config, on_export, mounted.value()); // mount_nfs said where and which version
+}
+
+// ssh: the network first, then SFTP.
 CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const& environment)
 {
     std::string target = cat("ssh ", config.target.value_text());
-    auto plan_text = read_text_file(environment.network_plan_path);
-    if (!plan_text.ok())
-        return failed(cat(target, ": ", plan_text.error().message(), "; the initramfs lacks its network plan: run 'kdump rebuild' on the host"));
-    auto plan = parse_network_plan(plan_text.value(), environment.network_plan_path);
-    if (!plan.ok())
-        return failed(plan.error().message());
-    log::notice(cat("network: waiting up to ", config.disk_timeout_seconds, " s (disk_timeout) for ", plan.value().interface_name, " (", plan.value().mac.to_string(), ") and a route to ", plan.value().target_address.to_string()));
-    auto source = bring_up_network(plan.value(), static_cast<int>(config.disk_timeout_seconds * 1000));
-    if (!source.ok())
-        return failed(cat(target, ": ", source.error().message()));
+    auto network = bring_up_recorded_network(config, environment, target);
+    if (!network.ok())
+        return failed(network.error().message());
+    Ipv4Address source = network.value().source;
     auto session = connect_ssh_target(config, environment.known_hosts_path);
     if (!session.ok())
         return failed(session.error().message());
@@ -270,7 +316,7 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
 
     // kdump-utils' naming: the address the server sees, then the date.
     std::string path = config.path.empty() ? std::string(".") : config.path;
-    std::string directory = cat(path, "/", source.value().to_string(), "-", dump_timestamp(capture_time(environment)));
+    std::string directory = cat(path, "/", source.to_string(), "-", dump_timestamp(capture_time(environment)));
     if (auto made = sftp.mkdir_p(directory); !made.ok())
         return failed(made.error().message());
     DumpDestination destination;
@@ -362,7 +408,7 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
     case TargetKind::Ssh:
         return save_over_ssh(config, environment);
     case TargetKind::Nfs:
-        return failed(cat(target_kind_name(config.target.kind), " targets are not implemented yet (kdump.conf line ", config.target.line, "); use a local file system or raw target"));
+        return save_over_nfs(config, environment);
     }
     return failed("unknown target kind");
 }

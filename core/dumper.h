@@ -26,10 +26,12 @@ struct CaptureEnvironment {
     // The host's address on the way to the target names the dump
     // directory; local targets use 127.0.0.1, as kdump-utils.
     std::string host_ip { "127.0.0.1" };
-    // An ssh target's network plan and host keys, as kdump start recorded
+    // A network target's plan, an ssh target's host keys, as kdump start recorded
     // them (core/network.h); host_ip then comes from the route.
     std::string network_plan_path { "/etc/kdumpbox/network" };
     std::string known_hosts_path { "/etc/kdumpbox/known_hosts" };
+    // An nfs target's mount options (core/nfs.h capture_nfs_options_path).
+    std::string nfs_options_path { "/etc/kdumpbox/nfs-options" };
     time_t now { 0 }; // 0: time(nullptr)
     unsigned cpu_count { 0 }; // 0: the CPUs online
 };

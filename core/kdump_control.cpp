@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "core/kexec.h"
 #include "core/log.h"
+#include "core/nfs.h"
 #include "core/ssh_target.h"
 #include "core/strings.h"
 #include "core/target.h"
@@ -128,9 +129,6 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     plan.config = TRY(read_kdump_conf(plan.settings.conf_path, IfMissing::UseDefaults));
     for (auto const& warning : plan.config.warnings)
         log::warn(warning);
-    if (plan.config.target.kind == TargetKind::Nfs)
-        return Error::unsupported(cat(plan.config.file_name, ":", plan.config.target.line, ": ", target_kind_name(plan.config.target.kind),
-            " targets are not implemented yet; use a local file system or a raw partition"));
 
     std::string running = running_release();
     plan.kernel_release = capture_kernel_version(plan.settings, running);
@@ -150,17 +148,35 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     spec.kdump_conf = format_effective_config(plan.config);
     spec.kernel_version = plan.kernel_release;
     spec.modules_dir = modules_dir;
-    std::vector<initramfs::ModuleRequest> network_drivers;
+    // A network target's modules: the NIC's drivers, then (nfs) the client.
+    std::vector<initramfs::ModuleRequest> network_modules;
+    auto add_nic_drivers = [&](NetworkPlan const& network, std::vector<std::string> const& drivers) {
+        for (auto const& driver : drivers)
+            network_modules.push_back({ driver, cat("driver of ", network.interface_name, " (the route to ", plan.config.target.host, ")") });
+    };
+    std::string where = cat(plan.config.file_name, ":", plan.config.target.line, ": ", target_kind_name(plan.config.target.kind), " ", plan.config.target.value_text());
     if (plan.config.target.kind == TargetKind::Ssh) {
         auto inputs = paths.ssh;
         inputs.sysfs = paths.sysfs;
-        auto ssh = TRY(plan_ssh_capture(plan.config, inputs).context(cat(plan.config.file_name, ":", plan.config.target.line, ": ssh ", plan.config.target.value_text())));
-        for (auto const& driver : ssh.nic_modules)
-            network_drivers.push_back({ driver, cat("driver of ", ssh.network.interface_name, " (the route to ", plan.config.target.host, ")") });
+        auto ssh = TRY(plan_ssh_capture(plan.config, inputs).context(where));
+        add_nic_drivers(ssh.network, ssh.nic_modules);
         spec.extra_files.insert(spec.extra_files.end(), ssh.files.begin(), ssh.files.end());
+    } else if (plan.config.target.kind == TargetKind::Nfs) {
+        NfsHostInputs inputs;
+        inputs.network = paths.nfs_network;
+        inputs.sysfs = paths.sysfs;
+        inputs.proc_mounts_path = path_join(paths.proc, "mounts");
+        auto nfs = TRY(plan_nfs_capture(plan.config, inputs).context(where));
+        for (auto const& notice : nfs.notices)
+            log::notice(notice);
+        add_nic_drivers(nfs.network.network, nfs.network.nic_modules);
+        for (auto const& name : nfs.client_modules)
+            network_modules.push_back({ name, cat("NFS client for ", plan.config.target.value_text()) });
+        spec.extra_files.insert(spec.extra_files.end(), nfs.files.begin(), nfs.files.end());
     }
     if (exists(modules_dir))
-        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device, network_drivers));
+        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device, network_modules));
+
     else if (!plan.config.extra_modules.empty())
         return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));
     spec.extra_bins = plan.config.extra_bins;

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/initramfs.h"
 #include "core/kdump_conf.h"
+#include "core/nfs.h"
 #include "core/ssh_target.h"
 
 #include <string>
@@ -25,6 +26,9 @@ struct HostPaths {
     std::string self_binary; // empty: /proc/self/exe
     // An ssh target's known_hosts files and network; tests give the plan.
     SshHostInputs ssh;
+    // An nfs target's network (tests give the plan); its sysfs and
+    // /proc/mounts come from sysfs and proc above.
+    std::optional<NetworkPlan> nfs_network;
 };
 
 struct ArmOptions {

@@ -42,7 +42,7 @@ Result<std::pair<Ipv4Address, uint8_t>> parse_address_with_prefix(std::string_vi
 
 std::string format_network_plan(NetworkPlan const& plan)
 {
-    std::string out = "# The network the dumper sets up to reach the ssh target, recorded by\n"
+    std::string out = "# The network the dumper sets up to reach the dump target, recorded by\n"
                       "# 'kdump start' from the host's route to it.\n";
     out += cat("target_host ", plan.target_host, "\n");
     out += cat("target_address ", plan.target_address.to_string(), "\n");
@@ -114,10 +114,10 @@ Result<NetworkPlan> parse_network_plan(std::string_view text, std::string_view f
     return plan;
 }
 
-Result<Ipv4Address> resolve_ipv4(std::string_view host)
+Result<Ipv4Address> resolve_ipv4(std::string_view host, std::string_view what)
 {
     if (host.starts_with('[') || host.find(':') != std::string_view::npos)
-        return Error::unsupported(cat("ssh target ", host, ": IPv6 targets are not supported yet (the capture side's network set-up is IPv4 only); use an IPv4 address or a name with an A record"));
+        return Error::unsupported(cat(what, " ", host, ": IPv6 targets are not supported yet (the capture side's network set-up is IPv4 only); use an IPv4 address or a name with an A record"));
     auto literal = Ipv4Address::parse(host);
     if (literal.ok())
         return literal.value();
@@ -127,8 +127,12 @@ Result<Ipv4Address> resolve_ipv4(std::string_view host)
     addrinfo* found = nullptr;
     std::string name(host);
     int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &found);
-    if (rc != 0 || !found)
-        return Error::with_code(EHOSTUNREACH, cat("ssh target ", host, ": cannot resolve it to an IPv4 address (", ::gai_strerror(rc), "); check the name or write the address in kdump.conf"));
+    if (rc != 0 || !found) {
+        if (found)
+            ::freeaddrinfo(found);
+        return Error::with_code(EHOSTUNREACH, cat(what, " ", host, ": cannot resolve it to an IPv4 address (", rc == 0 ? "no address" : ::gai_strerror(rc),
+            "); write its address in kdump.conf, or make sure the name resolves on the host when kdump starts"));
+    }
     auto const* address = reinterpret_cast<sockaddr_in const*>(found->ai_addr);
     Ipv4Address resolved { ntohl(address->sin_addr.s_addr) };
     ::freeaddrinfo(found);
@@ -138,7 +142,7 @@ Result<Ipv4Address> resolve_ipv4(std::string_view host)
 Result<NetworkPlan> network_plan_from(std::string_view host, Ipv4Address target, RoutePath const& route,
     std::vector<netlink::LinkInfo> const& links, std::vector<netlink::AddressInfo> const& addresses)
 {
-    std::string what = cat("the route to the ssh target ", host, " (", target.to_string(), ")");
+    std::string what = cat("the route to the dump target ", host, " (", target.to_string(), ")");
     auto link = std::find_if(links.begin(), links.end(), [&](auto const& candidate) { return candidate.ifindex == route.ifindex; });
     if (link == links.end())
         return Error::with_code(ENODEV, cat(what, " goes through interface ", route.ifindex, ", which the kernel does not list"));
@@ -173,10 +177,33 @@ Result<NetworkPlan> plan_network(std::string_view host)
 {
     auto target = TRY(resolve_ipv4(host));
     auto netlink = TRY(NetlinkSocket::open());
-    auto route = TRY(netlink.route_to(target).context(cat("ssh target ", host)));
+    auto route = TRY(netlink.route_to(target).context(cat("dump target ", host)));
     auto links = TRY(netlink.list_links());
     auto addresses = TRY(netlink.list_ipv4_addresses());
     return network_plan_from(host, target, route, links, addresses);
+}
+
+Result<NetworkTargetPlan> plan_target_network(std::string_view host, std::string_view target_text, std::optional<NetworkPlan> const& given, std::string const& sysfs)
+{
+    NetworkTargetPlan plan;
+    plan.network = given ? *given : TRY(plan_network(host));
+    // A NIC whose driver sysfs does not name (built in, or virtual) needs
+    // no module; extra_modules covers what this cannot see.
+    if (auto modules = initramfs::net_device_modules(sysfs, plan.network.interface_name); modules.ok())
+        plan.nic_modules = std::move(modules).value();
+    initramfs::ExtraFile plan_file;
+    plan_file.path = std::string(network_plan_path);
+    plan_file.data = format_network_plan(plan.network);
+    plan_file.reason = cat("network set-up for ", target_text);
+    plan.files.push_back(std::move(plan_file));
+    if (!Ipv4Address::parse(host).ok()) {
+        initramfs::ExtraFile hosts;
+        hosts.path = "/etc/hosts";
+        hosts.data = cat(plan.network.target_address.to_string(), " ", host, "\n");
+        hosts.reason = cat("address of ", host);
+        plan.files.push_back(std::move(hosts));
+    }
+    return plan;
 }
 
 Result<Ipv4Address> bring_up_network(NetworkPlan const& plan, int timeout_ms)

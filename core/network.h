@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The network a capture kernel needs to reach an ssh dump target.
+// The network a capture kernel needs to reach a network dump target (ssh
+// or nfs).
 //
 // `kdump start` asks the host's kernel how it reaches the target (the
 // interface, its MAC, the source address and prefix, the gateway, and
@@ -11,6 +12,7 @@
 #pragma once
 
 #include "core/error.h"
+#include "core/initramfs.h"
 #include "core/netlink.h"
 
 #include <cstdint>
@@ -39,7 +41,7 @@ struct NetworkPlan {
     bool operator==(NetworkPlan const&) const = default;
 };
 
-// Where the initramfs keeps the plan (and the ssh files next to it).
+// Where the initramfs keeps the plan (and the ssh and nfs files next to it).
 constexpr std::string_view network_plan_path = "/etc/kdumpbox/network";
 constexpr std::string_view capture_known_hosts_path = "/etc/kdumpbox/known_hosts";
 
@@ -52,8 +54,10 @@ Result<NetworkPlan> parse_network_plan(std::string_view text, std::string_view f
 // ---- The host side (kdump start) ----
 
 // An IPv4 literal as it is; a name through getaddrinfo (IPv4 only). IPv6
-// targets are refused by name.
-Result<Ipv4Address> resolve_ipv4(std::string_view host);
+// targets are refused by name. The one resolver of both network targets
+// (core/nfs uses it too): the error says to write the address in kdump.conf,
+// as the capture side has no DNS. `what` starts the error ("NFS server").
+Result<Ipv4Address> resolve_ipv4(std::string_view host, std::string_view what = "dump target");
 
 // The plan from the kernel's answers, without a socket (the unit tests feed
 // it): the route to the target, the links and the IPv4 addresses.
@@ -61,6 +65,19 @@ Result<NetworkPlan> network_plan_from(std::string_view host, Ipv4Address target,
     std::vector<netlink::LinkInfo> const& links, std::vector<netlink::AddressInfo> const& addresses);
 // resolve_ipv4, then route_to, links and addresses over rtnetlink.
 Result<NetworkPlan> plan_network(std::string_view host);
+
+// What every network target adds to the capture initramfs, so that ssh and
+// nfs plan their network one way: the plan (given, for tests, or from
+// plan_network), the NIC's driver modules, and the files: the plan at
+// network_plan_path and, for a host name, /etc/hosts with the address it
+// has now (the capture side has no DNS).
+struct NetworkTargetPlan {
+    NetworkPlan network;
+    std::vector<std::string> nic_modules; // nearest first, as net_device_modules
+    std::vector<initramfs::ExtraFile> files;
+};
+// target_text names the target in the files' reasons ("ssh root@backup").
+Result<NetworkTargetPlan> plan_target_network(std::string_view host, std::string_view target_text, std::optional<NetworkPlan> const& given, std::string const& sysfs);
 
 // ---- The capture side (the dumper) ----
 

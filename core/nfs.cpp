@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nfs.h"
 
+#include "core/fd.h"
 #include "core/log.h"
+#include "core/network.h"
 #include "core/strings.h"
 
 #include <algorithm>
@@ -20,12 +22,6 @@ bool is_ipv6_literal(std::string_view host)
 {
     in6_addr address;
     return ::inet_pton(AF_INET6, std::string(host).c_str(), &address) == 1;
-}
-
-bool is_ip_literal(std::string_view host)
-{
-    in_addr address;
-    return ::inet_pton(AF_INET, std::string(host).c_str(), &address) == 1 || is_ipv6_literal(host);
 }
 
 Result<std::vector<NfsVersion>> parse_versions(std::string_view key, std::string_view value)
@@ -237,29 +233,6 @@ std::string nfs_mount_source(NfsMount const& mount, std::string_view server_addr
     return cat(server_address, ":", mount.export_path);
 }
 
-Result<std::string> resolve_nfs_server(std::string_view host)
-{
-    if (is_ip_literal(host))
-        return std::string(host);
-    addrinfo hints {};
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    std::string name(host);
-    int status = ::getaddrinfo(name.c_str(), nullptr, &hints, &found);
-    if (status != 0 || found == nullptr) {
-        if (found)
-            ::freeaddrinfo(found);
-        int code = status == EAI_SYSTEM ? errno : EHOSTUNREACH;
-        return Error::with_code(code, cat("NFS server ", host, ": cannot resolve it to an IPv4 address (", status == 0 ? "no address" : ::gai_strerror(status), "); write its address in kdump.conf (nfs 192.0.2.1:/export), or make sure the name resolves on the host when kdump starts"));
-    }
-    char text[INET_ADDRSTRLEN] = {};
-    auto* address = reinterpret_cast<sockaddr_in const*>(found->ai_addr);
-    ::inet_ntop(AF_INET, &address->sin_addr, text, sizeof text);
-    ::freeaddrinfo(found);
-    return std::string(text);
-}
-
 Error nfs_mount_error(int errno_code, NfsMount const& mount, NfsVersion version, std::string_view server_address, std::string_view mountpoint)
 {
     return Error::with_code(errno_code, cat("mount NFSv", nfs_version_name(version), " ", nfs_mount_source(mount, server_address), " on ", mountpoint, ": ", std::strerror(errno_code), "; ", nfs_advice(errno_code, mount, version, server_address)));
@@ -269,7 +242,9 @@ Result<MountedTarget> mount_nfs(NfsMount const& mount, std::string const& mountp
 {
     if (mount.versions.empty())
         return Error::invalid("no NFS version to try");
-    auto server_address = TRY(resolve_nfs_server(mount.host));
+    std::string server_address = mount.server_address;
+    if (server_address.empty())
+        server_address = is_ipv6_literal(mount.host) ? mount.host : TRY(resolve_ipv4(mount.host, "NFS server")).to_string();
     auto source = nfs_mount_source(mount, server_address);
     for (size_t i = 0; i < mount.versions.size(); ++i) {
         NfsVersion version = mount.versions[i];
@@ -290,6 +265,61 @@ Result<MountedTarget> mount_nfs(NfsMount const& mount, std::string const& mountp
         log::info(cat(error.message(), "; trying NFSv", nfs_version_name(mount.versions[i + 1])));
     }
     return Error::invalid("no NFS version to try");
+}
+
+std::vector<std::string> nfs_client_modules(NfsMount const& mount)
+{
+    std::vector<std::string> modules;
+    bool v4 = std::any_of(mount.versions.begin(), mount.versions.end(), [](NfsVersion version) { return version != NfsVersion::V3; });
+    bool v3 = std::find(mount.versions.begin(), mount.versions.end(), NfsVersion::V3) != mount.versions.end();
+    if (v4)
+        modules.emplace_back("nfsv4");
+    if (v3)
+        modules.emplace_back("nfsv3");
+    return modules;
+}
+
+std::string without_retry_policy(std::string_view host_options)
+{
+    std::string kept;
+    for (auto word : split(host_options, ',')) {
+        bool policy = word == "hard" || word == "soft" || word == "softerr" || word.starts_with("timeo=") || word.starts_with("retrans=");
+        if (policy || word.empty())
+            continue;
+        if (!kept.empty())
+            kept += ',';
+        kept += word;
+    }
+    return kept;
+}
+
+Result<NfsCapturePlan> plan_nfs_capture(KdumpConfig const& config, NfsHostInputs const& inputs)
+{
+    NfsCapturePlan plan;
+    std::string target = cat("nfs ", config.target.value_text());
+    auto mounts = read_text_file(inputs.proc_mounts_path);
+    auto options = mounts.ok() ? nfs_options_from_mounts(mounts.value(), config.target) : std::nullopt;
+    plan.options_from_host_mount = options.has_value();
+    // The host's hard,timeo=600 suits a long-lived mount; in the capture
+    // kernel a server that dies mid-dump would hang PID 1 for ever instead
+    // of reaching failure_action, so the dump keeps its own soft defaults.
+    plan.options = without_retry_policy(options.value_or(""));
+    if (plan.options_from_host_mount)
+        plan.notices.push_back(cat(target, ": the capture kernel mounts it with the options of its mount here (", plan.options, "), but soft,timeo=",
+            default_nfs_timeo_deciseconds, ",retrans=", default_nfs_retrans, " so that a server that dies fails the dump instead of hanging it"));
+    else
+        plan.notices.push_back(cat(target, ": the export is not mounted here, so the capture kernel mounts it with the defaults (NFSv4.2, 4.1, 4.0, then 3; soft,timeo=",
+            default_nfs_timeo_deciseconds, ",retrans=", default_nfs_retrans, "); mount it before 'kdump start' to use its options (port=, vers=, ...)"));
+    auto mount = TRY(nfs_mount_from_target(config.target, plan.options).context(cat(target, plan.options_from_host_mount ? " (options from its mount in /proc/mounts)" : "")));
+    plan.client_modules = nfs_client_modules(mount);
+    plan.network = TRY(plan_target_network(config.target.host, target, inputs.network, inputs.sysfs));
+    plan.files = plan.network.files;
+    initramfs::ExtraFile options_file;
+    options_file.path = std::string(capture_nfs_options_path);
+    options_file.data = plan.options + "\n";
+    options_file.reason = plan.options_from_host_mount ? cat("mount options of ", target, " (from /proc/mounts)") : cat("mount options of ", target, " (defaults)");
+    plan.files.push_back(std::move(options_file));
+    return plan;
 }
 
 } // namespace core

@@ -4,7 +4,8 @@
 //
 // The kernel's NFS client does not resolve names and does not negotiate the
 // version the way mount.nfs does, so this file does both: the server is
-// resolved here (a literal address as it is, else getaddrinfo, IPv4), and
+// resolved here (a literal address as it is, else core/network's
+// resolve_ipv4; the dumper passes the address kdump start recorded), and
 // with no vers= the versions are tried 4.2, 4.1, 4.0, 3 until the server
 // takes one. Option building is pure (nfs_mount_data) so it is unit-tested.
 //
@@ -19,7 +20,9 @@
 #pragma once
 
 #include "core/error.h"
+#include "core/initramfs.h"
 #include "core/kdump_conf.h"
+#include "core/network.h"
 #include "core/target.h"
 
 #include <cstdint>
@@ -47,6 +50,9 @@ constexpr unsigned default_nfs_retrans = 3;
 
 struct NfsMount {
     std::string host;        // as in kdump.conf: a name, IPv4, or IPv6 without brackets
+    // The address to mount from; empty: mount_nfs resolves host. The dumper
+    // sets the one kdump start recorded (the capture side has no DNS).
+    std::string server_address;
     std::string export_path; // absolute, on the server
     // The versions to try, in order, until the server takes one. No vers=:
     // 4.2, 4.1, 4.0, 3 (what mount.nfs does); vers=4: 4.2, 4.1, 4.0;
@@ -73,6 +79,11 @@ Result<NfsMount> nfs_mount_from_target(DumpTarget const& target, std::string_vie
 // export is not mounted here. Pure.
 std::optional<std::string> nfs_options_from_mounts(std::string_view proc_mounts, DumpTarget const& target);
 
+// Mount options without hard, soft, timeo= and retrans=: what kdump start
+// records from the host's mount, so the capture uses the dump's own soft
+// defaults (see default_nfs_timeo_deciseconds). Pure.
+std::string without_retry_policy(std::string_view host_options);
+
 // What mount(2) gets, pure. server_address is the resolved address (IPv4
 // dotted, or IPv6); client_address, if known, becomes clientaddr= (v4.0's
 // callback address; the kernel picks one when it is empty).
@@ -86,20 +97,52 @@ std::string nfs_mount_data(NfsMount const& mount, NfsVersion version, std::strin
 // "10.0.2.2:/export", "[fd00::1]:/export".
 std::string nfs_mount_source(NfsMount const& mount, std::string_view server_address);
 
-// A literal IPv4 or IPv6 address as it is; else the first IPv4 address
-// getaddrinfo gives. The error names the host and says to write its
-// address in kdump.conf (the capture kernel has no DNS of its own).
-Result<std::string> resolve_nfs_server(std::string_view host);
-
 // A failed mount(2) of an NFS export as one line: what the errno means for
 // NFS and what to change. Pure.
 Error nfs_mount_error(int errno_code, NfsMount const& mount, NfsVersion version, std::string_view server_address, std::string_view mountpoint);
 
-// Resolves the server, creates the mountpoint and mounts the export there
+// Resolves the server (unless mount.server_address is set: an IPv6
+// literal as it is, else resolve_ipv4), creates the mountpoint and mounts the export there
 // (trying mount.versions in order while the answer is EPROTONOSUPPORT, the
 // kernel's word for "not this version"). The
 // network must be up. client_address: the capture side's address on the
 // route to the server, or empty.
 Result<MountedTarget> mount_nfs(NfsMount const& mount, std::string const& mountpoint, std::string_view client_address = {});
+
+// The kernel modules of the NFS client for the versions to try: nfsv4 for
+// any 4.x, nfsv3 for 3 (each pulls in nfs, sunrpc, lockd, ... through the
+// module resolution's dependencies).
+std::vector<std::string> nfs_client_modules(NfsMount const& mount);
+
+// ---- The host side (kdump start) ----
+
+// The options the capture side mounts with, as kdump start recorded them:
+// fstab-style, one line (empty: the defaults).
+constexpr std::string_view capture_nfs_options_path = "/etc/kdumpbox/nfs-options";
+
+struct NfsHostInputs {
+    std::optional<NetworkPlan> network; // set by tests; otherwise plan_network asks the kernel
+    std::string sysfs { "/sys" };
+    std::string proc_mounts_path { "/proc/mounts" };
+};
+
+struct NfsCapturePlan {
+    NetworkTargetPlan network;
+    std::string options;           // recorded at capture_nfs_options_path
+    bool options_from_host_mount { false };
+    std::vector<std::string> client_modules; // nfs_client_modules
+    std::vector<initramfs::ExtraFile> files; // the network's, then the options
+    std::vector<std::string> notices;        // for kdump start to print
+};
+
+// Everything `kdump start` adds to the initramfs for an nfs target: the
+// network exactly as for ssh (plan_target_network: the route to the server,
+// its address, the NIC drivers), the mount options of the host's own mount
+// of the export in /proc/mounts, as kdump-utils takes them (findmnt), or
+// the defaults with a notice when it is not mounted here; and the NFS
+// client modules for the versions those options allow. The options are
+// checked now (nfs_mount_from_target), so a bad vers= fails kdump start,
+// not the dump.
+Result<NfsCapturePlan> plan_nfs_capture(KdumpConfig const& config, NfsHostInputs const& inputs);
 
 } // namespace core

@@ -126,20 +126,14 @@ Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs
     if (auto type = ssh_key_type_from_name(first_word(public_text)); type && !ssh_key_type_supported(*type))
         return unsupported_ssh_key_error(first_word(public_text), cat("user key ", public_key), false);
 
-    plan.network = inputs.network ? *inputs.network : TRY(plan_network(host));
-    auto modules = initramfs::net_device_modules(inputs.sysfs, plan.network.interface_name);
-    if (modules.ok())
-        plan.nic_modules = std::move(modules).value();
-
     std::string target = config.target.value_text();
-    plan.files.push_back(text_file(std::string(network_plan_path), format_network_plan(plan.network), cat("network set-up for ssh ", target)));
+    auto network = TRY(plan_target_network(host, cat("ssh ", target), inputs.network, inputs.sysfs));
+    plan.network = network.network;
+    plan.nic_modules = std::move(network.nic_modules);
+    plan.files = std::move(network.files);
     plan.files.push_back(text_file(std::string(capture_known_hosts_path), plan.known_hosts, cat("host key of ", target, " from ", plan.known_hosts_source)));
     plan.files.push_back(copied_file(config.sshkey, 0600, "sshkey"));
     plan.files.push_back(copied_file(public_key, 0644, "sshkey's public key"));
-    // The capture side has no DNS: a name resolves through /etc/hosts to the
-    // address it had when kdump started.
-    if (!Ipv4Address::parse(host).ok())
-        plan.files.push_back(text_file("/etc/hosts", cat(plan.network.target_address.to_string(), " ", host, "\n"), cat("address of ", host)));
     return plan;
 }
 

@@ -182,9 +182,17 @@ TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
     CHECK_FALSE(outcome.saved);
     CHECK(outcome.failure.find("ssh user@host: ") == 0);
     CHECK(outcome.failure.find("the initramfs lacks its network plan: run 'kdump rebuild' on the host") != std::string::npos);
+    // nfs takes the same first step (one path for both network targets).
+    auto nfs = core::parse_kdump_conf("nfs host:/export\n", "kdump.conf");
+    REQUIRE(nfs.ok());
+    outcome = core::run_capture(nfs.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.find("nfs host:/export: ") == 0);
+    CHECK(outcome.failure.find("the initramfs lacks its network plan: run 'kdump rebuild' on the host") != std::string::npos);
     write_file(environment.network_plan_path, "target_host host\nmode static\n");
     outcome = core::run_capture(ssh.value(), environment);
     CHECK(outcome.failure == dir.path + "/network: target_address is missing; run 'kdump rebuild' on the host to write it again");
+    CHECK(core::run_capture(nfs.value(), environment).failure == outcome.failure);
 
     environment.proc_cmdline_path = dir.path + "/cmdline";
     write_file(environment.proc_cmdline_path, "console=ttyS0 quiet\n");

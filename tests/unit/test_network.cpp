@@ -293,9 +293,9 @@ TEST_CASE("ssh target planning: host keys recorded, key pair present, files for 
         std::vector<std::string> paths;
         for (auto const& file : plan->files)
             paths.push_back(file.path);
-        CHECK(paths == std::vector<std::string> { "/etc/kdumpbox/network", "/etc/kdumpbox/known_hosts", dir.path + "/id", dir.path + "/id.pub", "/etc/hosts" });
-        CHECK(plan->files[2].permissions == 0600);
-        CHECK(plan->files[4].data == "192.168.7.9 backup\n");
+        CHECK(paths == std::vector<std::string> { "/etc/kdumpbox/network", "/etc/hosts", "/etc/kdumpbox/known_hosts", dir.path + "/id", dir.path + "/id.pub" });
+        CHECK(plan->files[3].permissions == 0600);
+        CHECK(plan->files[1].data == "192.168.7.9 backup\n");
         CHECK(core::parse_network_plan(plan->files[0].data, "n").value() == sample_plan());
     }
     SUBCASE("a hashed entry is matched and written back plain")

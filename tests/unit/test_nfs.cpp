@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/nfs.h"
 
+#include "core/fs.h"
+#include "core/strings.h"
+#include "test_support.h"
+
 #include <cerrno>
 #include <doctest.h>
 #include <string>
@@ -136,19 +140,20 @@ TEST_CASE("nfs: IPv6 servers are bracketed in the source only")
     CHECK(core::nfs_mount_data(mount, NfsVersion::V4_1, "fd00::1", "fd00::9") == "vers=4.1,proto=tcp,addr=fd00::1,clientaddr=fd00::9,soft,timeo=100,retrans=3");
 }
 
-TEST_CASE("nfs: server names resolve; literals pass as they are")
+TEST_CASE("nfs: server names resolve through core/network's resolver")
 {
-    CHECK(core::resolve_nfs_server("192.0.2.7").value() == "192.0.2.7");
-    CHECK(core::resolve_nfs_server("fd00::1").value() == "fd00::1");
+    // mount_nfs has no resolver of its own: resolve_ipv4 is the one both
+    // network targets use.
+    CHECK(core::resolve_ipv4("192.0.2.7").value().to_string() == "192.0.2.7");
     // /etc/hosts has localhost on every Debian system; getaddrinfo reads it
     // without a network.
-    auto local = core::resolve_nfs_server("localhost");
+    auto local = core::resolve_ipv4("localhost");
     REQUIRE_MESSAGE(local.ok(), (local.ok() ? std::string() : local.error().message()));
-    CHECK(local.value().starts_with("127."));
+    CHECK(local.value().to_string().starts_with("127."));
 
-    auto missing = core::resolve_nfs_server("no-such-host.invalid");
+    auto missing = core::resolve_ipv4("no-such-host.invalid", "NFS server");
     REQUIRE_FALSE(missing.ok());
-    CHECK(contains(missing.error().message(), "no-such-host.invalid"));
+    CHECK(missing.error().message().starts_with("NFS server no-such-host.invalid: cannot resolve"));
     CHECK(contains(missing.error().message(), "write its address in kdump.conf"));
 }
 
@@ -208,8 +213,93 @@ TEST_CASE("nfs: the host's own mount of the export gives the options")
     CHECK(core::nfs_options_from_mounts(mounts, v6) == "rw,vers=3,addr=fd00::1");
     auto absent = core::parse_nfs_target("server:/nowhere").value();
     CHECK_FALSE(core::nfs_options_from_mounts(mounts, absent).has_value());
+    // The host's retry policy stays on the host: a dump mount is soft.
+    CHECK(core::without_retry_policy("rw,relatime,vers=4.2,hard,timeo=600,retrans=2,proto=tcp,port=2049") == "rw,relatime,vers=4.2,proto=tcp,port=2049");
+    CHECK(core::without_retry_policy("soft,softerr") == "");
+    auto soft = core::nfs_mount_from_target(target, core::without_retry_policy("vers=4.2,hard,timeo=600,retrans=2")).value();
+    CHECK_FALSE(soft.hard);
+    CHECK(soft.timeo_deciseconds == core::default_nfs_timeo_deciseconds);
     // What it found, cleaned, is what the capture side mounts with.
     auto mount = core::nfs_mount_from_target(target, *core::nfs_options_from_mounts(mounts, target)).value();
     CHECK(mount.versions == std::vector { NfsVersion::V4_2 });
     CHECK(mount.hard);
+}
+
+TEST_CASE("nfs target planning: the network as for ssh, the host mount's options, the client modules")
+{
+    test_support::ScratchDir dir;
+    core::KdumpConfig config = core::parse_kdump_conf("nfs backup:/dumps\n", "kdump.conf").value();
+    core::NetworkPlan network;
+    network.target_host = "backup";
+    network.target_address = core::Ipv4Address::parse("192.168.7.9").value();
+    network.interface_name = "eth0";
+    network.mac = core::MacAddress::parse("52:54:00:12:34:56").value();
+    network.address = core::Ipv4Address::parse("10.0.2.15").value();
+    network.prefix_length = 24;
+    core::NfsHostInputs inputs;
+    inputs.network = network;
+    inputs.sysfs = dir.path + "/nosys";
+    inputs.proc_mounts_path = dir.path + "/mounts";
+    auto paths_of = [](core::NfsCapturePlan const& plan) {
+        std::vector<std::string> paths;
+        for (auto const& file : plan.files)
+            paths.push_back(file.path);
+        return paths;
+    };
+
+    SUBCASE("mounted here: its options are recorded, vers= picks the client module")
+    {
+        REQUIRE(core::write_text_atomically(dir.path + "/mounts", "/dev/vda1 / ext4 rw 0 0\nbackup:/dumps /mnt nfs4 rw,relatime,vers=4.2,hard,port=20490,proto=tcp,clientaddr=10.0.2.15,addr=192.168.7.9 0 0\n").ok());
+        auto plan = core::plan_nfs_capture(config, inputs);
+        REQUIRE_MESSAGE(plan.ok(), (plan.ok() ? std::string() : plan.error().message()));
+        CHECK(plan->options_from_host_mount);
+        // Without the host's "hard": see without_retry_policy.
+        CHECK(plan->options == "rw,relatime,vers=4.2,port=20490,proto=tcp,clientaddr=10.0.2.15,addr=192.168.7.9");
+        CHECK(plan->client_modules == std::vector<std::string> { "nfsv4" });
+        CHECK(paths_of(*plan) == std::vector<std::string> { "/etc/kdumpbox/network", "/etc/hosts", "/etc/kdumpbox/nfs-options" });
+        CHECK(plan->files[1].data == "192.168.7.9 backup\n");
+        CHECK(plan->files[2].data == plan->options + "\n");
+        CHECK(core::parse_network_plan(plan->files[0].data, "n").value() == network);
+        REQUIRE(plan->notices.size() == 1);
+        CHECK(contains(plan->notices[0], "with the options of its mount here"));
+        // What the capture side makes of the recorded line.
+        auto mount = core::nfs_mount_from_target(config.target, core::trim(plan->files[2].data)).value();
+        CHECK(mount.port == 20490);
+        CHECK_FALSE(mount.hard);
+        CHECK(contains(plan->notices[0], "instead of hanging"));
+    }
+    SUBCASE("v3 mount: nfsv3 only")
+    {
+        REQUIRE(core::write_text_atomically(dir.path + "/mounts", "backup:/dumps /mnt nfs rw,vers=3,mountport=20048,addr=192.168.7.9 0 0\n").ok());
+        auto plan = core::plan_nfs_capture(config, inputs);
+        REQUIRE(plan.ok());
+        CHECK(plan->client_modules == std::vector<std::string> { "nfsv3" });
+    }
+    SUBCASE("not mounted here: the defaults, said in a notice, both client modules")
+    {
+        REQUIRE(core::write_text_atomically(dir.path + "/mounts", "/dev/vda1 / ext4 rw 0 0\n").ok());
+        auto plan = core::plan_nfs_capture(config, inputs);
+        REQUIRE(plan.ok());
+        CHECK_FALSE(plan->options_from_host_mount);
+        CHECK(plan->options.empty());
+        CHECK(plan->client_modules == std::vector<std::string> { "nfsv4", "nfsv3" });
+        REQUIRE(plan->notices.size() == 1);
+        CHECK(contains(plan->notices[0], "not mounted here"));
+        CHECK(contains(plan->notices[0], "mount it before 'kdump start'"));
+    }
+    SUBCASE("a host mount over UDP is refused at kdump start, naming the option")
+    {
+        REQUIRE(core::write_text_atomically(dir.path + "/mounts", "backup:/dumps /mnt nfs rw,vers=3,proto=udp 0 0\n").ok());
+        auto plan = core::plan_nfs_capture(config, inputs);
+        REQUIRE_FALSE(plan.ok());
+        CHECK(contains(plan.error().message(), "proto=udp"));
+        CHECK(contains(plan.error().message(), "options from its mount in /proc/mounts"));
+    }
+    SUBCASE("an address target needs no /etc/hosts")
+    {
+        auto literal = core::parse_kdump_conf("nfs 192.168.7.9:/dumps\n", "kdump.conf").value();
+        auto plan = core::plan_nfs_capture(literal, inputs);
+        REQUIRE(plan.ok());
+        CHECK(paths_of(*plan) == std::vector<std::string> { "/etc/kdumpbox/network", "/etc/kdumpbox/nfs-options" });
+    }
 }

@@ -31,17 +31,41 @@ mdev -s 2>/dev/null
 say "first kernel up: $(uname -r)"
 # The ssh cases: QEMU user networking's static address, set as a host's
 # network service would (permanent, so kdump start records it as static).
-if [ -e /etc/ktest-network ]; then
+# ssh-dhcp: a lease from QEMU's DHCP server instead (udhcpc, with the
+# script the host wrote: the address gets the lease's lifetime, so kdump
+# start records DHCP).
+if [ -e /etc/ktest-dhcp ]; then
+	ip link set lo up
+	ip link set eth0 up
+	udhcpc -i eth0 -q -n -t 5 -s /etc/ktest-dhcp >/tmp/udhcpc.out 2>&1 || say "udhcpc failed: $(cat /tmp/udhcpc.out)"
+	say "network: $(ip -4 addr show dev eth0 | grep -A1 inet | tr -s ' \n' ' ')"
+elif [ -e /etc/ktest-network ]; then
 	ip link set lo up
 	ip link set eth0 up
 	ip addr add 10.0.2.15/24 dev eth0
 	say "network: $(ip -4 addr show dev eth0 | grep inet)"
 fi
 
+# The nfs cases: the export is mounted here, as on a host that uses it, so
+# that kdump start records the options of that mount (port= among them),
+# as kdump-utils does. busybox mount passes -o to mount(2) as the kernel's
+# text options (this busybox has no NFS code of its own), hence addr=.
+if [ -e /etc/ktest-nfs ]; then
+	mkdir -p /mnt/nfs
+	if mount -t nfs4 -o "$(cat /etc/ktest-nfs)" 10.0.2.2:/export /mnt/nfs; then
+		say "nfs mounted: $(grep ' /mnt/nfs ' /proc/mounts)"
+	else
+		say "nfs mount failed"
+	fi
+fi
+
 run rebuild kdump rebuild --print-contents
 run start kdump start
 run status kdump status
 run show kdump show
+# kdump start has what it needs from the mount; nfs-down stops the server
+# once the guest says it is crashing.
+[ -e /etc/ktest-nfs ] && umount /mnt/nfs
 # The 'absent' case: the target's label disappears after kdump start, so
 # the capture kernel cannot find it (ext4's label sits at 1024 + 0x78).
 if grep -q 'LABEL=kdumpgone' /etc/kdump.conf; then

@@ -19,18 +19,39 @@
 #        ssh (SFTP to a test sshd on the host's 127.0.0.1, 10.0.2.2 to the
 #        guest), ssh-wrong-hostkey (another key recorded: refused),
 #        ssh-down (nothing listens: bounded retries, failure_action),
-#        ssh-killed (sshd killed mid-transfer: vmcore-incomplete left).
+#        ssh-killed (sshd killed mid-transfer: vmcore-incomplete left),
+#        ssh-dhcp (the first kernel's address is a DHCP lease: the capture
+#        kernel runs kdumpbox's DHCP client),
+#        nfs (NFS-Ganesha on 127.0.0.1, tests/vm/ganesha.sh; the first
+#        kernel mounts the export so kdump start records its options),
+#        nfs-down (Ganesha stopped once the guest crashes: failure_action).
 set -euo pipefail
 
 binary=$(readlink -f "${1:?usage: capture.sh PATH/TO/kdumpbox [CASE...]}")
 shift
 cases=("$@")
-((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external ssh ssh-wrong-hostkey ssh-down ssh-killed)
+((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external ssh ssh-dhcp ssh-wrong-hostkey ssh-down ssh-killed nfs nfs-down)
 here=$(cd "$(dirname "$0")" && pwd)
 VM_ME=vm-capture
 . "$here/lib.sh"
+. "$here/ganesha.sh"
 . "$here/../testlib.sh"
 set +e
+
+# when_true TRIES INTERVAL CONDITION ACTION: in the background (its PID in
+# $!), polls the function CONDITION every INTERVAL seconds, at most TRIES
+# times, and runs the function ACTION once it holds. For servers that must
+# fail at a chosen moment of a guest's run.
+when_true() {
+	local tries=$1 interval=$2 condition=$3 action=$4
+	( for _ in $(seq "$tries"); do
+		if "$condition"; then
+			"$action"
+			exit 0
+		fi
+		sleep "$interval"
+	done ) &
+}
 
 if ! file "$binary" | grep -q 'statically linked'; then
 	fail "the binary is static (the guest has no C library for it)" "$(file "$binary")"
@@ -60,8 +81,8 @@ while IFS= read -r f; do
 	[[ -n $f ]] || continue
 	mkdir -p "$base$moddir/$(dirname "${f#"$VM_MODULES_DIR"/}")"
 	cp "$f" "$base$moddir/${f#"$VM_MODULES_DIR"/}"
-done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs virtio_net)
-vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk virtio_net
+done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs virtio_net nfsv4 nfsv3)
+vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk virtio_net nfsv4
 printf '#!/bin/busybox sh\necho "kdump_pre: exiting 7 on purpose"\nexit 7\n' >"$base/usr/local/bin/pre-fails"
 chmod 0755 "$base/usr/local/bin/pre-fails"
 
@@ -147,6 +168,25 @@ ssh_guest_setup() {
 	echo "[10.0.2.2]:$ssh_port $(cut -d' ' -f1,2 "$ssh_dir/$ssh_host_key.pub")" >"$root/var/lib/kdumpbox/known_hosts"
 	touch "$root/etc/ktest-network"
 }
+# ssh-dhcp: the first kernel takes a lease with busybox udhcpc; this script
+# sets the address with the lease's lifetime, as a DHCP client does (a
+# lifetime is what tells kdump start the address is a lease).
+ssh_dhcp_guest_setup() {
+	ssh_guest_setup "$1"
+	rm -f "$1/etc/ktest-network"
+	cat >"$1/etc/ktest-dhcp" <<-'SCRIPT'
+		#!/bin/busybox sh
+		case $1 in
+		bound|renew)
+			ip addr flush dev "$interface"
+			ip addr add "$ip/$mask" dev "$interface" valid_lft "$lease" preferred_lft "$lease"
+			[ -n "$router" ] && ip route add default via "${router%% *}" dev "$interface"
+			;;
+		esac
+		exit 0
+	SCRIPT
+	chmod 0755 "$1/etc/ktest-dhcp"
+}
 ssh_dump_dir() { ls "$ssh_dir/dumps" 2>/dev/null | grep -E '^10\.0\.2\.15-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}$' | head -1; }
 ssh_boot() { # CASE [KDUMP.CONF LINES...]: one crash cycle against the test sshd
 	local name=$1 conf
@@ -157,13 +197,42 @@ ssh_port $ssh_port
 path $ssh_dir/dumps
 $(printf '%s\n' "$@")"
 	make_disk "$work/$name.img" 16M ext4 "$uuid" kdumpunused
-	boot_setup=ssh_guest_setup
+	boot_setup=${ssh_setup:-ssh_guest_setup}
 	boot_qemu_extra=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
 	boot "$name" "$work/$name.img" "$conf"
 	boot_setup=""
 	boot_qemu_extra=()
 }
-trap 'ssh_stop; umount "$work/mnt" 2>/dev/null; rm -rf "$work"' EXIT
+# --- the nfs cases' server: NFS-Ganesha (tests/vm/ganesha.sh) exporting
+# $nfs_dir/export as /export on 127.0.0.1, 10.0.2.2 to the guest, NFSv4
+# (v3 would need rpcbind). The first kernel mounts it (capture-init.sh) with
+# port=, so kdump start records that port with the rest of its options. --
+nfs_dir=$work/nfs
+nfs_guest_setup() {
+	touch "$1/etc/ktest-network"
+	echo "vers=4.2,port=$ganesha_port,addr=10.0.2.2,clientaddr=10.0.2.15" >"$1/etc/ktest-nfs"
+}
+nfs_dump_dir() { ls "$nfs_dir/export/dumps" 2>/dev/null | grep -E '^10\.0\.2\.15-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}$' | head -1; }
+nfs_boot() { # CASE [KDUMP.CONF LINES...]: one crash cycle against Ganesha
+	local name=$1 conf
+	shift
+	rm -rf "$nfs_dir/export"/*
+	conf="nfs 10.0.2.2:/export
+path /dumps
+$(printf '%s\n' "$@")"
+	make_disk "$work/$name.img" 16M ext4 "$uuid" kdumpunused
+	boot_setup=nfs_guest_setup
+	boot_qemu_extra=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+	boot "$name" "$work/$name.img" "$conf"
+	boot_setup=""
+	boot_qemu_extra=()
+}
+nfs_start() {
+	ganesha_start "$nfs_dir" "$nfs_dir/export" 4 ${ganesha_port:-} ${ganesha_mountport:-} && return 0
+	fail "NFS-Ganesha listens on 127.0.0.1:$ganesha_port" "$(tail -5 $ganesha_log 2>&1)"
+	return 1
+}
+trap 'ssh_stop; ganesha_stop; umount "$work/mnt" 2>/dev/null; rm -rf "$work"' EXIT
 console_has() { grep -Eq -- "$2" "$work/$1.txt"; }
 expect_console() { # CASE PATTERN DESCRIPTION
 	if console_has "$1" "$2"; then ok "$1: $3"; else fail "$1: $3" "no console line matches /$2/" "$(grep -E 'KTEST|dumper|kdumpbox|kdump' "$work/$1.txt" | tail -12)"; fi
@@ -208,6 +277,13 @@ PY
 			fail "$name: crash runs sys, bt and log on the vmcore" "$(head -30 "$work/crash.out")"
 		fi
 	fi
+}
+check_network_dump() { # CASE BASE DIR WHERE: the dump directory BASE/DIR on the server or export
+	local name=$1 base=$2 dir=$3 where=$4 perms
+	ok "$name: $dir was created on the $where (the host's source IP names it)"
+	check_dump_files "$name" "$base/$dir"
+	perms=$(stat -c %a "$base/$dir/vmcore")
+	[[ $perms == 600 ]] && ok "$name: vmcore is mode 0600 on the $where" || fail "$name: vmcore is mode 0600 on the $where" "mode $perms"
 }
 vm_fetch_dbg_vmlinux >&2 || fail "the debug vmlinux for crash is available"
 make_disk() { # PATH SIZE FSTYPE UUID LABEL
@@ -399,14 +475,33 @@ final_action poweroff"
 		expect_console ssh 'final step: poweroff' "final_action poweroff runs"
 		dir=$(ssh_dump_dir)
 		if [[ -n $dir ]]; then
-			ok "ssh: $dir was created on the server (the host's source IP names it)"
-			check_dump_files ssh "$ssh_dir/dumps/$dir"
-			perms=$(stat -c %a "$ssh_dir/dumps/$dir/vmcore")
-			[[ $perms == 600 ]] && ok "ssh: vmcore is mode 0600 on the server" || fail "ssh: vmcore is mode 0600 on the server" "mode $perms"
+			check_network_dump ssh "$ssh_dir/dumps" "$dir" server
 			head -c 8 "$ssh_dir/dumps/$dir/vmcore" | grep -q KDUMP && ok "ssh: the server's vmcore is kdump-compressed, not flattened" \
 				|| fail "ssh: the server's vmcore is kdump-compressed, not flattened" "$(head -c 16 "$ssh_dir/dumps/$dir/vmcore" | od -c | head -2)"
 		else
 			fail "ssh: a dump directory was created on the server" "$(ls -la "$ssh_dir/dumps")" "$(grep -E 'dumper|kdumpbox|network|ssh' "$work/ssh.txt" | tail -10)"
+		fi
+		ssh_stop
+		;;
+	ssh-dhcp)
+		# The first kernel's address is a DHCP lease (QEMU's user-net
+		# server): the plan records DHCP, and the capture kernel runs
+		# kdumpbox's own DHCP client.
+		ssh_start
+		ssh_setup=ssh_dhcp_guest_setup
+		ssh_boot ssh-dhcp "final_action poweroff"
+		ssh_setup=""
+		expect_console ssh-dhcp '^KTEST: network: .*inet 10\.0\.2\.15/24 .*dynamic.*valid_lft' "the first kernel has a lease (an address with a lifetime)"
+		expect_step ssh-dhcp start 0
+		expect_console ssh-dhcp '^KTEST-OUT rebuild: .*/etc/kdumpbox/network' "the network plan goes into the initramfs"
+		expect_console ssh-dhcp 'network: DHCP lease 10\.0\.2\.15' "the capture kernel's DHCP client takes a lease"
+		expect_console ssh-dhcp 'connected to root@\[10\.0\.2\.2\]' "the dumper connects over SFTP"
+		expect_console ssh-dhcp 'final step: poweroff' "final_action poweroff runs"
+		dir=$(ssh_dump_dir)
+		if [[ -n $dir && -s $ssh_dir/dumps/$dir/vmcore && -s $ssh_dir/dumps/$dir/vmcore-dmesg.txt && ! -e $ssh_dir/dumps/$dir/vmcore-incomplete ]]; then
+			ok "ssh-dhcp: vmcore and vmcore-dmesg.txt arrived in $dir"
+		else
+			fail "ssh-dhcp: vmcore and vmcore-dmesg.txt arrived" "$(ls -la "$ssh_dir/dumps/$dir" 2>&1)" "$(grep -E 'dumper|network|DHCP|ssh' "$work/ssh-dhcp.txt" | tail -10)"
 		fi
 		ssh_stop
 		;;
@@ -434,15 +529,15 @@ final_action poweroff"
 	ssh-killed)
 		# sshd is killed once the vmcore has started to arrive.
 		ssh_start
-		( for _ in $(seq 1200); do
+		vmcore_arriving() {
 			f=$(ls "$ssh_dir"/dumps/*/vmcore-incomplete 2>/dev/null | head -1)
-			if [[ -n $f ]] && (( $(stat -c %s "$f") > 1048576 )); then
-				kill $(ps -o pid= --ppid "$sshd_pid") "$sshd_pid" 2>/dev/null
-				echo "killed sshd at $(stat -c %s "$f") bytes" >"$ssh_dir/killed"
-				exit 0
-			fi
-			sleep 0.1
-		done ) &
+			[[ -n $f ]] && (( $(stat -c %s "$f") > 1048576 ))
+		}
+		kill_sshd() {
+			kill $(ps -o pid= --ppid "$sshd_pid") "$sshd_pid" 2>/dev/null
+			echo "killed sshd at $(stat -c %s "$f") bytes" >"$ssh_dir/killed"
+		}
+		when_true 1200 0.1 vmcore_arriving kill_sshd
 		killer=$!
 		ssh_boot ssh-killed "failure_action poweroff" "final_action reboot"
 		kill "$killer" 2>/dev/null
@@ -455,6 +550,55 @@ final_action poweroff"
 			|| fail "ssh-killed: vmcore-incomplete is left, no vmcore" "$(ls -la "$ssh_dir/dumps/$dir" 2>&1)"
 		rm -f "$ssh_dir/killed"
 		ssh_stop
+		;;
+	nfs)
+		vm_require_packages nfs-ganesha nfs-ganesha-vfs
+		nfs_start || continue
+		nfs_boot nfs "final_action poweroff"
+		expect_console nfs '^KTEST: nfs mounted: 10\.0\.2\.2:/export /mnt/nfs nfs4 .*port='"$ganesha_port" "the first kernel has the export mounted, with port="
+		expect_step nfs rebuild 0
+		expect_console nfs '^KTEST-OUT rebuild: .*nfsv4\.ko.*NFS client for 10\.0\.2\.2:/export' "rebuild --print-contents lists nfsv4 as the NFS client"
+		expect_console nfs '^KTEST-OUT rebuild: .*sunrpc\.ko' "and its dependencies (sunrpc)"
+		expect_console nfs '^KTEST-OUT rebuild: .*virtio_net\.ko.*driver of eth0' "and virtio_net as the NIC's driver"
+		expect_console nfs '^KTEST-OUT rebuild: .*/etc/kdumpbox/nfs-options.*from /proc/mounts' "the host mount's options go into the initramfs"
+		expect_console nfs '^KTEST-OUT (rebuild|start): .*with the options of its mount here \(.*port='"$ganesha_port" "kdump start says it uses the host mount's options"
+		expect_step nfs start 0
+		expect_console nfs 'network: eth0 10\.0\.2\.15/24' "the dumper configures the recorded static address"
+		expect_console nfs 'mounted 10\.0\.2\.2:/export \(NFSv4\.2\) on ' "the dumper mounts the export (NFSv4.2, as the host mount had it)"
+		expect_console nfs 'final step: poweroff' "final_action poweroff runs"
+		dir=$(nfs_dump_dir)
+		if [[ -n $dir ]]; then
+			check_network_dump nfs "$nfs_dir/export/dumps" "$dir" export
+		else
+			fail "nfs: a dump directory was created on the export" "$(ls -laR "$nfs_dir/export" | head -20)" "$(grep -E 'dumper|kdumpbox|network|nfs|mount' "$work/nfs.txt" | tail -12)"
+		fi
+		ganesha_stop
+		;;
+	nfs-down)
+		# Ganesha serves while kdump start records the mount, and is
+		# stopped once the guest says it is crashing: the capture kernel's
+		# mount is refused, and failure_action runs.
+		vm_require_packages nfs-ganesha nfs-ganesha-vfs
+		nfs_start || continue
+		guest_crashing() { grep -q '^KTEST: crashing' "$work/nfs-down.log" 2>/dev/null; }
+		stop_ganesha_now() {
+			kill "$ganesha_pid" 2>/dev/null
+			echo stopped >"$nfs_dir/stopped"
+		}
+		when_true 3000 0.2 guest_crashing stop_ganesha_now
+		stopper=$!
+		nfs_boot nfs-down "failure_action poweroff" "final_action reboot"
+		kill "$stopper" 2>/dev/null
+		wait "$stopper" 2>/dev/null
+		ganesha_stop
+		[[ -e $nfs_dir/stopped ]] && ok "nfs-down: Ganesha was stopped when the guest crashed" || fail "nfs-down: Ganesha was stopped when the guest crashed"
+		rm -f "$nfs_dir/stopped"
+		expect_step nfs-down start 0
+		expect_console nfs-down 'the dump was not saved: mount NFSv4\.2 10\.0\.2\.2:/export on .*: Connection refused; nothing listens on 10\.0\.2\.2 TCP port '"$ganesha_port" "the console says the server refused, and on which port"
+		expect_console nfs-down 'final step: poweroff' "failure_action runs"
+		((cycle_seconds[nfs-down] < 300)) && ok "nfs-down: the cycle ended in bounded time (${cycle_seconds[nfs-down]} s)" \
+			|| fail "nfs-down: the cycle ended in bounded time" "${cycle_seconds[nfs-down]} s"
+		[[ -z $(nfs_dump_dir) ]] && ok "nfs-down: nothing was written on the export" || fail "nfs-down: nothing was written on the export"
 		;;
 	*)
 		fail "known case $case_name"

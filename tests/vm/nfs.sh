@@ -20,6 +20,7 @@ binary=$(readlink -f "${1:?usage: nfs.sh PATH/TO/kdumpbox}")
 here=$(cd "$(dirname "$0")" && pwd)
 VM_ME=vm-nfs
 . "$here/lib.sh"
+. "$here/ganesha.sh"
 . "$here/../testlib.sh"
 set +e # the checks below count failures instead of stopping
 
@@ -32,17 +33,13 @@ vm_require_host_packages
 vm_require_packages nfs-ganesha nfs-ganesha-vfs rpcbind
 vm_fetch_kernel bookworm
 work=$(mktemp -d /tmp/kdumpbox-vm-nfs-XXXXXX)
-ganesha_pid="" rpcbind_pid=""
+rpcbind_pid=""
 cleanup() {
-	[[ -n $ganesha_pid ]] && kill "$ganesha_pid" 2>/dev/null && wait "$ganesha_pid" 2>/dev/null
+	ganesha_stop
 	[[ -n $rpcbind_pid ]] && kill "$rpcbind_pid" 2>/dev/null && wait "$rpcbind_pid" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-# free_port: a TCP port nothing on 127.0.0.1 listens on now.
-free_port() { "$VM_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
 
 # --- the server --------------------------------------------------------------
 # NFSv3 needs Ganesha registered with rpcbind (it exits otherwise); NFSv4
@@ -57,48 +54,14 @@ elif command -v rpcbind >/dev/null; then
 	for _ in $(seq 50); do listening 111 && break; sleep 0.1; done
 	if listening 111; then protocols="3, 4" v3=1; else rpcbind_pid=""; fi
 fi
-port=$(free_port) mountport=$(free_port) closed=$(free_port)
-mkdir -p "$work/export" "$work/recovery"
-cat >"$work/ganesha.conf" <<EOF
-NFS_CORE_PARAM {
-    Bind_addr = 127.0.0.1;
-    NFS_Port = $port;
-    MNT_Port = $mountport;
-    Protocols = $protocols;
-    mount_path_pseudo = true; # NFSv3 mounts /export too
-    Enable_NLM = false;
-    Enable_RQUOTA = false;
-    Enable_UDP = false;
-}
-NFSV4 {
-    Graceless = true; # no 90 s grace period at start
-    RecoveryBackend = fs;
-    RecoveryRoot = "$work/recovery";
-    Only_Numeric_Owners = true;
-}
-NFS_KRB5 { Active_krb5 = false; }
-EXPORT {
-    Export_Id = 1;
-    Path = "$work/export";
-    Pseudo = "/export";
-    Access_Type = RW;
-    Squash = No_Root_Squash;
-    SecType = sys;
-    Protocols = $protocols;
-    Transports = TCP;
-    FSAL { Name = VFS; }
-}
-LOG { Default_Log_Level = EVENT; }
-EOF
-# No D-Bus here: Ganesha logs that it has none and serves anyway.
-ganesha.nfsd -F -f "$work/ganesha.conf" -L "$work/ganesha.log" -p "$work/ganesha.pid" >"$work/ganesha.out" 2>&1 &
-ganesha_pid=$!
-for _ in $(seq 100); do listening "$port" && break; sleep 0.2; done
-if ! listening "$port"; then
-	fail "NFS-Ganesha listens on 127.0.0.1:$port" "$(tail -5 "$work/ganesha.log" "$work/ganesha.out" 2>&1)"
+closed=$(free_port)
+mkdir -p "$work/export"
+if ! ganesha_start "$work" "$work/export" "$protocols"; then
+	fail "NFS-Ganesha listens on 127.0.0.1:$ganesha_port" "$(tail -5 $ganesha_log 2>&1)"
 	finish vm-nfs
 	exit
 fi
+port=$ganesha_port mountport=$ganesha_mountport
 ok "NFS-Ganesha $(ganesha.nfsd -v 2>&1 | sed -n 's/.*Release = //p') serves /export on 127.0.0.1:$port (NFSv${protocols// /})"
 ((v3)) || skip "NFSv3" "no rpcbind could run, and Ganesha serves NFSv3 only registered"
 

@@ -10,6 +10,7 @@
 #include "core/strings.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -270,6 +271,13 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
     TRY(write_text_atomically(propagated, kept + recorded));
     report.steps.push_back(cat("wrote ", propagated));
 
+    // ssh-copy-id makes its temporary files in ~/.ssh and fails when there
+    // is none, as on a host where root never used ssh.
+    if (char const* home = std::getenv("HOME"); home && *home) {
+        std::string ssh_dir = cat(home, "/.ssh");
+        if (::mkdir(ssh_dir.c_str(), 0700) != 0 && errno != EEXIST)
+            return Error::from_errno(cat("making ", ssh_dir, " for ssh-copy-id"));
+    }
     std::string login = cat(config.target.ssh_user, "@", host);
     std::string known_option = cat("UserKnownHostsFile=", propagated);
     TRY(run({ "ssh-copy-id", "-i", public_key, "-p", port, "-o", known_option, "-o", "StrictHostKeyChecking=yes", login }).context(cat("installing ", public_key, " on ", login)));

@@ -8,6 +8,7 @@
 #include "core/ssh_target.h"
 
 #include "core/fd.h"
+#include "core/fs.h"
 #include "core/strings.h"
 #include "test_support.h"
 
@@ -19,6 +20,7 @@
 #include <fcntl.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
@@ -612,4 +614,51 @@ TEST_CASE("sftp: a server killed mid-transfer gives a clear write error")
     CHECK_FALSE((*sink)->finish().ok());
     CHECK_FALSE(session.stat(path).ok());
     CHECK(Clock::now() - later < std::chrono::seconds(1));
+}
+
+TEST_CASE("kdump propagate: records the server's host key, installs the key, proves the login")
+{
+    SSHD_OR_SKIP(server);
+    if (::access("/usr/bin/ssh-copy-id", X_OK) != 0 || ::access("/usr/bin/ssh-keyscan", X_OK) != 0) {
+        MESSAGE("skipping: ssh-copy-id or ssh-keyscan not installed (openssh-client)");
+        return;
+    }
+    // propagate writes the system's record (/var/lib/kdumpbox/known_hosts):
+    // keep what was there and put it back.
+    std::string recorded(core::propagated_known_hosts_path);
+    auto before = core::read_text_file(recorded);
+    struct Restore {
+        std::string path;
+        std::optional<std::string> text;
+        ~Restore()
+        {
+            if (text)
+                (void)core::write_text_atomically(path, *text);
+            else
+                ::unlink(path.c_str());
+        }
+    } restore { recorded, before.ok() ? std::optional<std::string>(before.value()) : std::nullopt };
+
+    core::KdumpConfig config;
+    config.target.kind = core::TargetKind::Ssh;
+    config.target.host = "127.0.0.1";
+    config.target.ssh_user = "root";
+    config.ssh_port = server->port;
+    // A key the server already has in authorized_keys: ssh-copy-id then
+    // needs no password (it finds the key installed), so this runs unattended.
+    config.sshkey = server->path("user_rsa_pem");
+
+    auto report = core::propagate_ssh_key(config);
+    REQUIRE_MESSAGE(report.ok(), (report.ok() ? std::string() : report.error().message()));
+    std::string steps = core::join(report.value().steps, "\n");
+    INFO(steps);
+    CHECK(steps.find("recorded the host key") != std::string::npos);
+    CHECK(steps.find(server->host_ecdsa_fingerprint) != std::string::npos);
+    auto written = core::read_text_file(recorded);
+    REQUIRE(written.ok());
+    // What the capture side will check: both of the server's host keys.
+    CHECK(written.value().find(core::trim(core::split(server->host_ecdsa_pub, ' ')[1])) != std::string::npos);
+    CHECK(written.value().find(core::trim(core::split(server->host_rsa_pub, ' ')[1])) != std::string::npos);
+    auto session = core::connect_ssh_target(config, recorded);
+    CHECK_MESSAGE(session.ok(), (session.ok() ? std::string() : session.error().message()));
 }

@@ -298,23 +298,15 @@ bool is_all_zero(std::span<uint8_t const> page)
     return accumulated == 0;
 }
 
-bool memory_read_ok(PhysicalMemory const& memory, uint64_t pfn, std::span<uint8_t> page)
+// The bytes `entry` stored, if they equal `page`: the hash only found the
+// candidate. `scratch` (a page) receives the candidate's bytes.
+std::optional<StoredPage> stored_if_identical(SharedPageIndex::Entry const& entry, PhysicalMemory const& memory, std::span<uint8_t const> page, std::span<uint8_t> scratch)
 {
-    return memory.read(pfn * memory.page_size(), page).ok();
-}
-
-// The stored page with the same bytes as `page`, if the index has one.
-// `scratch` (a page) receives the candidate for the comparison.
-std::optional<StoredPage> find_identical(SharedPageIndex const& sharing, PhysicalMemory const& memory, uint64_t content_hash, std::span<uint8_t const> page, std::span<uint8_t> scratch)
-{
-    auto entry = sharing.find(content_hash);
-    if (!entry)
-        return std::nullopt;
-    if (!memory.read(entry->pfn * memory.page_size(), scratch).ok())
+    if (!memory.read(entry.pfn * memory.page_size(), scratch).ok())
         return std::nullopt;
     if (std::memcmp(scratch.data(), page.data(), page.size()) != 0)
         return std::nullopt; // a hash collision: this page keeps its own bytes
-    return entry->stored;
+    return entry.stored;
 }
 
 class PagePipeline {
@@ -479,7 +471,8 @@ private:
                 // A copy of a page already written skips compression. The
                 // writer makes the same decision again (it may have stored
                 // the first copy since), so timing cannot change the output.
-                if (auto shared = find_identical(*m_sharing, m_memory, content_hash, page, earlier_page)) {
+                auto entry = m_sharing->find(content_hash);
+                if (auto shared = entry ? stored_if_identical(*entry, m_memory, page, earlier_page) : std::nullopt) {
                     batch.pages.push_back({ PageBatch::Page::Kind::Shared, shared->codec, 0, 0, content_hash, *shared });
                     continue;
                 }
@@ -659,7 +652,6 @@ Result<std::unique_ptr<PageFilter>> make_filter(KernelView const& view, DumpInpu
 // second writes from them in one pipeline run, without filtering again or
 // draining the workers at each window. Larger machines filter twice, one
 // window at a time, so memory stays bounded whatever the dump size.
-
 Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHeaderInfo const& header, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
 {
     uint64_t bitmap_bytes = (pfn_limit + 7) / 8;
@@ -708,10 +700,13 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
                     continue;
                 }
                 std::optional<StoredPage> shared;
-                if (page.kind == PageBatch::Page::Kind::Shared)
+                if (page.kind == PageBatch::Page::Kind::Shared) {
                     shared = page.shared;
-                else if (sharing && sharing->find(page.content_hash) && memory_read_ok(*input.memory, pfn, this_page))
-                    shared = find_identical(*sharing, *input.memory, page.content_hash, this_page, earlier_page);
+                } else if (auto entry = sharing ? sharing->find(page.content_hash) : std::nullopt) {
+                    // The first copy may have been stored after the worker looked.
+                    if (input.memory->read(pfn * page_size, this_page).ok())
+                        shared = stored_if_identical(*entry, *input.memory, this_page, earlier_page);
+                }
                 if (shared) {
                     TRY(writer->add_shared_page(pfn, *shared));
                     ++report.shared_pages;

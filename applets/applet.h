@@ -4,8 +4,8 @@
 // `applet_names` array in meson.build, which generates applets.def.
 #pragma once
 
-#include "core/cli.h"
-#include "core/error.h"
+#include "core/base/cli.h"
+#include "core/base/error.h"
 
 #include <span>
 #include <string>

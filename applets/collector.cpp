@@ -4,11 +4,11 @@
 // by name, never silently ignored.
 #include "applets/applet.h"
 
-#include "core/collector.h"
-#include "core/dump_output.h"
-#include "core/fd.h"
-#include "core/log.h"
-#include "core/strings.h"
+#include "core/dump/collector.h"
+#include "core/dump/dump_output.h"
+#include "core/base/fd.h"
+#include "core/base/log.h"
+#include "core/base/strings.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -5,10 +5,10 @@
 // dump be lost.
 #include "applets/applet.h"
 
-#include "core/dumper.h"
-#include "core/init.h"
-#include "core/kdump_conf.h"
-#include "core/log.h"
+#include "core/capture/dumper.h"
+#include "core/capture/init.h"
+#include "core/config/kdump_conf.h"
+#include "core/base/log.h"
 
 #include <optional>
 #include <unistd.h>

@@ -3,9 +3,9 @@
 // options and calls core/kdump_control.
 #include "applets/applet.h"
 
-#include "core/fd.h"
-#include "core/kdump_control.h"
-#include "core/log.h"
+#include "core/base/fd.h"
+#include "core/control/kdump_control.h"
+#include "core/base/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>

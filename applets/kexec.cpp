@@ -4,11 +4,11 @@
 // name with the reason, never silently ignored.
 #include "applets/applet.h"
 
-#include "core/fd.h"
-#include "core/kexec.h"
-#include "core/log.h"
-#include "core/strings.h"
-#include "core/version.h"
+#include "core/base/fd.h"
+#include "core/kexec/kexec.h"
+#include "core/base/log.h"
+#include "core/base/strings.h"
+#include "core/base/version.h"
 
 #include <optional>
 #include <unistd.h>

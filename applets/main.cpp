@@ -3,10 +3,10 @@
 // argument when called as kdumpbox.
 #include "applets/applet.h"
 
-#include "core/fd.h"
-#include "core/fs.h"
-#include "core/log.h"
-#include "core/version.h"
+#include "core/base/fd.h"
+#include "core/base/fs.h"
+#include "core/base/log.h"
+#include "core/base/version.h"
 
 #include <algorithm>
 #include <unistd.h>

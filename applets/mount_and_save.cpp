@@ -6,12 +6,12 @@
 // core/nfs instead. The work is in core/blkid, core/nfs and core/target.
 #include "applets/applet.h"
 
-#include "core/blkid.h"
-#include "core/fd.h"
-#include "core/log.h"
-#include "core/nfs.h"
-#include "core/strings.h"
-#include "core/target.h"
+#include "core/system/blkid.h"
+#include "core/base/fd.h"
+#include "core/base/log.h"
+#include "core/net/nfs.h"
+#include "core/base/strings.h"
+#include "core/system/target.h"
 
 #include <ctime>
 #include <fcntl.h>

@@ -4,8 +4,8 @@
 // system, as an admin on the host expects.
 #include "applets/applet.h"
 
-#include "core/log.h"
-#include "core/power.h"
+#include "core/base/log.h"
+#include "core/system/power.h"
 
 #include <unistd.h>
 

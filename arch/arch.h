@@ -4,7 +4,7 @@
 // "not supported" for the rest, so core/ never tests for a CPU itself.
 #pragma once
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <cstdint>
 #include <memory>

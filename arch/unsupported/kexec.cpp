@@ -3,7 +3,7 @@
 // and image probing says plainly that this build cannot check the format.
 #include "arch/arch.h"
 
-#include "core/strings.h"
+#include "core/base/strings.h"
 
 #include <cerrno>
 

@@ -3,7 +3,7 @@
 // memory (dump levels above 1, dmesg) reports that plainly.
 #include "arch/arch.h"
 
-#include "core/strings.h"
+#include "core/base/strings.h"
 
 namespace arch {
 

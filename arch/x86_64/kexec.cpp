@@ -5,8 +5,8 @@
 // boot protocol (Documentation/arch/x86/boot.rst).
 #include "arch/arch.h"
 
-#include "core/bytes.h"
-#include "core/strings.h"
+#include "core/base/bytes.h"
+#include "core/base/strings.h"
 
 #include <cerrno>
 #include <sys/syscall.h>

@@ -4,11 +4,11 @@
 // own page tables from init_top_pgt, with 4- or 5-level paging.
 #include "arch/arch.h"
 
-#include "core/bytes.h"
-#include "core/log.h"
-#include "core/physical_memory.h"
-#include "core/strings.h"
-#include "core/vmcoreinfo.h"
+#include "core/base/bytes.h"
+#include "core/base/log.h"
+#include "core/vmcore/physical_memory.h"
+#include "core/base/strings.h"
+#include "core/vmcore/vmcoreinfo.h"
 
 #include <array>
 #include <atomic>

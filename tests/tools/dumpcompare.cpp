@@ -14,12 +14,12 @@
 //                                   give is byte-identical to SOURCE's
 // SOURCE and DUMP may each be an ELF vmcore or a kdump-compressed file.
 #include "arch/arch.h"
-#include "core/fd.h"
-#include "core/kernel_memory.h"
-#include "core/vmcoreinfo.h"
-#include "core/kdump_format.h"
-#include "core/strings.h"
-#include "core/vmcore_file.h"
+#include "core/base/fd.h"
+#include "core/vmcore/kernel_memory.h"
+#include "core/vmcore/vmcoreinfo.h"
+#include "core/dump/kdump_format.h"
+#include "core/base/strings.h"
+#include "core/vmcore/vmcore_file.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -6,8 +6,8 @@
 // per CPU x CPUs). lz4 is not a kdump codec; it stands in for LZO-class
 // speed (makedumpfile -l), and zstd's negative levels for trading ratio.
 //   page_codecs VMCORE   (an ELF vmcore; best: our -E output of the dump level)
-#include "core/compress.h"
-#include "core/vmcore_file.h"
+#include "core/compress/compress.h"
+#include "core/vmcore/vmcore_file.h"
 
 #include <chrono>
 #include <cstdio>

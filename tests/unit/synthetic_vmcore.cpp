@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tests/unit/synthetic_vmcore.h"
 
-#include "core/fd.h"
-#include "core/strings.h"
+#include "core/base/fd.h"
+#include "core/base/strings.h"
 
 #include <cstdlib>
 #include <cstring>

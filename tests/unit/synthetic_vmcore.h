@@ -15,8 +15,8 @@
 //     auto memory = core::VmcoreFile::open(file.path());
 #pragma once
 
-#include "core/bytes.h"
-#include "core/elf.h"
+#include "core/base/bytes.h"
+#include "core/vmcore/elf.h"
 
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "test_support.h"
+#include "tests/unit/test_support.h"
 
 #include <cstdio>
 #include <cstdlib>

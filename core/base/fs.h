@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// File-system helpers shared by the installer, the initramfs builder and
+// mount-and-save.
+#pragma once
+
+#include "core/base/error.h"
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace core {
+
+// The running executable (readlink /proc/self/exe).
+Result<std::string> self_executable_path();
+
+std::string path_join(std::string_view directory, std::string_view name);
+// The directory holding path: "/a/b" -> "/a", "b" -> ".", "/b" -> "/".
+std::string parent_directory(std::string_view path);
+
+// fsync(2) of a directory, so that names made in it survive a crash. EINVAL
+// (a file system that cannot, such as vfat on old kernels) is not an error:
+// its metadata is durable after the final syncfs at unmount.
+Result<void> fsync_directory(std::string const& directory);
+// rename(2), then the new name's directory is synced. Only the rename can
+// fail: once it is done the file has its name, so the directory sync is
+// best effort.
+Result<void> rename_durably(std::string const& from, std::string const& to);
+// PATH.tmp written, fsync'd, renamed over path (rename_durably): readers
+// see the old text or the new, never half.
+Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode = 0644);
+// mkdir (0755) of every missing directory above path, not path itself.
+Result<void> make_parent_directories(std::string const& path);
+
+enum class ReplaceExisting { No, Yes };
+
+// Creates directory/NAME -> target for every name. Checks every name first
+// and changes nothing if one exists and is not already this link (unless
+// replacing), so a refused install leaves the directory as it was.
+// Returns how many links it created or replaced.
+Result<size_t> install_symlinks(std::string const& directory, std::string const& target, std::span<std::string_view const> names, ReplaceExisting replace);
+
+} // namespace core

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// One logger for every applet. Lines go to stderr as "program: message";
+// in PID 1 (the capture initramfs) they also go to /dev/kmsg, so they end up
+// in the capture kernel's log and on the console even if stderr is lost.
+#pragma once
+
+#include "core/base/strings.h"
+
+#include <string_view>
+
+namespace core::log {
+
+// syslog priorities, which /dev/kmsg understands as "<N>" prefixes.
+enum class Level { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
+
+void set_program(std::string_view name);
+std::string_view program();
+// Messages above the threshold are dropped (default: Info).
+void set_threshold(Level threshold);
+bool enabled(Level level);
+// Also write to /dev/kmsg (PID 1). Returns false if it could not be opened.
+bool enable_kmsg();
+// For tests: write kmsg lines into this fd instead (-1 turns it off).
+void set_kmsg_fd_for_testing(int fd);
+
+void write(Level level, std::string_view message);
+
+inline void error(std::string_view message) { write(Level::Error, message); }
+inline void warn(std::string_view message) { write(Level::Warning, message); }
+inline void notice(std::string_view message) { write(Level::Notice, message); }
+inline void info(std::string_view message) { write(Level::Info, message); }
+inline void debug(std::string_view message) { write(Level::Debug, message); }
+
+} // namespace core::log

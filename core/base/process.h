@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Running other programs: kdump_pre/kdump_post hooks, an external
+// core_collector, the failure shell. The dumper is PID 1, so a child is
+// waited for by its own pid (never waitpid(-1), which could take another
+// child's status) and reap_children() collects orphans it inherits.
+#pragma once
+
+#include "core/base/error.h"
+
+#include <string>
+#include <vector>
+
+namespace core {
+
+struct ProcessStatus {
+    bool exited { false }; // false: killed by a signal
+    int exit_code { 0 };   // when exited
+    int signal { 0 };      // when killed
+    bool success() const { return exited && exit_code == 0; }
+    // "exit status 3" or "killed by signal 9 (Killed)".
+    std::string describe() const;
+};
+
+struct ProcessOptions {
+    int stdin_fd { -1 };  // -1: inherit
+    int stdout_fd { -1 }; // -1: inherit
+    // Extra environment entries (NAME=value) on top of ours.
+    std::vector<std::string> environment;
+};
+
+// Forks and execs argv[0] (searched in PATH when it has no '/'), waits for
+// it. An exec failure (no such program) is an error naming the program, not
+// an exit status.
+Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessOptions const& options = {});
+
+// Collects every exited child without blocking (PID 1 inherits orphans).
+// Returns how many it reaped.
+int reap_children();
+
+} // namespace core

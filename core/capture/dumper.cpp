@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/capture/dumper.h"
+
+#include "core/system/blkid.h"
+#include "core/dump/collector.h"
+#include "core/base/fd.h"
+#include "core/kexec/kexec.h"
+#include "core/base/fs.h"
+#include "core/base/log.h"
+#include "core/system/module_load.h"
+#include "core/net/network.h"
+#include "core/net/nfs.h"
+#include "core/base/process.h"
+#include "core/net/ssh_target.h"
+#include "core/base/strings.h"
+#include "core/system/target.h"
+
+#include <cerrno>
+#include <chrono>
+#include <functional>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <optional>
+#include <sys/klog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+
+unsigned online_cpus()
+{
+    long count = ::sysconf(_SC_NPROCESSORS_ONLN);
+    return count > 0 ? static_cast<unsigned>(count) : 1;
+}
+
+void load_modules(CaptureEnvironment const& environment)
+{
+    auto report = load_modules_in_order(environment.load_order_path);
+    if (!report.ok()) {
+        log::error(cat("modules: ", report.error().message()));
+        return;
+    }
+    if (!report.value().loaded.empty() || !report.value().already_present.empty())
+        log::notice(cat("modules: ", report.value().loaded.size(), " loaded, ", report.value().already_present.size(), " already present"));
+    for (auto const& failure : report.value().failures)
+        log::error(cat("modules: ", failure));
+}
+
+Result<std::string> wait_for_device(std::string const& spec_text, unsigned timeout_seconds, CaptureEnvironment const& environment)
+{
+    auto spec = TRY(TargetSpec::parse(spec_text));
+    FindOptions options;
+    options.sysfs_root = environment.sysfs_root;
+    options.dev_root = environment.dev_root;
+    options.timeout = std::chrono::seconds(timeout_seconds);
+    log::notice(cat("waiting up to ", timeout_seconds, " s for ", spec_text));
+    return find_device(spec, options);
+}
+
+// A hook's exit status feeds kdump-utils' rules: kdump_pre non-zero stops
+// the capture; kdump_post only reports.
+Result<ProcessStatus> run_hook(std::string_view what, std::string const& program, std::vector<std::string> arguments = {})
+{
+    std::vector<std::string> argv { program };
+    argv.insert(argv.end(), arguments.begin(), arguments.end());
+    log::notice(cat("running ", what, " ", program));
+    auto status = TRY(run_process(argv));
+    if (!status.success())
+        log::warn(cat(what, " ", program, ": ", status.describe()));
+    return status;
+}
+
+// The external core_collector, with kdump-utils' conventions: file targets
+// get "VMCORE DIR/vmcore-incomplete" as the last two arguments, raw targets
+// get VMCORE alone with stdout on the device.
+Result<void> run_external_collector(CoreCollector const& collector, std::string const& vmcore, std::string const& output, int stdout_fd)
+{
+    std::vector<std::string> argv = collector.argv;
+    argv.push_back(vmcore);
+    ProcessOptions options;
+    if (stdout_fd >= 0)
+        options.stdout_fd = stdout_fd;
+    else
+        argv.push_back(output);
+    log::notice(cat("core_collector: ", collector.command));
+    auto status = TRY(run_process(argv, options));
+    if (!status.success())
+        return Error::invalid(cat("core_collector '", collector.command, "' failed: ", status.describe()));
+    return {};
+}
+
+// Where the files of one dump go: a directory on a mounted file system, or
+// one on an ssh server. save_files takes the same steps into either.
+struct DumpDestination {
+    std::string directory; // as messages and the outcome name it
+    // Writes NAME safely (NAME-incomplete, synced, renamed); returns where.
+    std::function<Result<std::string>(std::string const& name, std::string_view text)> save_text;
+    std::function<Result<void>()> save_vmcore;
+};
+
+// vmcore-dmesg.txt first: it is small and often all that is needed, so it
+// must be safe before the long write that may fill the disk.
+void save_dmesg(CaptureEnvironment const& environment, DumpDestination const& destination)
+{
+    auto text = read_dmesg(environment.vmcore_path);
+    if (!text.ok()) {
+        log::error(cat("vmcore-dmesg.txt: ", text.error().message(), "; going on with the vmcore"));
+        return;
+    }
+    auto saved = destination.save_text("vmcore-dmesg.txt", text.value());
+    if (!saved.ok())
+        log::error(cat("vmcore-dmesg.txt: ", saved.error().message()));
+    else
+        log::notice(cat("saved ", saved.value()));
+}
+
+CollectorOptions builtin_collector_options(CaptureEnvironment const& environment)
+{
+    CollectorOptions options;
+    options.input_path = environment.vmcore_path;
+    options.codec = Codec::Zstd;
+    options.dump_level = 31;
+    options.thread_count = environment.cpu_count ? environment.cpu_count : online_cpus();
+    options.message_level = message_level::progress | message_level::common | message_level::error;
+    return options;
+}
+
+Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& directory)
+{
+    std::string final_path = cat(directory, "/vmcore");
+    if (config.core_collector) {
+        std::string incomplete = final_path + "-incomplete";
+        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, incomplete, -1));
+        // The external program wrote the file; make it durable, then give
+        // it its name, as the built-in collector does.
+        auto file = TRY(open_file(incomplete, O_RDONLY | O_CLOEXEC));
+        if (::fchmod(file.get(), 0600) != 0 || ::fsync(file.get()) != 0)
+            return Error::from_errno(cat("fsync ", incomplete));
+        return rename_durably(incomplete, final_path);
+    }
+    auto options = builtin_collector_options(environment);
+    options.output_path = final_path;
+    auto report = TRY(collect(options));
+    log::notice(cat("saved ", report.output_path, " (", report.output_bytes, " bytes, ", report.written_pages, " pages written)"));
+    return {};
+}
+
+Result<void> save_vmcore_to_raw(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& device)
+{
+    auto fd = TRY(open_file(device, O_WRONLY | O_CLOEXEC));
+    if (config.core_collector) {
+        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, device, fd.get()));
+    } else {
+        auto options = builtin_collector_options(environment);
+        options.format = DumpFormat::KdumpFlattened;
+        options.output_path = device;
+        options.output_fd = fd.get();
+        auto report = TRY(collect(options));
+        log::notice(cat("wrote a flattened dump of ", report.output_bytes, " bytes to ", device, "; 'kdump start' on the host rebuilds it"));
+    }
+    if (::fsync(fd.get()) != 0)
+        return Error::from_errno(cat("fsync ", device));
+    return fd.close_checked(device);
+}
+
+void save_own_log(DumpDestination const& destination)
+{
+    auto text = read_own_kernel_log();
+    if (!text.ok()) {
+        log::warn(cat("kexec-dmesg.log: ", text.error().message()));
+        return;
+    }
+    auto saved = destination.save_text("kexec-dmesg.log", text.value());
+    if (!saved.ok())
+        log::warn(cat("kexec-dmesg.log: ", saved.error().message()));
+}
+
+// From the dump directory on: kdump_pre, the files, kdump_post.
+CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& environment, DumpDestination const& destination)
+{
+    CaptureOutcome outcome;
+    outcome.dump_directory = destination.directory;
+    log::notice(cat("saving the dump in ", outcome.dump_directory));
+
+    if (config.kdump_pre) {
+        auto status = run_hook("kdump_pre", *config.kdump_pre);
+        if (!status.ok() || !status.value().success()) {
+            outcome.failure = status.ok() ? cat("kdump_pre ", *config.kdump_pre, " failed (", status.value().describe(), "); the dump is not saved")
+                                          : status.error().message();
+            return outcome;
+        }
+    }
+    save_dmesg(environment, destination);
+    auto saved = destination.save_vmcore();
+    outcome.saved = saved.ok();
+    if (!saved.ok())
+        outcome.failure = cat("vmcore: ", saved.error().message());
+    save_own_log(destination);
+    if (config.kdump_post) {
+        auto status = run_hook("kdump_post", *config.kdump_post, { outcome.saved ? "0" : "1" });
+        if (!status.ok())
+            log::error(status.error().message());
+    }
+    return outcome;
+}
+
+time_t capture_time(CaptureEnvironment const& environment) { return environment.now ? environment.now : ::time(nullptr); }
+
+// On the mounted file system: PATH/<host-ip>-<date>/ there.
+CaptureOutcome save_into(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& base)
+{
+    auto directory = make_dump_directory(base, config.path, environment.host_ip, capture_time(environment));
+    if (!directory.ok()) {
+        CaptureOutcome outcome;
+        outcome.failure = directory.error().message();
+        return outcome;
+    }
+    DumpDestination destination;
+    destination.directory = directory.value();
+    destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(directory.value(), name, text); };
+    destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, directory.value()); };
+    return save_files(config, environment, destination);
+}
+
+CaptureOutcome failed(std::string message)
+{
+    CaptureOutcome outcome;
+    outcome.failure = std::move(message);
+    return outcome;
+}
+
+// The same steps for every mounted target (a disk, the root file system,
+// an NFS export): save_into, then unmount.
+CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted)
+{
+    auto outcome = save_into(config, environment, mounted.mountpoint());
+    // Every file is synced and renamed already: a failed unmount loses nothing.
+    auto unmounted = mounted.unmount();
+    if (!unmounted.ok())
+        log::warn(unmounted.error().message());
+    return outcome;
+}
+
+CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& spec_text, std::string const& fs_type)
+{
+    auto device = wait_for_device(spec_text, config.disk_timeout_seconds, environment);
+    if (!device.ok())
+        return failed(device.error().message());
+    auto mounted = mount_target(device.value(), fs_type, environment.mount_point, "");
+    if (!mounted.ok())
+        return failed(mounted.error().message());
+    log::notice(cat("mounted ", device.value(), " (", mounted.value().fstype(), ") on ", mounted.value().mountpoint()));
+    return save_on_mounted(config, environment, mounted.value());
+}
+
+struct ReachedNetwork {
+    NetworkPlan plan;
+    Ipv4Address source; // the address the server sees: <host-ip>
+};
+
+// Both network targets start here: the plan kdump start recorded, brought
+// up within disk_timeout (for a network target, the wait for its link and
+// route). target names it in errors ("ssh root@backup").
+Result<ReachedNetwork> bring_up_recorded_network(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& target)
+{
+    auto plan_text = read_text_file(environment.network_plan_path);
+    if (!plan_text.ok())
+        return Error::with_code(plan_text.error().errno_code(), cat(target, ": ", plan_text.error().message(), "; the initramfs lacks its network plan: run 'kdump rebuild' on the host"));
+    ReachedNetwork reached { TRY(parse_network_plan(plan_text.value(), environment.network_plan_path)), {} };
+    log::notice(cat("network: waiting up to ", config.disk_timeout_seconds, " s (disk_timeout) for ", reached.plan.interface_name, " (", reached.plan.mac.to_string(), ") and a route to ", reached.plan.target_address.to_string()));
+    reached.source = TRY(bring_up_network(reached.plan, static_cast<int>(config.disk_timeout_seconds * 1000)).context(target));
+    return reached;
+}
+
+// nfs: the network, then mount(2) with the options kdump start recorded
+// from the host's own mount, at the address it resolved; then what every
+// mounted target gets, in PATH/<source-ip>-<date>/ on the export.
+CaptureOutcome save_over_nfs(KdumpConfig const& config, CaptureEnvironment const& environment)
+{
+    std::string target = cat("nfs ", config.target.value_text());
+    auto network = bring_up_recorded_network(config, environment, target);
+    if (!network.ok())
+        return failed(network.error().message());
+    auto options = read_text_file(environment.nfs_options_path);
+    if (!options.ok())
+        return failed(cat(target, ": ", options.error().message(), "; the initramfs lacks its mount options: run 'kdump rebuild' on the host"));
+    auto mount = nfs_mount_from_target(config.target, trim(options.value()));
+    if (!mount.ok())
+        return failed(cat(target, ": ", mount.error().message(), " (in ", environment.nfs_options_path, "; run 'kdump rebuild' on the host)"));
+    mount.value().server_address = network.value().plan.target_address.to_string();
+    std::string source = network.value().source.to_string();
+    auto mounted = mount_nfs(mount.value(), environment.mount_point, source);
+    if (!mounted.ok())
+        return failed(mounted.error().message());
+    CaptureEnvironment on_export = environment;
+    on_export.host_ip = source;
+    return save_on_mounted(config, on_export, mounted.value()); // mount_nfs said where and which version
+}
+
+// ssh: the network first, then SFTP.
+CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const& environment)
+{
+    std::string target = cat("ssh ", config.target.value_text());
+    auto network = bring_up_recorded_network(config, environment, target);
+    if (!network.ok())
+        return failed(network.error().message());
+    Ipv4Address source = network.value().source;
+    auto session = connect_ssh_target(config, environment.known_hosts_path);
+    if (!session.ok())
+        return failed(session.error().message());
+    auto& sftp = *session.value();
+    log::notice(cat("connected to ", sftp.location(""), " (host key ", sftp.host_key_type(), " ", sftp.host_key_fingerprint(), ")"));
+
+    // kdump-utils' naming: the address the server sees, then the date.
+    std::string path = config.path.empty() ? std::string(".") : config.path;
+    std::string directory = cat(path, "/", source.to_string(), "-", dump_timestamp(capture_time(environment)));
+    if (auto made = sftp.mkdir_p(directory); !made.ok())
+        return failed(made.error().message());
+    DumpDestination destination;
+    destination.directory = sftp.location(directory);
+    destination.save_text = [&](std::string const& name, std::string_view text) { return sftp_write_file_safely(sftp, directory, name, text); };
+    destination.save_vmcore = [&]() -> Result<void> {
+        std::string where = sftp.location(cat(directory, "/vmcore"));
+        auto produce = [&](int fd) -> Result<void> {
+            // kdump-utils' ssh convention: the command gets VMCORE and
+            // writes a flattened stream (makedumpfile -F) to stdout.
+            if (config.core_collector)
+                return run_external_collector(*config.core_collector, environment.vmcore_path, where, fd);
+            auto options = builtin_collector_options(environment);
+            options.format = DumpFormat::KdumpFlattened;
+            options.output_fd = fd;
+            options.output_path = where;
+            TRY(collect(options));
+            return {};
+        };
+        auto bytes = TRY(sftp_save_flattened_stream(sftp, directory, "vmcore", produce));
+        log::notice(cat("saved ", where, " (", bytes, " bytes)"));
+        return {};
+    };
+    return save_files(config, environment, destination);
+}
+
+} // namespace
+
+std::string root_device_from_cmdline(std::string_view cmdline)
+{
+    std::string root;
+    for (auto word : kexec::split_cmdline(cmdline)) {
+        if (word == "--")
+            break;
+        if (word.substr(0, 5) == "root=")
+            root = std::string(word.substr(5)); // the last one wins, as in the kernel
+    }
+    return root;
+}
+
+Result<std::string> read_own_kernel_log()
+{
+    // SYSLOG_ACTION_SIZE_BUFFER, then SYSLOG_ACTION_READ_ALL.
+    int size = ::klogctl(10, nullptr, 0);
+    if (size <= 0)
+        return Error::from_errno("klogctl: reading the kernel log's size");
+    std::string text(static_cast<size_t>(size), '\0');
+    int got = ::klogctl(3, text.data(), size);
+    if (got < 0)
+        return Error::from_errno("klogctl: reading the kernel log");
+    text.resize(static_cast<size_t>(got));
+    return text;
+}
+
+CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment)
+{
+    auto cmdline = read_text_file(environment.proc_cmdline_path);
+    if (!cmdline.ok())
+        return failed(cmdline.error().message());
+    std::string root = root_device_from_cmdline(cmdline.value());
+    if (root.empty())
+        return failed("the capture kernel's command line has no root=; add it (KDUMP_COMMANDLINE_APPEND) or configure a dump target in kdump.conf");
+    log::notice(cat("dumping to the root file system ", root));
+    return mount_and_save(config, environment, root, "");
+}
+
+CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& environment)
+{
+    if (::access(environment.vmcore_path.c_str(), R_OK) != 0)
+        return failed(cat(environment.vmcore_path, " is not readable (", std::strerror(errno), "); this is not a capture kernel, or it was booted without elfcorehdr="));
+    load_modules(environment);
+    switch (config.target.kind) {
+    case TargetKind::Filesystem:
+        return mount_and_save(config, environment, config.target.device.text(), config.target.fs_type);
+    case TargetKind::None:
+        return run_capture_to_rootfs(config, environment);
+    case TargetKind::Raw: {
+        auto device = wait_for_device(config.target.device.text(), config.disk_timeout_seconds, environment);
+        if (!device.ok())
+            return failed(device.error().message());
+        CaptureOutcome outcome;
+        auto saved = save_vmcore_to_raw(config, environment, device.value());
+        outcome.saved = saved.ok();
+        if (!saved.ok())
+            outcome.failure = cat("raw ", device.value(), ": ", saved.error().message());
+        outcome.dump_directory = device.value();
+        return outcome;
+    }
+    case TargetKind::Ssh:
+        return save_over_ssh(config, environment);
+    case TargetKind::Nfs:
+        return save_over_nfs(config, environment);
+    }
+    return failed("unknown target kind");
+}
+
+} // namespace core

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The capture side: what the dumper (PID 1 of the capture initramfs) does
+// between the capture kernel's boot and the final action. Load the modules,
+// wait for and mount the target, run kdump_pre, save vmcore-dmesg.txt then
+// vmcore, save the capture kernel's own log, run kdump_post. The applet
+// wraps this with PID 1's duties (early mounts, signals, never exiting).
+#pragma once
+
+#include "core/base/error.h"
+#include "core/config/kdump_conf.h"
+
+#include <ctime>
+#include <string>
+
+namespace core {
+
+// Where things are; tests point these at a scratch tree.
+struct CaptureEnvironment {
+    std::string vmcore_path { "/proc/vmcore" };
+    std::string load_order_path { "/lib/modules/load-order" };
+    std::string proc_cmdline_path { "/proc/cmdline" };
+    std::string sysfs_root { "/sys" };
+    std::string dev_root { "/dev" };
+    // Where the target (or the root file system) is mounted.
+    std::string mount_point { "/kdumpbox/target" };
+    // The host's address on the way to the target names the dump
+    // directory; local targets use 127.0.0.1, as kdump-utils.
+    std::string host_ip { "127.0.0.1" };
+    // A network target's plan, an ssh target's host keys, as kdump start recorded
+    // them (core/network.h); host_ip then comes from the route.
+    std::string network_plan_path { "/etc/kdumpbox/network" };
+    std::string known_hosts_path { "/etc/kdumpbox/known_hosts" };
+    // An nfs target's mount options (core/nfs.h capture_nfs_options_path).
+    std::string nfs_options_path { "/etc/kdumpbox/nfs-options" };
+    time_t now { 0 }; // 0: time(nullptr)
+    unsigned cpu_count { 0 }; // 0: the CPUs online
+};
+
+struct CaptureOutcome {
+    bool saved { false };
+    std::string dump_directory; // empty when it was never made
+    std::string failure;        // one line, when !saved
+};
+
+// Never throws and never exits: every failure becomes outcome.failure.
+CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& environment);
+
+// dump_to_rootfs: the same capture, to `path` on the root file system named
+// by root= on the capture kernel's command line.
+CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment);
+
+// The value of root= in a kernel command line, or empty.
+std::string root_device_from_cmdline(std::string_view cmdline);
+
+// The capture kernel's own log so far (klogctl), for kexec-dmesg.log.
+Result<std::string> read_own_kernel_log();
+
+} // namespace core

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/capture/init.h"
+
+#include "core/config/kdump_conf.h"
+#include "core/base/log.h"
+#include "core/base/process.h"
+#include "core/base/strings.h"
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <exception>
+#include <fcntl.h>
+#include <string>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+
+std::atomic<int> g_fatal_reboot_command { RB_AUTOBOOT };
+int g_kmsg_fd = -1;
+
+int reboot_command_of(PowerAction action)
+{
+    switch (action) {
+    case PowerAction::Halt:
+        return RB_HALT_SYSTEM;
+    case PowerAction::PowerOff:
+        return RB_POWER_OFF;
+    case PowerAction::Reboot:
+        break;
+    }
+    return RB_AUTOBOOT;
+}
+
+// Async-signal-safe: write(2) of a fixed text, sync, reboot.
+[[noreturn]] void fatal_stop(char const* why)
+{
+    static char const prefix[] = "<2>dumper: fatal: ";
+    static char const suffix[] = "; running the failure action\n";
+    int fd = g_kmsg_fd >= 0 ? g_kmsg_fd : STDERR_FILENO;
+    (void)!::write(fd, prefix, sizeof prefix - 1);
+    (void)!::write(fd, why, ::strlen(why));
+    (void)!::write(fd, suffix, sizeof suffix - 1);
+    ::sync();
+    ::reboot(g_fatal_reboot_command.load());
+    for (;;)
+        ::pause();
+}
+
+void on_fatal_signal(int signal)
+{
+    switch (signal) {
+    case SIGSEGV:
+        fatal_stop("segmentation fault");
+    case SIGBUS:
+        fatal_stop("bus error");
+    case SIGILL:
+        fatal_stop("illegal instruction");
+    case SIGFPE:
+        fatal_stop("arithmetic exception");
+    default:
+        fatal_stop("abort");
+    }
+}
+
+void on_power_signal(int signal)
+{
+    ::sync();
+    if (signal == SIGUSR1)
+        ::reboot(RB_HALT_SYSTEM);
+    else if (signal == SIGUSR2)
+        ::reboot(RB_POWER_OFF);
+    else
+        ::reboot(RB_AUTOBOOT);
+}
+
+void mount_one(char const* source, char const* target, char const* type, unsigned long flags)
+{
+    ::mkdir(target, 0755);
+    if (::mount(source, target, type, flags, nullptr) != 0 && errno != EBUSY)
+        log::error(cat("mount ", type, " on ", target, ": ", std::strerror(errno)));
+}
+
+} // namespace
+
+void mount_early_filesystems()
+{
+    mount_one("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mount_one("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+    mount_one("devtmpfs", "/dev", "devtmpfs", MS_NOSUID);
+    mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV);
+}
+
+void install_pid1_fatal_path(PowerAction action)
+{
+    set_pid1_fatal_action(action);
+    g_kmsg_fd = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+    struct sigaction fatal {};
+    fatal.sa_handler = on_fatal_signal;
+    fatal.sa_flags = SA_RESETHAND;
+    for (int signal : { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT })
+        ::sigaction(signal, &fatal, nullptr);
+    struct sigaction power {};
+    power.sa_handler = on_power_signal;
+    for (int signal : { SIGTERM, SIGUSR1, SIGUSR2 })
+        ::sigaction(signal, &power, nullptr);
+    std::set_terminate([] { fatal_stop("std::terminate"); });
+}
+
+void set_pid1_fatal_action(PowerAction action)
+{
+    g_fatal_reboot_command.store(reboot_command_of(action));
+}
+
+PowerAction power_action_of(FinalAction action)
+{
+    switch (action) {
+    case FinalAction::Halt:
+        return PowerAction::Halt;
+    case FinalAction::Poweroff:
+        return PowerAction::PowerOff;
+    case FinalAction::Reboot:
+        break;
+    }
+    return PowerAction::Reboot;
+}
+
+void perform_power_action(PowerAction action)
+{
+    log::notice(cat("final step: ", power_action_name(action)));
+    PowerPlan plan;
+    plan.action = action;
+    plan.sync_first = true;
+    plan.direct = true;
+    auto done = execute_power_plan(plan);
+    if (!done.ok())
+        log::error(done.error().message());
+}
+
+void hang_forever()
+{
+    log::error("nothing more to do; waiting (PID 1 must not exit)");
+    for (;;) {
+        reap_children();
+        ::pause();
+    }
+}
+
+void run_rescue_shell()
+{
+    if (::access("/bin/sh", X_OK) == 0) {
+        log::notice("failure_action shell: starting /bin/sh; exit it to go on");
+        auto status = run_process({ "/bin/sh" }, { .environment = { "PS1=kdump:# " } });
+        if (!status.ok())
+            log::error(status.error().message());
+        return;
+    }
+    log::notice("failure_action shell: no /bin/sh in the initramfs (add it with extra_bins); built-in prompt. "
+                "Type a command (applets such as 'makedumpfile' or 'reboot -f', or a program path), 'exit' to go on.");
+    std::string line;
+    for (;;) {
+        (void)!::write(STDOUT_FILENO, "kdump:# ", 8);
+        line.clear();
+        char c;
+        ssize_t got;
+        while ((got = ::read(STDIN_FILENO, &c, 1)) == 1 && c != '\n')
+            line.push_back(c);
+        if (got <= 0 && line.empty())
+            return; // end of input
+        auto words = split_command_words(line);
+        if (!words.ok()) {
+            log::error(words.error().message());
+            continue;
+        }
+        if (words.value().empty())
+            continue;
+        if (words.value()[0] == "exit")
+            return;
+        // Applets run from this same binary, under their own name.
+        auto argv = words.value();
+        if (argv[0].find('/') == std::string::npos && ::access(cat("/bin/", argv[0]).c_str(), X_OK) == 0)
+            argv[0] = cat("/bin/", argv[0]);
+        auto status = run_process(argv);
+        if (!status.ok())
+            log::error(status.error().message());
+        else if (!status.value().success())
+            log::notice(status.value().describe());
+        reap_children();
+    }
+}
+
+} // namespace core

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// PID 1's duties in the capture initramfs: the early mounts, a fatal path
+// for signals and std::terminate that logs to /dev/kmsg and runs the
+// configured action (the kernel panics if PID 1 exits, losing the dump),
+// the final and failure actions, and a minimal shell for failure_action
+// shell when the initramfs ships none.
+#pragma once
+
+#include "core/base/error.h"
+#include "core/config/kdump_conf.h"
+#include "core/system/power.h"
+
+#include <string>
+
+namespace core {
+
+// proc, sysfs, devtmpfs (and /tmp as tmpfs); each failure is logged, not
+// fatal: the capture may still work without one of them.
+void mount_early_filesystems();
+
+// From now on SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and std::terminate
+// log to /dev/kmsg, sync and perform `action` with reboot(2). SIGTERM,
+// SIGUSR1 and SIGUSR2 (what `reboot`, `halt`, `poweroff` send to init)
+// reboot, halt or power off.
+void install_pid1_fatal_path(PowerAction action);
+// Changes the action the fatal path takes (once kdump.conf is read).
+void set_pid1_fatal_action(PowerAction action);
+
+PowerAction power_action_of(FinalAction action);
+
+// sync, then reboot(2) with the action. Returns only if reboot(2) failed;
+// then it logs, and PID 1 must wait forever (hang_forever).
+void perform_power_action(PowerAction action);
+[[noreturn]] void hang_forever();
+
+// failure_action shell: /bin/sh if the initramfs has one (extra_bins),
+// else a built-in prompt that runs applets and programs. Returns when the
+// shell exits.
+void run_rescue_shell();
+
+} // namespace core

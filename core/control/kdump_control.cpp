@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/control/kdump_control.h"
+
+#include "core/system/blkid.h"
+#include "initramfs/cpio.h"
+#include "core/capture/dumper.h"
+#include "core/dump/dump_output.h"
+#include "core/base/fd.h"
+#include "core/base/fs.h"
+#include "core/kexec/kexec.h"
+#include "core/base/log.h"
+#include "core/net/nfs.h"
+#include "core/net/ssh_target.h"
+#include "core/base/strings.h"
+#include "core/system/target.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+
+constexpr uint64_t mebibyte = 1 << 20;
+
+std::string running_release()
+{
+    struct utsname names {};
+    if (::uname(&names) != 0)
+        return {};
+    return names.release;
+}
+
+kexec::SystemPaths kexec_paths(HostPaths const& paths)
+{
+    kexec::SystemPaths system;
+    system.sysfs = paths.sysfs;
+    system.proc = paths.proc;
+    return system;
+}
+
+bool exists(std::string const& path)
+{
+    struct stat status;
+    return ::stat(path.c_str(), &status) == 0;
+}
+
+// The block device the capture side will write to, found now so that its
+// drivers go into the initramfs. Empty when the target has no device here.
+Result<std::string> host_target_device(KdumpConfig const& config, HostPaths const& paths)
+{
+    std::string spec_text;
+    if (config.target.kind == TargetKind::Filesystem || config.target.kind == TargetKind::Raw) {
+        spec_text = config.target.device.text();
+    } else if (config.target.kind == TargetKind::None) {
+        auto cmdline = read_text_file(path_join(paths.proc, "cmdline"));
+        if (!cmdline.ok())
+            return std::string();
+        std::string root = root_device_from_cmdline(cmdline.value());
+        if (root.empty())
+            return std::string();
+        spec_text = root;
+    } else {
+        return std::string();
+    }
+    auto spec = TRY(TargetSpec::parse(spec_text));
+    FindOptions options;
+    options.sysfs_root = paths.sysfs;
+    options.timeout = std::chrono::milliseconds(0);
+    return find_device(spec, options).context(cat("kdump.conf target ", spec_text, " (it must exist when kdump starts, so that its drivers go into the initramfs)"));
+}
+
+bool file_system_is_built_in(HostPaths const& paths, std::string const& fs_type)
+{
+    // A loadable module has /sys/module/NAME/initstate; a built-in one
+    // does not, but its file system is in /proc/filesystems.
+    if (exists(path_join(paths.sysfs, cat("module/", fs_type, "/initstate"))))
+        return false;
+    auto filesystems = read_text_file(path_join(paths.proc, "filesystems"));
+    if (!filesystems.ok())
+        return false;
+    for (auto line : split(filesystems.value(), '\n')) {
+        auto fields = split(trim(line), '\t');
+        if (!fields.empty() && trim(fields.back()) == fs_type)
+            return true;
+    }
+    return false;
+}
+
+Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, std::string const& device,
+    std::vector<initramfs::ModuleRequest> requests)
+{
+    if (!device.empty()) {
+        auto drivers = TRY(initramfs::block_device_modules(paths.sysfs, device));
+        for (auto const& driver : drivers)
+            requests.push_back({ driver, cat("driver of ", device) });
+    }
+    std::string fs_type = config.target.kind == TargetKind::Filesystem ? config.target.fs_type : std::string();
+    if (fs_type.empty() && !device.empty() && config.target.kind == TargetKind::None) {
+        auto probe = probe_filesystem(device);
+        if (probe.ok() && probe.value())
+            fs_type = probe.value()->type;
+    }
+    if (!fs_type.empty() && !file_system_is_built_in(paths, fs_type))
+        requests.push_back({ fs_type, cat("file system of the dump target") });
+    for (auto const& name : config.extra_modules)
+        requests.push_back({ name, "extra_modules" });
+    if (requests.empty())
+        return std::vector<initramfs::ModuleFile>();
+    return initramfs::resolve_module_requests(modules_dir, requests);
+}
+
+std::string digest_path(std::string const& initrd_path) { return initrd_path + ".digest"; }
+
+} // namespace
+
+Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& options)
+{
+    CapturePlan plan;
+    plan.settings = TRY(read_kdump_settings(paths.settings_path, IfMissing::UseDefaults));
+    for (auto const& warning : plan.settings.warnings)
+        log::warn(warning);
+    plan.config = TRY(read_kdump_conf(plan.settings.conf_path, IfMissing::UseDefaults));
+    for (auto const& warning : plan.config.warnings)
+        log::warn(warning);
+
+    std::string running = running_release();
+    plan.kernel_release = capture_kernel_version(plan.settings, running);
+    plan.kernel_path = capture_kernel_path(plan.settings, running);
+    plan.initrd_path = capture_initrd_path(plan.settings, running);
+    if (!exists(plan.kernel_path))
+        return Error::with_code(ENOENT, cat("the capture kernel ", plan.kernel_path, " does not exist; install it, or set KDUMPBOX_KERNEL in ", plan.settings.file_name));
+
+    auto proc_cmdline = TRY(read_text_file(path_join(paths.proc, "cmdline")));
+    plan.cmdline = build_capture_cmdline(trim(proc_cmdline), plan.settings);
+
+    std::string modules_dir = path_join(paths.modules_root, plan.kernel_release);
+    std::string device = TRY(host_target_device(plan.config, paths));
+    auto& spec = plan.spec;
+    spec.kdumpbox_binary = paths.self_binary.empty() ? TRY(self_executable_path()) : paths.self_binary;
+    spec.applets = options.applet_names;
+    spec.kdump_conf = format_effective_config(plan.config);
+    spec.kernel_version = plan.kernel_release;
+    spec.modules_dir = modules_dir;
+    // A network target's modules: the NIC's drivers, then (nfs) the client.
+    std::vector<initramfs::ModuleRequest> network_modules;
+    auto add_nic_drivers = [&](NetworkPlan const& network, std::vector<std::string> const& drivers) {
+        for (auto const& driver : drivers)
+            network_modules.push_back({ driver, cat("driver of ", network.interface_name, " (the route to ", plan.config.target.host, ")") });
+    };
+    std::string where = cat(plan.config.file_name, ":", plan.config.target.line, ": ", target_kind_name(plan.config.target.kind), " ", plan.config.target.value_text());
+    if (plan.config.target.kind == TargetKind::Ssh) {
+        auto inputs = paths.ssh;
+        inputs.sysfs = paths.sysfs;
+        auto ssh = TRY(plan_ssh_capture(plan.config, inputs).context(where));
+        add_nic_drivers(ssh.network, ssh.nic_modules);
+        spec.extra_files.insert(spec.extra_files.end(), ssh.files.begin(), ssh.files.end());
+    } else if (plan.config.target.kind == TargetKind::Nfs) {
+        NfsHostInputs inputs;
+        inputs.network = paths.nfs_network;
+        inputs.sysfs = paths.sysfs;
+        inputs.proc_mounts_path = path_join(paths.proc, "mounts");
+        auto nfs = TRY(plan_nfs_capture(plan.config, inputs).context(where));
+        for (auto const& notice : nfs.notices)
+            log::notice(notice);
+        add_nic_drivers(nfs.network.network, nfs.network.nic_modules);
+        for (auto const& name : nfs.client_modules)
+            network_modules.push_back({ name, cat("NFS client for ", plan.config.target.value_text()) });
+        spec.extra_files.insert(spec.extra_files.end(), nfs.files.begin(), nfs.files.end());
+    }
+    if (exists(modules_dir))
+        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device, network_modules));
+
+    else if (!plan.config.extra_modules.empty())
+        return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));
+    spec.extra_bins = plan.config.extra_bins;
+    if (plan.config.kdump_pre)
+        spec.hooks.push_back(*plan.config.kdump_pre);
+    if (plan.config.kdump_post)
+        spec.hooks.push_back(*plan.config.kdump_post);
+    std::string kernel_config = cat(plan.settings.boot_dir, "/config-", plan.kernel_release);
+    if (exists(kernel_config)) {
+        auto choice = TRY(cpio::choose_compression_for_config_file(kernel_config));
+        spec.compression.compression = choice.compression;
+    }
+    return plan;
+}
+
+Result<RebuildReport> rebuild_initramfs(CapturePlan const& plan, bool force)
+{
+    RebuildReport report;
+    std::string digest = TRY(initramfs::inputs_digest(plan.spec));
+    auto recorded = read_text_file(digest_path(plan.initrd_path));
+    bool image_exists = exists(plan.initrd_path);
+    if (!force && !plan.config.force_rebuild && image_exists) {
+        if (plan.config.force_no_rebuild) {
+            report.reason = "force_no_rebuild 1 in kdump.conf: the existing image is used as it is";
+            return report;
+        }
+        if (recorded.ok() && trim(recorded.value()) == digest) {
+            report.reason = cat("its inputs have not changed (", digest.substr(0, 12), ")");
+            return report;
+        }
+    }
+    report.reason = force ? "a rebuild was asked for"
+        : plan.config.force_rebuild ? "force_rebuild 1 in kdump.conf"
+        : !image_exists ? "there was no image yet"
+                        : "its inputs changed";
+    TRY(make_parent_directories(plan.initrd_path));
+    report.image = TRY(initramfs::build_initramfs(plan.spec, plan.initrd_path));
+    TRY(write_text_atomically(digest_path(plan.initrd_path), report.image.inputs_digest + "\n"));
+    report.rebuilt = true;
+    return report;
+}
+
+std::vector<std::string> prepare_crash_settings(std::string const& proc_root)
+{
+    std::vector<std::string> notes;
+    std::string sysrq = path_join(proc_root, "sys/kernel/sysrq");
+    auto current = read_text_file(sysrq);
+    if (current.ok() && trim(current.value()) != "1") {
+        if (write_text_file(sysrq, "1\n").ok())
+            notes.push_back(cat("kernel.sysrq was ", trim(current.value()), "; set to 1 so that 'kdump test' and Alt-SysRq-c can crash the machine"));
+        else
+            notes.push_back("kernel.sysrq is not 1 and could not be set; 'kdump test' needs it");
+    }
+    for (auto const& [name, why] : { std::pair<char const*, char const*> { "panic_on_oops", "an oops only kills the task, and no dump is taken" },
+             { "unknown_nmi_panic", "an NMI from the BMC or hypervisor will not start a dump" } }) {
+        auto value = read_text_file(path_join(proc_root, cat("sys/kernel/", name)));
+        if (value.ok() && trim(value.value()) == "0")
+            notes.push_back(cat("kernel.", name, " is 0: ", why, " (set it with sysctl kernel.", name, "=1 if you want that)"));
+    }
+    return notes;
+}
+
+Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device)
+{
+    if (!TRY(raw_device_has_dump(device)))
+        return std::string();
+    std::string directory = TRY(make_dump_directory("/", config.path, "127.0.0.1", ::time(nullptr)));
+    std::string output = cat(directory, "/vmcore");
+    {
+        auto input = TRY(open_file(device, O_RDONLY | O_CLOEXEC));
+        auto file = TRY(SafeFile::create(directory, "vmcore"));
+        TRY(rebuild_flattened(input.get(), device, file.fd(), file.incomplete_path()));
+        TRY(file.commit());
+    }
+    TRY(clear_raw_dump_header(device));
+    return output;
+}
+
+Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
+{
+    auto system = kexec_paths(paths);
+    TRY(kexec::check_crash_reservation(system));
+    auto plan = TRY(plan_capture(paths, options));
+    ArmReport report;
+    if (plan.config.target.kind == TargetKind::Raw) {
+        auto device = TRY(host_target_device(plan.config, paths));
+        auto rebuilt = collect_raw_dump(plan.config, device);
+        if (!rebuilt.ok())
+            report.notes.push_back(cat("the dump waiting on ", device, " could not be rebuilt: ", rebuilt.error().message()));
+        else if (!rebuilt.value().empty())
+            report.notes.push_back(cat("rebuilt the dump found on ", device, " into ", rebuilt.value()));
+    }
+    report.rebuild = TRY(rebuild_initramfs(plan, options.force_rebuild));
+    kexec::LoadRequest request;
+    request.kernel_path = plan.kernel_path;
+    request.initrd_path = plan.initrd_path;
+    request.cmdline = plan.cmdline;
+    request.target = kexec::Target::Panic;
+    auto load_plan = TRY(kexec::plan_load(request, system));
+    report.load_description = kexec::describe_load(load_plan);
+    TRY(kexec::execute_load(load_plan, system));
+    report.notes = prepare_crash_settings(paths.proc);
+    return report;
+}
+
+Result<PropagateReport> propagate(HostPaths const& paths)
+{
+    auto settings = TRY(read_kdump_settings(paths.settings_path, IfMissing::UseDefaults));
+    auto config = TRY(read_kdump_conf(settings.conf_path, IfMissing::UseDefaults));
+    return propagate_ssh_key(config);
+}
+
+Result<void> disarm(HostPaths const& paths)
+{
+    return kexec::unload(kexec::Target::Panic, kexec_paths(paths));
+}
+
+ArmedStatus armed_status(HostPaths const& paths)
+{
+    auto system = kexec_paths(paths);
+    ArmedStatus status;
+    auto loaded = kexec::is_loaded(kexec::Target::Panic, system);
+    if (!loaded.ok()) {
+        status.explanation = cat("cannot tell: ", loaded.error().message());
+        return status;
+    }
+    status.armed = loaded.value();
+    if (status.armed) {
+        auto reserved = kexec::crash_reservation_bytes(system);
+        status.explanation = cat("kdump is armed: a crash kernel is loaded", reserved.ok() ? cat(" in a ", reserved.value() / mebibyte, " MiB reservation") : std::string());
+        return status;
+    }
+    auto reservation = kexec::check_crash_reservation(system);
+    if (!reservation.ok())
+        status.explanation = cat("kdump is not armed: ", reservation.error().message());
+    else
+        status.explanation = "kdump is not armed: no crash kernel is loaded; run 'kdump start'";
+    return status;
+}
+
+std::string MemoryEstimate::text() const
+{
+    auto mib = [](uint64_t bytes) { return (bytes + mebibyte - 1) / mebibyte; };
+    std::string text = cat("capture kernel:       ", mib(kernel_bytes), " MiB\n",
+        "capture initramfs:    ", mib(initramfs_bytes), " MiB (compressed and unpacked)\n",
+        "runtime:              ", mib(runtime_bytes), " MiB (kernel memory at boot, page tables, the collector)\n",
+        "needed:               ", mib(total_bytes), " MiB\n");
+    if (reserved_bytes)
+        text += cat("reserved:             ", mib(reserved_bytes), " MiB (crashkernel=)", reserved_bytes < total_bytes ? "  <- too small" : "", '\n');
+    else
+        text += "reserved:             none (add crashkernel= to the kernel command line)\n";
+    return text;
+}
+
+Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const& options)
+{
+    auto plan = TRY(plan_capture(paths, options));
+    MemoryEstimate estimate;
+    auto kernel_fd = TRY(open_file(plan.kernel_path, O_RDONLY | O_CLOEXEC));
+    auto image = kexec::probe_image(kernel_fd.get(), plan.kernel_path);
+    struct stat status {};
+    ::fstat(kernel_fd.get(), &status);
+    estimate.kernel_bytes = static_cast<uint64_t>(status.st_size);
+    if (image.ok() && image.value().image && image.value().image->memory_bytes > estimate.kernel_bytes)
+        estimate.kernel_bytes = image.value().image->memory_bytes;
+    auto planned = TRY(initramfs::plan_initramfs(plan.spec));
+    uint64_t unpacked = 0;
+    for (auto const& entry : planned.manifest)
+        unpacked += entry.size;
+    uint64_t compressed = exists(plan.initrd_path) ? [&] {
+        struct stat image_status {};
+        ::stat(plan.initrd_path.c_str(), &image_status);
+        return static_cast<uint64_t>(image_status.st_size);
+    }()
+                                                  : unpacked / 2;
+    estimate.initramfs_bytes = compressed + unpacked;
+    // What a 6.x capture kernel with nr_cpus=1 allocates beyond its image
+    // while booting, plus the collector's bounded buffers (under 10 MB). A
+    // round figure: tests/vm/sweep.sh measures the real floor (80M for
+    // Debian's 6.1 cloud kernel and a 2 GiB guest, where 72M ran out of
+    // memory before /init).
+    estimate.runtime_bytes = 40 * mebibyte;
+    estimate.total_bytes = estimate.kernel_bytes + estimate.initramfs_bytes + estimate.runtime_bytes;
+    auto reserved = kexec::crash_reservation_bytes(kexec_paths(paths));
+    if (reserved.ok())
+        estimate.reserved_bytes = reserved.value();
+    return estimate;
+}
+
+} // namespace core

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The host side of kdump, as kdumpctl: arm the crash kernel (check the
+// reservation, build the capture initramfs when its inputs changed, build
+// the capture command line, load it), disarm it, say whether it is armed
+// and why not, rebuild, estimate the memory the capture needs, crash on
+// purpose. The `kdump` applet parses options and calls these.
+#pragma once
+
+#include "core/base/error.h"
+#include "initramfs/initramfs.h"
+#include "core/config/kdump_conf.h"
+#include "core/net/nfs.h"
+#include "core/net/ssh_target.h"
+
+#include <string>
+#include <vector>
+
+namespace core {
+
+// Where things are on the host; tests point them at scratch trees.
+struct HostPaths {
+    std::string settings_path { default_settings_path };
+    std::string sysfs { "/sys" };
+    std::string proc { "/proc" };
+    std::string modules_root { "/lib/modules" };
+    std::string self_binary; // empty: /proc/self/exe
+    // An ssh target's known_hosts files and network; tests give the plan.
+    SshHostInputs ssh;
+    // An nfs target's network (tests give the plan); its sysfs and
+    // /proc/mounts come from sysfs and proc above.
+    std::optional<NetworkPlan> nfs_network;
+};
+
+struct ArmOptions {
+    bool force_rebuild { false };
+    // The applet names the initramfs links to /init (the applet table
+    // lives with the applets, not in core/).
+    std::vector<std::string> applet_names;
+};
+
+// Everything `kdump start` decided, for its report and for `show`.
+struct CapturePlan {
+    KdumpSettings settings;
+    KdumpConfig config;
+    std::string kernel_release;
+    std::string kernel_path;
+    std::string initrd_path;
+    std::string cmdline;
+    initramfs::InitramfsSpec spec;
+};
+
+// Reads the settings and kdump.conf and works out the kernel, initramfs
+// contents (modules under the target's disk) and command line.
+Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& options);
+
+struct RebuildReport {
+    bool rebuilt { false };     // false: the inputs' digest matched
+    std::string reason;         // why it was (or was not) rebuilt
+    initramfs::InitramfsResult image;
+};
+// Builds the initramfs unless an image with the same inputs exists (the
+// digest is kept beside it as PATH.digest), force_rebuild/force_no_rebuild
+// as kdump.conf says.
+Result<RebuildReport> rebuild_initramfs(CapturePlan const& plan, bool force);
+
+struct ArmReport {
+    RebuildReport rebuild;
+    std::string load_description;
+    std::vector<std::string> notes; // sysrq and panic settings, raw dumps rebuilt
+};
+// kdump start.
+Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options);
+// kdump stop.
+Result<void> disarm(HostPaths const& paths);
+// kdump propagate: the ssh target's key and host key (core/ssh_target.h).
+Result<PropagateReport> propagate(HostPaths const& paths);
+
+struct ArmedStatus {
+    bool armed { false };
+    std::string explanation; // one line: what is loaded, or why nothing is
+};
+ArmedStatus armed_status(HostPaths const& paths);
+
+// kdump estimate: the reservation the capture needs, and its parts.
+struct MemoryEstimate {
+    uint64_t kernel_bytes { 0 };    // the image's init_size, or its file size
+    uint64_t initramfs_bytes { 0 }; // compressed and unpacked
+    uint64_t runtime_bytes { 0 };   // the capture kernel and the collector at work
+    uint64_t total_bytes { 0 };
+    uint64_t reserved_bytes { 0 };  // /sys/kernel/kexec_crash_size
+    std::string text() const;
+};
+Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const& options);
+
+// The raw target's waiting dump, if any: rebuilt into PATH/127.0.0.1-DATE/
+// vmcore on the root file system, and its stream header cleared. Returns
+// the new file's path, or empty when the device holds no dump.
+Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device);
+
+// The seed's "Prepare for crashdump": sysrq on; panic_on_oops and
+// unknown_nmi_panic reported. Returns one line per setting.
+std::vector<std::string> prepare_crash_settings(std::string const& proc_root);
+
+} // namespace core

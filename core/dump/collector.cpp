@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/dump/collector.h"
+
+#include "arch/arch.h"
+#include "core/vmcore/dmesg.h"
+#include "core/dump/dump_output.h"
+#include "core/vmcore/elf.h"
+#include "core/dump/elf_writer.h"
+#include "core/base/fd.h"
+#include "core/base/fs.h"
+#include "core/dump/kdump_format.h"
+#include "core/vmcore/kernel_memory.h"
+#include "core/base/log.h"
+#include "core/dump/page_sharing.h"
+#include "core/base/strings.h"
+#include "core/vmcore/vmcore_file.h"
+#include "core/vmcore/vmcoreinfo.h"
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <fcntl.h>
+#include <mutex>
+#include <optional>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace core {
+
+namespace {
+
+// --- Input ---------------------------------------------------------------
+
+// What the collector needs from any input container.
+struct DumpInput {
+    std::unique_ptr<PhysicalMemory> memory;
+    std::vector<uint8_t> note_bytes;
+    uint64_t vmcoreinfo_offset_in_notes { 0 };
+    uint64_t vmcoreinfo_size { 0 };
+    std::optional<std::string> vmcoreinfo_text;
+    int32_t cpu_count { 0 };
+    std::string machine; // utsname.machine fallback
+    // Bitmap 1: whether the pfn is RAM in the crashed machine.
+    std::function<bool(uint64_t)> in_memory_map;
+    // Whether the input holds the pfn's data (the seed of bitmap 2). Empty:
+    // exactly the pfns of the memory map (an ELF vmcore).
+    std::function<bool(uint64_t)> has_data;
+    // ELF inputs only: what -E copies into its own headers.
+    std::optional<elf::Header> elf_header;
+    uint64_t elf_note_align { 0 };
+};
+
+// makedumpfile's rule for an ELF input: a PT_LOAD covers the pfns from its
+// start rounded down to its end rounded down, so a page the segment only
+// partly covers at its end is not dumped (the BIOS area's 0x9fc00 end).
+std::function<bool(uint64_t)> elf_page_map(VmcoreFile const& vmcore)
+{
+    std::vector<std::pair<uint64_t, uint64_t>> ranges;
+    uint64_t page_size = vmcore.page_size();
+    for (auto const& load : vmcore.header().loads) {
+        uint64_t end = load.phys_start + load.mem_size; // checked by the ELF reader
+        uint64_t start_pfn = load.phys_start / page_size;
+        uint64_t end_pfn = end / page_size;
+        if (end_pfn > start_pfn)
+            ranges.emplace_back(start_pfn, end_pfn);
+    }
+    // The kernel-text PT_LOAD overlaps the direct map's: merge them, so
+    // that a lookup finds one range per pfn.
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<std::pair<uint64_t, uint64_t>> merged;
+    for (auto const& range : ranges) {
+        if (!merged.empty() && range.first <= merged.back().second)
+            merged.back().second = std::max(merged.back().second, range.second);
+        else
+            merged.push_back(range);
+    }
+    return [ranges = std::move(merged)](uint64_t pfn) {
+        auto after = std::upper_bound(ranges.begin(), ranges.end(), std::pair<uint64_t, uint64_t>(pfn, UINT64_MAX));
+        return after != ranges.begin() && pfn < std::prev(after)->second;
+    };
+}
+
+Result<DumpInput> open_input(std::string const& path, bool pread_only)
+{
+    auto fd = TRY(open_file(path, O_RDONLY));
+    uint8_t head[64] = {};
+    size_t got = TRY(pread_full(fd.get(), head, 0, path));
+    std::span<uint8_t const> head_bytes(head, got);
+    fd.reset();
+
+    DumpInput input;
+    if (got >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F') {
+        auto vmcore = TRY(VmcoreFile::open(path, pread_only ? VmcoreFile::Access::PreadOnly : VmcoreFile::Access::Auto));
+        input.note_bytes.assign(vmcore->note_bytes().begin(), vmcore->note_bytes().end());
+        for (auto const& note : vmcore->notes()) {
+            if (note.name == "VMCOREINFO") {
+                input.vmcoreinfo_offset_in_notes = note.desc_offset;
+                input.vmcoreinfo_size = note.desc.size();
+                break;
+            }
+        }
+        if (auto text = vmcore->vmcoreinfo_text())
+            input.vmcoreinfo_text = std::string(*text);
+        input.cpu_count = static_cast<int32_t>(vmcore->cpu_count());
+        input.machine = vmcore->header().machine == elf::machine_x86_64 ? "x86_64" : vmcore->header().machine == elf::machine_aarch64 ? "aarch64" : "";
+        input.in_memory_map = elf_page_map(*vmcore);
+        input.elf_header = vmcore->header();
+        input.elf_note_align = vmcore->header().notes.empty() ? 0 : vmcore->header().notes.front().align;
+        input.memory = std::move(vmcore);
+        return input;
+    }
+    if (is_kdump_header(head_bytes)) {
+        auto dump = TRY(KdumpFile::open(path));
+        auto const& info = dump->info();
+        input.note_bytes = info.note_bytes;
+        input.vmcoreinfo_offset_in_notes = info.vmcoreinfo_offset_in_notes;
+        input.vmcoreinfo_size = info.vmcoreinfo_size;
+        if (auto text = dump->vmcoreinfo_text())
+            input.vmcoreinfo_text = std::string(*text);
+        input.cpu_count = info.cpu_count;
+        input.machine = info.utsname[4];
+        if (dump->incomplete())
+            log::warn(cat(path, ": this dump is marked incomplete; pages it lost stay lost"));
+        KdumpFile const* raw = dump.get();
+        input.in_memory_map = [raw](uint64_t pfn) { return raw->in_memory_map(pfn); };
+        input.has_data = [raw](uint64_t pfn) { return raw->has_page(pfn); };
+        input.memory = std::move(dump);
+        return input;
+    }
+    if (is_flattened_header(head_bytes))
+        return Error::invalid(cat(path, ": this is a flattened dump stream; rebuild it first with 'makedumpfile -R FILE < ", path, "'"));
+    return Error::invalid(cat(path, ": neither an ELF vmcore nor a kdump-compressed file"));
+}
+
+// The crashed kernel's view: VMCOREINFO, address translation, kernel reads.
+struct KernelView {
+    std::optional<VmcoreInfo> info;
+    std::unique_ptr<arch::AddressTranslator> translator;
+    std::unique_ptr<KernelMemory> kernel;
+};
+
+// Needs only what the dump level needs: levels 0 and 1 work without
+// VMCOREINFO, as in makedumpfile.
+Result<KernelView> open_kernel_view(DumpInput const& input, bool required, std::string const& path)
+{
+    KernelView view;
+    if (!input.vmcoreinfo_text) {
+        if (required)
+            return Error::invalid(cat(path, ": has no VMCOREINFO note, which dump levels above 1 need; use -d 0 or -d 1"));
+        return view;
+    }
+    view.info = TRY(VmcoreInfo::parse(*input.vmcoreinfo_text).context(path));
+    auto translator = arch::make_translator(*view.info, *input.memory);
+    if (!translator.ok()) {
+        if (required)
+            return std::move(translator).error().with_context(path);
+        log::warn(cat(path, ": ", translator.error().message(), "; the header's utsname comes from VMCOREINFO only"));
+        return view;
+    }
+    view.translator = std::move(translator).release_value();
+    view.kernel = make_kernel_memory(*input.memory, *view.translator);
+    return view;
+}
+
+KdumpHeaderInfo header_info(DumpInput const& input, KernelView const& view, CollectorOptions const& options)
+{
+    KdumpHeaderInfo header;
+    header.endian = input.memory->endian();
+    header.page_size = input.memory->page_size();
+    header.cpu_count = input.cpu_count;
+    header.dump_level = options.dump_level;
+    header.codec = options.codec;
+    header.note_bytes = input.note_bytes;
+    header.vmcoreinfo_offset_in_notes = input.vmcoreinfo_offset_in_notes;
+    header.vmcoreinfo_size = input.vmcoreinfo_size;
+    header.utsname[0] = "Linux";
+    header.utsname[4] = input.machine;
+    if (view.info) {
+        header.utsname[2] = std::string(view.info->osrelease());
+        header.crash_time_seconds = view.info->crash_time().value_or(0);
+        if (auto phys_base = view.info->number("phys_base"))
+            header.phys_base = static_cast<uint64_t>(*phys_base);
+    }
+    if (view.translator)
+        header.phys_base = view.translator->phys_base();
+    if (view.kernel) {
+        auto utsname = read_utsname(*view.info, *view.kernel);
+        if (utsname.ok())
+            header.utsname = utsname.value().fields;
+        else
+            log::warn(cat("cannot read the crashed kernel's utsname (", utsname.error().message(), "); using VMCOREINFO's release"));
+    }
+    return header;
+}
+
+// --- Bitmaps -------------------------------------------------------------
+
+bool test_bit(std::span<uint8_t const> bitmap, uint64_t bit) { return (bitmap[bit >> 3] >> (bit & 7)) & 1; }
+void set_bit(std::span<uint8_t> bitmap, uint64_t bit) { bitmap[bit >> 3] |= static_cast<uint8_t>(1u << (bit & 7)); }
+
+uint64_t count_bits(std::span<uint8_t const> bitmap)
+{
+    uint64_t count = 0;
+    for (uint8_t byte : bitmap)
+        count += static_cast<uint64_t>(std::popcount(byte));
+    return count;
+}
+
+// Bitmaps are built and consumed this many pfns at a time (a multiple of
+// 8, so windows start on bitmap byte boundaries): 64 KiB of bitmaps
+// whatever the dump size, like makedumpfile's cyclic mode.
+constexpr uint64_t bitmap_window_pages = 1 << 18;
+
+// Both bitmaps of one window: bit i is pfn start_pfn + i.
+struct BitmapWindow {
+    uint64_t start_pfn { 0 };
+    uint64_t pfn_count { 0 };
+    std::vector<uint8_t> present; // bitmap 1
+    std::vector<uint8_t> keep;    // bitmap 2
+};
+
+// Walks [0, pfn_limit) window by window, in ascending order (the filter
+// carries free and compound blocks across windows), and hands each
+// window's bitmaps to `visit`.
+Result<void> for_each_window(DumpInput const& input, PageFilter* filter, uint64_t pfn_limit, ExclusionCounts& counts, std::function<Result<void>(BitmapWindow const&)> const& visit)
+{
+    BitmapWindow window;
+    for (uint64_t start = 0; start < pfn_limit; start += bitmap_window_pages) {
+        window.start_pfn = start;
+        window.pfn_count = std::min(bitmap_window_pages, pfn_limit - start);
+        size_t bytes = static_cast<size_t>((window.pfn_count + 7) / 8);
+        window.present.assign(bytes, 0);
+        for (uint64_t index = 0; index < window.pfn_count; ++index) {
+            if (input.in_memory_map(start + index))
+                set_bit(window.present, index);
+        }
+        if (input.has_data) {
+            window.keep.assign(bytes, 0);
+            for (uint64_t index = 0; index < window.pfn_count; ++index) {
+                if (input.has_data(start + index))
+                    set_bit(window.keep, index);
+            }
+        } else {
+            window.keep = window.present;
+        }
+        if (filter)
+            TRY(filter->exclude(start, window.pfn_count, window.keep, counts));
+        TRY(visit(window));
+    }
+    return {};
+}
+
+// --- Page pipeline -------------------------------------------------------
+
+// A batch of kept pages, read and compressed by a worker, written in order
+// by the writer thread.
+struct PageBatch {
+    uint64_t sequence { 0 };
+    std::vector<uint64_t> pfns;
+    struct Page {
+        enum class Kind { Zero, Stored, Shared } kind;
+        Codec codec;
+        uint32_t offset;
+        uint32_t size;
+        uint64_t content_hash { 0 }; // Stored and Shared
+        StoredPage shared {};         // Shared: the identical page's bytes
+    };
+    std::vector<Page> pages;
+    std::vector<uint8_t> data;
+    std::optional<Error> error;
+};
+
+// 128 pages: each batch buffers its pages compressed (up to 0.5 MiB), and
+// 2 x workers + 2 batches are in flight, so this is most of the collector's
+// memory; fewer pages would only add locking.
+constexpr size_t batch_pages = 128;
+
+bool is_all_zero(std::span<uint8_t const> page)
+{
+    // Word-wise: this runs over every kept page.
+    size_t words = page.size() / sizeof(uint64_t);
+    uint64_t accumulated = 0;
+    for (size_t index = 0; index < words; ++index) {
+        uint64_t word;
+        std::memcpy(&word, page.data() + index * sizeof word, sizeof word);
+        accumulated |= word;
+        if ((index & 63) == 63 && accumulated)
+            return false;
+    }
+    for (size_t index = words * sizeof(uint64_t); index < page.size(); ++index)
+        accumulated |= page[index];
+    return accumulated == 0;
+}
+
+// The bytes `entry` stored, if they equal `page`: the hash only found the
+// candidate. `scratch` (a page) receives the candidate's bytes.
+std::optional<StoredPage> stored_if_identical(SharedPageIndex::Entry const& entry, PhysicalMemory const& memory, std::span<uint8_t const> page, std::span<uint8_t> scratch)
+{
+    if (!memory.read(entry.pfn * memory.page_size(), scratch).ok())
+        return std::nullopt;
+    if (std::memcmp(scratch.data(), page.data(), page.size()) != 0)
+        return std::nullopt; // a hash collision: this page keeps its own bytes
+    return entry.stored;
+}
+
+class PagePipeline {
+public:
+    // sharing: where stored pages are indexed by content, or null when
+    // every page keeps its own bytes.
+    PagePipeline(PhysicalMemory const& memory, Codec codec, bool exclude_zero, unsigned worker_count, SharedPageIndex const* sharing)
+        : m_memory(memory)
+        , m_codec(codec)
+        , m_exclude_zero(exclude_zero)
+        , m_worker_count(std::max(1u, worker_count))
+        , m_sharing(sharing)
+    {
+    }
+
+    // Feeds every kept pfn of one bitmap window (bit i: pfn base_pfn + i)
+    // through the workers and hands finished batches, in pfn order, to
+    // `consume` on this thread.
+    Result<void> run(std::span<uint8_t const> keep, uint64_t base_pfn, uint64_t pfn_count, std::function<Result<void>(PageBatch&)> const& consume)
+    {
+        m_keep = keep;
+        m_base_pfn = base_pfn;
+        m_pfn_count = pfn_count;
+        m_next_index = 0;
+        m_next_sequence = 0;
+        m_in_flight = 0;
+        m_exhausted = false;
+        m_stop = false;
+        m_finished.clear();
+        std::vector<std::thread> workers;
+        for (unsigned index = 0; index < m_worker_count; ++index)
+            workers.emplace_back([this] { worker(); });
+
+        Result<void> outcome;
+        uint64_t next_sequence = 0;
+        while (true) {
+            std::unique_lock lock(m_mutex);
+            m_done_changed.wait(lock, [&] { return m_finished.count(next_sequence) || (m_exhausted && m_in_flight == 0 && m_finished.empty()); });
+            auto found = m_finished.find(next_sequence);
+            if (found == m_finished.end())
+                break;
+            PageBatch batch = std::move(found->second);
+            m_finished.erase(found);
+            lock.unlock();
+            m_slot_freed.notify_all();
+            ++next_sequence;
+            if (batch.error) {
+                outcome = std::move(*batch.error);
+                break;
+            }
+            auto consumed = consume(batch);
+            if (!consumed.ok()) {
+                outcome = std::move(consumed).error();
+                break;
+            }
+            // Hand the buffers back: a fresh batch would allocate and
+            // zero-fill half a megabyte for every 128 pages.
+            std::lock_guard spare_lock(m_mutex);
+            m_spare_batches.push_back(std::move(batch));
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            m_stop = true;
+        }
+        m_slot_freed.notify_all();
+        for (auto& worker_thread : workers)
+            worker_thread.join();
+        return outcome;
+    }
+
+private:
+    // Claims the next batch of kept pfns; false when there are none left.
+    bool claim(PageBatch& batch)
+    {
+        std::unique_lock lock(m_mutex);
+        // Bound memory: at most two batches per worker wait for the writer.
+        m_slot_freed.wait(lock, [&] { return m_stop || m_finished.size() + m_in_flight < 2 * m_worker_count + 2; });
+        if (m_stop || m_next_index >= m_pfn_count) {
+            m_exhausted = true;
+            return false;
+        }
+        if (!m_spare_batches.empty()) {
+            batch = std::move(m_spare_batches.back());
+            m_spare_batches.pop_back();
+        }
+        batch.pfns.clear();
+        batch.pages.clear();
+        batch.error.reset();
+        while (m_next_index < m_pfn_count && batch.pfns.size() < batch_pages) {
+            // Skip empty bitmap bytes quickly: most of a filtered dump is.
+            if ((m_next_index & 7) == 0 && m_keep[m_next_index >> 3] == 0) {
+                m_next_index += 8;
+                continue;
+            }
+            if (test_bit(m_keep, m_next_index))
+                batch.pfns.push_back(m_base_pfn + m_next_index);
+            ++m_next_index;
+        }
+        if (batch.pfns.empty()) {
+            m_exhausted = true;
+            return false;
+        }
+        batch.sequence = m_next_sequence++;
+        ++m_in_flight;
+        return true;
+    }
+
+    void worker()
+    {
+        uint64_t page_size = m_memory.page_size();
+        auto compressor = PageCompressor::create(m_codec, page_size);
+        std::vector<uint8_t> input(batch_pages * page_size);
+        std::vector<uint8_t> earlier_page(page_size);
+        while (true) {
+            PageBatch batch;
+            if (!claim(batch))
+                break;
+            if (!compressor.ok())
+                batch.error = compressor.error();
+            else
+                fill(batch, *compressor.value(), input, earlier_page);
+            {
+                std::lock_guard lock(m_mutex);
+                --m_in_flight;
+                m_finished.emplace(batch.sequence, std::move(batch));
+            }
+            m_done_changed.notify_all();
+        }
+        m_done_changed.notify_all();
+    }
+
+    void fill(PageBatch& batch, PageCompressor& compressor, std::vector<uint8_t>& input, std::vector<uint8_t>& earlier_page)
+    {
+        uint64_t page_size = m_memory.page_size();
+        // Read runs of consecutive pfns with one call each.
+        size_t index = 0;
+        while (index < batch.pfns.size()) {
+            size_t run_end = index + 1;
+            while (run_end < batch.pfns.size() && batch.pfns[run_end] == batch.pfns[run_end - 1] + 1)
+                ++run_end;
+            std::span<uint8_t> run(input.data() + index * page_size, (run_end - index) * page_size);
+            auto read = m_memory.read(batch.pfns[index] * page_size, run);
+            if (!read.ok()) {
+                batch.error = std::move(read).error();
+                return;
+            }
+            index = run_end;
+        }
+        size_t data_bytes = batch.pfns.size() * compressor.max_output_size();
+        if (batch.data.size() < data_bytes)
+            batch.data.resize(data_bytes);
+        uint32_t data_used = 0;
+        for (size_t page_index = 0; page_index < batch.pfns.size(); ++page_index) {
+            std::span<uint8_t const> page(input.data() + page_index * page_size, page_size);
+            if (m_exclude_zero && is_all_zero(page)) {
+                batch.pages.push_back({ PageBatch::Page::Kind::Zero, Codec::None, 0, 0 });
+                continue;
+            }
+            uint64_t content_hash = 0;
+            if (m_sharing) {
+                content_hash = page_content_hash(page);
+                // A copy of a page already written skips compression. The
+                // writer makes the same decision again (it may have stored
+                // the first copy since), so timing cannot change the output.
+                auto entry = m_sharing->find(content_hash);
+                if (auto shared = entry ? stored_if_identical(*entry, m_memory, page, earlier_page) : std::nullopt) {
+                    batch.pages.push_back({ PageBatch::Page::Kind::Shared, shared->codec, 0, 0, content_hash, *shared });
+                    continue;
+                }
+            }
+            std::span<uint8_t> out(batch.data.data() + data_used, compressor.max_output_size());
+            auto compressed = compressor.compress(page, out);
+            if (!compressed.ok()) {
+                batch.error = std::move(compressed).error();
+                return;
+            }
+            uint32_t size = static_cast<uint32_t>(compressed.value());
+            Codec codec = m_codec;
+            if (size == 0) {
+                std::memcpy(out.data(), page.data(), page_size);
+                size = static_cast<uint32_t>(page_size);
+                codec = Codec::None;
+            }
+            batch.pages.push_back({ PageBatch::Page::Kind::Stored, codec, data_used, size, content_hash });
+            data_used += size;
+        }
+    }
+
+    PhysicalMemory const& m_memory;
+    Codec m_codec;
+    bool m_exclude_zero;
+    unsigned m_worker_count;
+    SharedPageIndex const* m_sharing;
+    std::span<uint8_t const> m_keep;
+    uint64_t m_base_pfn { 0 };
+    uint64_t m_pfn_count { 0 };
+
+    std::mutex m_mutex;
+    std::condition_variable m_done_changed;
+    std::condition_variable m_slot_freed;
+    uint64_t m_next_index { 0 };
+    uint64_t m_next_sequence { 0 };
+    unsigned m_in_flight { 0 };
+    bool m_exhausted { false };
+    bool m_stop { false };
+    std::map<uint64_t, PageBatch> m_finished;
+    std::vector<PageBatch> m_spare_batches; // consumed, for claim() to reuse
+};
+
+// --- Progress ------------------------------------------------------------
+
+class Progress {
+public:
+    Progress(bool enabled, uint64_t total) : m_enabled(enabled), m_total(total), m_start(std::chrono::steady_clock::now()) { }
+    // A dump that stopped early leaves its last line open: close it, so
+    // that the error message starts a line of its own.
+    ~Progress()
+    {
+        if (m_line_open)
+            (void)write_all(STDERR_FILENO, std::string_view("\n"), "stderr");
+    }
+    Progress(Progress const&) = delete;
+    Progress& operator=(Progress const&) = delete;
+
+    void update(uint64_t done)
+    {
+        if (!m_enabled || m_total == 0 || m_final_shown)
+            return;
+        auto now = std::chrono::steady_clock::now();
+        if (done < m_total && now - m_last < std::chrono::milliseconds(500))
+            return;
+        m_last = now;
+        double fraction = static_cast<double>(done) / static_cast<double>(m_total);
+        double elapsed_seconds = std::chrono::duration<double>(now - m_start).count();
+        uint64_t eta_seconds = fraction > 0 ? static_cast<uint64_t>(elapsed_seconds / fraction - elapsed_seconds) : 0;
+        unsigned tenths = static_cast<unsigned>(fraction * 1000);
+        std::string line = cat("\rCopying data                      : [", tenths / 10 < 100 ? " " : "", tenths / 10 < 10 ? " " : "", tenths / 10, '.', tenths % 10,
+            " %] eta: ", eta_seconds, "s   ");
+        if (done >= m_total) {
+            line += '\n';
+            m_final_shown = true;
+        }
+        m_line_open = !m_final_shown;
+        (void)write_all(STDERR_FILENO, line, "stderr");
+    }
+
+private:
+    bool m_enabled;
+    uint64_t m_total;
+    std::chrono::steady_clock::time_point m_start;
+    std::chrono::steady_clock::time_point m_last {};
+    bool m_final_shown { false };
+    bool m_line_open { false };
+};
+
+// --- Output --------------------------------------------------------------
+
+// --dry-run: everything but the writing, so the size is still reported.
+class CountingSink final : public OutputSink {
+public:
+    Result<void> write_at(uint64_t offset, std::span<uint8_t const> data) override
+    {
+        m_high_water = std::max(m_high_water, offset + data.size());
+        return {};
+    }
+    Result<void> finish() override { return {}; }
+    bool can_rewrite() const override { return true; }
+    uint64_t bytes_written() const override { return m_high_water; }
+
+private:
+    uint64_t m_high_water { 0 };
+};
+
+struct OutputTarget {
+    std::unique_ptr<OutputSink> sink;
+    UniqueFd fd;
+    std::string incomplete_path; // empty for stdout and dry runs
+    std::string final_path;
+};
+
+bool is_flattened(DumpFormat format) { return format == DumpFormat::KdumpFlattened || format == DumpFormat::ElfFlattened; }
+
+Result<OutputTarget> open_output(CollectorOptions const& options)
+{
+    OutputTarget target;
+    if (options.dry_run) {
+        target.sink = std::make_unique<CountingSink>();
+        return target;
+    }
+    if (is_flattened(options.format) && options.output_fd >= 0) {
+        // A raw partition (or another stream the caller opened): written
+        // from its start, never renamed.
+        std::string name = options.output_path.empty() ? std::string("the output stream") : options.output_path;
+        target.sink = TRY(FlattenedSink::create(options.output_fd, name));
+        target.final_path = name;
+        return target;
+    }
+    if (is_flattened(options.format) && (options.output_path.empty() || options.output_path == "-")) {
+        target.sink = TRY(FlattenedSink::create(STDOUT_FILENO, "standard output"));
+        target.final_path = "standard output";
+        return target;
+    }
+    struct stat status;
+    if (!options.overwrite && ::stat(options.output_path.c_str(), &status) == 0)
+        return Error::with_code(EEXIST, cat(options.output_path, " already exists; remove it or add -f to overwrite it"));
+    target.final_path = options.output_path;
+    target.incomplete_path = options.output_path + "-incomplete";
+    // 0600: a dump holds all of the crashed machine's memory, secrets too.
+    target.fd = TRY(open_file(target.incomplete_path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    if (is_flattened(options.format))
+        target.sink = TRY(FlattenedSink::create(target.fd.get(), target.incomplete_path));
+    else
+        target.sink = std::make_unique<FileSink>(target.fd.get(), target.incomplete_path);
+    return target;
+}
+
+// The dump is complete and synced: give it its name, and make the rename
+// itself durable.
+Result<void> publish_output(OutputTarget& target)
+{
+    if (target.incomplete_path.empty())
+        return {};
+    TRY(target.fd.close_checked(target.incomplete_path));
+    return rename_durably(target.incomplete_path, target.final_path);
+}
+
+// Creates the page filter for one pass over the windows (the filter keeps
+// state from window to window, so each pass needs a fresh one).
+Result<std::unique_ptr<PageFilter>> make_filter(KernelView const& view, DumpInput const& input, CollectorOptions const& options, bool report_warnings)
+{
+    if ((options.dump_level & ~dump_level::zero) == 0)
+        return std::unique_ptr<PageFilter>();
+    WarningSink warn = [](std::string const&) { };
+    if (report_warnings)
+        warn = [](std::string const& message) { log::warn(message); };
+    return PageFilter::create(*view.info, *view.kernel, *input.memory, options.dump_level, warn);
+}
+
+// The kdump format needs the number of kept pages before the first page
+// (it fixes where page data starts), so a first pass filters every window
+// to count. Up to options.bitmap_memory_bytes per bitmap (by default 16 Mi
+// pages: 64 GiB of 4 KiB pages), the first pass keeps its bitmaps and the
+// second writes from them in one pipeline run, without filtering again or
+// draining the workers at each window. Larger machines filter twice, one
+// window at a time, so memory stays bounded whatever the dump size.
+Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHeaderInfo const& header, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
+{
+    uint64_t bitmap_bytes = (pfn_limit + 7) / 8;
+    bool keep_bitmaps = bitmap_bytes <= options.bitmap_memory_bytes;
+    std::vector<uint8_t> all_present;
+    std::vector<uint8_t> all_keep;
+    if (keep_bitmaps) {
+        all_present.assign(static_cast<size_t>(bitmap_bytes), 0);
+        all_keep.assign(static_cast<size_t>(bitmap_bytes), 0);
+    }
+    uint64_t kept_pages = 0;
+    ExclusionCounts first_pass_excluded;
+    {
+        auto counting_filter = TRY(make_filter(view, input, options, true));
+        TRY(for_each_window(input, counting_filter.get(), pfn_limit, first_pass_excluded, [&](BitmapWindow const& window) -> Result<void> {
+            kept_pages += count_bits(window.keep);
+            report.present_pages += count_bits(window.present);
+            if (keep_bitmaps) {
+                auto at = static_cast<std::ptrdiff_t>(window.start_pfn / 8);
+                std::copy(window.present.begin(), window.present.end(), all_present.begin() + at);
+                std::copy(window.keep.begin(), window.keep.end(), all_keep.begin() + at);
+            }
+            return {};
+        }));
+    }
+    report.hole_pages = pfn_limit - report.present_pages;
+
+    auto writer = TRY(KdumpWriter::create(sink, header, pfn_limit, kept_pages));
+    auto written = [&]() -> Result<void> {
+        Progress progress((options.message_level & message_level::progress) != 0, kept_pages);
+        uint64_t done_pages = 0;
+        std::unique_ptr<SharedPageIndex> sharing;
+        if (!options.no_page_sharing)
+            sharing = std::make_unique<SharedPageIndex>();
+        PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count, sharing.get());
+        uint64_t page_size = input.memory->page_size();
+        std::vector<uint8_t> this_page(page_size);
+        std::vector<uint8_t> earlier_page(page_size);
+        auto consume = [&](PageBatch& batch) -> Result<void> {
+            for (size_t index = 0; index < batch.pfns.size(); ++index) {
+                auto const& page = batch.pages[index];
+                uint64_t pfn = batch.pfns[index];
+                if (page.kind == PageBatch::Page::Kind::Zero) {
+                    TRY(writer->add_zero_page(pfn));
+                    ++report.excluded.zero_pages;
+                    continue;
+                }
+                std::optional<StoredPage> shared;
+                if (page.kind == PageBatch::Page::Kind::Shared) {
+                    shared = page.shared;
+                } else if (auto entry = sharing ? sharing->find(page.content_hash) : std::nullopt) {
+                    // The first copy may have been stored after the worker looked.
+                    if (input.memory->read(pfn * page_size, this_page).ok())
+                        shared = stored_if_identical(*entry, *input.memory, this_page, earlier_page);
+                }
+                if (shared) {
+                    TRY(writer->add_shared_page(pfn, *shared));
+                    ++report.shared_pages;
+                    continue;
+                }
+                auto stored = TRY(writer->add_page(pfn, std::span<uint8_t const>(batch.data.data() + page.offset, page.size), page.codec));
+                if (sharing)
+                    sharing->insert({ page.content_hash, pfn, stored });
+                ++report.written_pages;
+            }
+            done_pages += batch.pfns.size();
+            progress.update(done_pages);
+            return {};
+        };
+        if (keep_bitmaps) {
+            report.excluded = first_pass_excluded;
+            TRY(writer->write_bitmaps(0, pfn_limit, all_present, all_keep));
+            all_present = {};
+            TRY(pipeline.run(all_keep, 0, pfn_limit, consume));
+        } else {
+            auto filter = TRY(make_filter(view, input, options, false));
+            TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
+                TRY(writer->write_bitmaps(window.start_pfn, window.pfn_count, window.present, window.keep));
+                return pipeline.run(window.keep, window.start_pfn, window.pfn_count, consume);
+            }));
+        }
+        if (done_pages != kept_pages)
+            return Error::invalid(cat("the page filter kept ", done_pages, " pages on the second pass but ", kept_pages, " on the first; the vmcore changed while it was read"));
+        progress.update(kept_pages);
+        return writer->finish();
+    }();
+    if (!written.ok()) {
+        (void)writer->mark_incomplete();
+        return written;
+    }
+    return {};
+}
+
+// -E: makedumpfile's ELF layout needs the whole keep bitmap to plan its
+// PT_LOADs, so this path holds one bit per pfn (ELF output is for analysis
+// machines; the capture kernel writes the kdump format).
+Result<void> write_elf(DumpInput const& input, KernelView const& view, uint64_t pfn_limit, CollectorOptions const& options, OutputSink& sink, CollectorReport& report)
+{
+    if (!input.elf_header)
+        return Error::unsupported(cat(options.input_path, ": ELF output (-E) needs an ELF vmcore as input; this is a kdump-compressed file (re-filter it without -E)"));
+    std::vector<uint8_t> keep(static_cast<size_t>((pfn_limit + 7) / 8), 0);
+    auto filter = TRY(make_filter(view, input, options, true));
+    TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
+        std::copy(window.keep.begin(), window.keep.end(), keep.begin() + static_cast<std::ptrdiff_t>(window.start_pfn / 8));
+        report.present_pages += count_bits(window.present);
+        return {};
+    }));
+    report.hole_pages = pfn_limit - report.present_pages;
+    if (options.dump_level & dump_level::zero)
+        report.excluded.zero_pages = TRY(exclude_zero_pages(*input.memory, keep, pfn_limit));
+
+    uint64_t page_size = input.memory->page_size();
+    auto load_inputs = elf_load_inputs(input.elf_header->loads);
+    auto plan = TRY(plan_elf_loads(load_inputs, page_size, keep));
+    keep = {};
+    ElfDumpHeaderInfo header;
+    header.endian = input.elf_header->endian;
+    header.machine = input.elf_header->machine;
+    header.flags = input.elf_header->flags;
+    header.note_align = input.elf_note_align;
+    uint64_t data_bytes = plan.data_bytes;
+    report.written_pages = data_bytes / page_size;
+    auto writer = TRY(ElfDumpWriter::create(sink, header, input.note_bytes, std::move(plan)));
+    Progress progress((options.message_level & message_level::progress) != 0, data_bytes);
+    auto written = [&]() -> Result<void> {
+        TRY(writer->copy_from(*input.memory, [&](uint64_t done_bytes) { progress.update(done_bytes); }));
+        progress.update(data_bytes);
+        return writer->finish();
+    }();
+    if (!written.ok()) {
+        (void)writer->mark_incomplete();
+        return written;
+    }
+    return {};
+}
+
+} // namespace
+
+Result<CollectorReport> collect(CollectorOptions const& options)
+{
+    if (options.dump_level < 0 || options.dump_level > dump_level::max)
+        return Error::invalid(cat("dump level ", options.dump_level, " is out of range; use 0 to 31"));
+
+    auto input = TRY(open_input(options.input_path, options.pread_only));
+    bool needs_page_walk = (options.dump_level & ~dump_level::zero) != 0;
+    auto view = TRY(open_kernel_view(input, needs_page_walk, options.input_path));
+
+    uint64_t pfn_limit = input.memory->pfn_limit();
+    if (needs_page_walk) {
+        // makedumpfile clamps max_mapnr to the last valid mem_section.
+        auto filter = TRY(make_filter(view, input, options, false));
+        pfn_limit = std::min(pfn_limit, filter->pfn_limit());
+    }
+    CollectorReport report;
+    report.pfn_limit = pfn_limit;
+
+    bool elf_output = options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened;
+    if (elf_output && !input.elf_header)
+        return Error::unsupported(cat(options.input_path, ": ELF output (-E) needs an ELF vmcore as input; this is a kdump-compressed file (re-filter it without -E)"));
+    auto target = TRY(open_output(options));
+    Result<void> written = elf_output
+        ? write_elf(input, view, pfn_limit, options, *target.sink, report)
+        : write_kdump(input, view, header_info(input, view, options), pfn_limit, options, *target.sink, report);
+    report.output_bytes = target.sink->bytes_written();
+    if (!written.ok()) {
+        if (!target.incomplete_path.empty())
+            return std::move(written).error().with_context(cat("the dump is incomplete; what was written is in ", target.incomplete_path));
+        return written.error();
+    }
+    TRY(publish_output(target));
+    report.output_path = target.final_path;
+    return report;
+}
+
+std::string format_report(CollectorReport const& report, uint64_t page_size)
+{
+    auto row = [](std::string_view label, uint64_t value) {
+        std::string hex_value = hex(value).substr(2);
+        return cat(label, ": 0x", std::string(16 - std::min<size_t>(16, hex_value.size()), '0'), hex_value, '\n');
+    };
+    ExclusionCounts const& excluded = report.excluded;
+    uint64_t excluded_total = excluded.total();
+    uint64_t remaining = report.present_pages > excluded_total ? report.present_pages - excluded_total : 0;
+    std::string out;
+    out += row("Original pages  ", report.present_pages);
+    out += row("  Excluded pages   ", excluded_total);
+    out += row("    Pages filled with zero  ", excluded.zero_pages);
+    out += row("    Non-private cache pages ", excluded.cache_pages);
+    out += row("    Private cache pages     ", excluded.cache_private_pages);
+    out += row("    User process data pages ", excluded.user_pages);
+    out += row("    Free pages              ", excluded.free_pages);
+    out += row("    Hwpoison pages          ", excluded.hwpoison_pages);
+    out += row("    Offline pages           ", excluded.offline_pages);
+    out += row("  Remaining pages  ", remaining);
+    uint64_t percent = report.present_pages ? remaining * 100 / report.present_pages : 0;
+    out += cat("  (The number of pages is reduced to ", percent, "%.)\n");
+    out += row("Memory Hole     ", report.hole_pages);
+    out += "--------------------------------------------------\n";
+    out += row("Total pages     ", report.pfn_limit);
+    out += cat("\nWrite bytes     : ", report.output_bytes, "\n");
+    out += cat("Pages written   : ", report.written_pages, " (", report.written_pages * page_size / (1024 * 1024), " MiB before compression)\n");
+    if (report.shared_pages)
+        out += cat("Pages shared    : ", report.shared_pages, " (identical to a page written before; stored once)\n");
+    return out;
+}
+
+Result<std::string> read_dmesg(std::string const& input_path)
+{
+    auto input = TRY(open_input(input_path, false));
+    auto view = TRY(open_kernel_view(input, true, input_path));
+    return TRY(extract_dmesg(*view.info, *view.kernel).context(input_path));
+}
+
+} // namespace core

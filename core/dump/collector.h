@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The collector: vmcore in, filtered dump out. The makedumpfile applet, the
+// dumper (PID 1) and the benchmarks all call this; the applet only turns
+// options into CollectorOptions.
+#pragma once
+
+#include "core/compress/compress.h"
+#include "core/base/error.h"
+#include "core/vmcore/page_filter.h"
+
+#include <cstdint>
+#include <string>
+
+namespace core {
+
+enum class DumpFormat {
+    Kdump,          // kdump-compressed, random-access file
+    KdumpFlattened, // -F: the same as a flattened stream on stdout
+    Elf,            // -E
+    ElfFlattened,   // -E -F
+};
+
+// makedumpfile's --message-level bits.
+namespace message_level {
+constexpr int progress = 1;
+constexpr int common = 2;
+constexpr int error = 4;
+constexpr int debug = 8;
+constexpr int report = 16;
+constexpr int standard = 7;
+} // namespace message_level
+
+struct CollectorOptions {
+    std::string input_path;
+    // For flattened formats "-" (stdout) is the usual output.
+    std::string output_path;
+    // Flattened formats only: write the stream to this fd (a raw target
+    // partition) instead; output_path then only names it in messages.
+    int output_fd { -1 };
+    DumpFormat format { DumpFormat::Kdump };
+    Codec codec { Codec::Zstd };
+    int dump_level { 0 };
+    unsigned thread_count { 1 };
+    bool overwrite { false };   // -f
+    bool dry_run { false };     // compute everything, write nothing
+    bool pread_only { false };  // --non-mmap
+    // --no-page-sharing: every kept page gets its own bytes, as in
+    // makedumpfile (which shares zero pages only).
+    bool no_page_sharing { false };
+    // --cyclic-buffer: up to this many bytes per bitmap, the first pass
+    // keeps the whole dump's bitmaps and the second writes from them; a
+    // bigger dump is filtered twice, one 1 GiB window at a time.
+    uint64_t bitmap_memory_bytes { 2 << 20 };
+    int message_level { message_level::standard };
+};
+
+struct CollectorReport {
+    uint64_t pfn_limit { 0 };        // max_mapnr
+    uint64_t present_pages { 0 };    // pfns in the input (not holes)
+    uint64_t hole_pages { 0 };
+    ExclusionCounts excluded;        // by class, zero pages included
+    uint64_t written_pages { 0 };    // pages with their own data in the output
+    uint64_t shared_pages { 0 };     // pages whose descriptor points at an identical written page
+    uint64_t output_bytes { 0 };
+    std::string output_path;         // where the dump ended up
+};
+
+// Writes OUTPUT-incomplete, then renames it to OUTPUT once complete and
+// synced. On a write error (ENOSPC) the -incomplete file keeps what was
+// written with the incomplete flag set, and the error says where it is.
+Result<CollectorReport> collect(CollectorOptions const& options);
+
+// makedumpfile's end report (--show-stats, message level 16).
+std::string format_report(CollectorReport const& report, uint64_t page_size);
+
+// The crashed kernel's log from an ELF vmcore or a kdump-compressed file.
+Result<std::string> read_dmesg(std::string const& input_path);
+
+} // namespace core

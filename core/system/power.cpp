@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/system/power.h"
+
+#include "core/base/fd.h"
+#include "core/base/strings.h"
+
+#include <csignal>
+#include <sys/reboot.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+// Linux capability numbers (linux/capability.h).
+constexpr int capability_kill = 5;
+constexpr int capability_sys_boot = 22;
+
+int reboot_command(PowerAction action)
+{
+    switch (action) {
+    case PowerAction::Reboot: return RB_AUTOBOOT;
+    case PowerAction::Halt: return RB_HALT_SYSTEM;
+    case PowerAction::PowerOff: return RB_POWER_OFF;
+    }
+    return RB_AUTOBOOT;
+}
+
+std::string_view reboot_command_name(PowerAction action)
+{
+    switch (action) {
+    case PowerAction::Reboot: return "RB_AUTOBOOT";
+    case PowerAction::Halt: return "RB_HALT_SYSTEM";
+    case PowerAction::PowerOff: return "RB_POWER_OFF";
+    }
+    return "?";
+}
+
+int init_signal(InitSystem system, PowerAction action)
+{
+    if (system == InitSystem::Systemd) {
+        // systemd(1): SIGRTMIN+3 halt.target, +4 poweroff.target, +5 reboot.target.
+        switch (action) {
+        case PowerAction::Halt: return SIGRTMIN + 3;
+        case PowerAction::PowerOff: return SIGRTMIN + 4;
+        case PowerAction::Reboot: return SIGRTMIN + 5;
+        }
+    }
+    switch (action) {
+    case PowerAction::Halt: return SIGUSR1;
+    case PowerAction::PowerOff: return SIGUSR2;
+    case PowerAction::Reboot: return SIGTERM;
+    }
+    return SIGTERM;
+}
+
+std::string signal_name(int signal)
+{
+    if (signal >= SIGRTMIN && signal <= SIGRTMAX)
+        return cat("SIGRTMIN+", signal - SIGRTMIN);
+    switch (signal) {
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGTERM: return "SIGTERM";
+    }
+    return cat("signal ", signal);
+}
+
+std::string_view basename_of(std::string_view path)
+{
+    size_t slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// CapEff from /proc/self/status; nullopt when /proc is not there.
+std::optional<uint64_t> effective_capabilities(std::string const& proc_root)
+{
+    auto status = read_text_file(proc_root + "/self/status");
+    if (!status.ok())
+        return std::nullopt;
+    for (auto line : split(status.value(), '\n')) {
+        if (line.starts_with("CapEff:")) {
+            auto mask = parse_u64(trim(line.substr(7)), "CapEff", 16);
+            if (mask.ok())
+                return mask.value();
+        }
+    }
+    return std::nullopt;
+}
+} // namespace
+
+std::string_view power_action_name(PowerAction action)
+{
+    switch (action) {
+    case PowerAction::Reboot: return "reboot";
+    case PowerAction::Halt: return "halt";
+    case PowerAction::PowerOff: return "poweroff";
+    }
+    return "reboot";
+}
+
+std::optional<PowerAction> power_action_from_name(std::string_view name)
+{
+    if (name == "reboot")
+        return PowerAction::Reboot;
+    if (name == "halt")
+        return PowerAction::Halt;
+    if (name == "poweroff" || name == "power-off")
+        return PowerAction::PowerOff;
+    return std::nullopt;
+}
+
+InitProcess detect_init(std::string const& proc_root)
+{
+    InitProcess init;
+    auto comm = read_text_file(proc_root + "/1/comm");
+    init.name = comm.ok() ? std::string(trim(comm.value())) : std::string("?");
+    char exe[4096];
+    ssize_t length = ::readlink((proc_root + "/1/exe").c_str(), exe, sizeof exe - 1);
+    std::string_view exe_name = length > 0 ? basename_of(std::string_view(exe, static_cast<size_t>(length))) : std::string_view();
+
+    if (init.name == "systemd" || exe_name == "systemd")
+        init.system = InitSystem::Systemd;
+    else if (exe_name == "busybox" || exe_name.starts_with("kdumpbox"))
+        init.system = InitSystem::SignalInit;
+    return init;
+}
+
+Result<PowerPlan> plan_power_action(PowerRequest const& request, InitProcess const& init)
+{
+    PowerPlan plan;
+    plan.action = request.action;
+    plan.sync_first = !request.no_sync;
+    plan.init_name = init.name;
+    // As PID 1 there is nobody to ask: act directly, as busybox does.
+    if (request.force || request.we_are_pid1) {
+        plan.direct = true;
+        return plan;
+    }
+    if (init.system == InitSystem::Unknown) {
+        return Error::unsupported(cat("PID 1 is '", init.name, "', an init system this program cannot ask to ", power_action_name(request.action),
+            "; use that init system's own command, or '", power_action_name(request.action), " -f' to act at once without a clean shutdown"));
+    }
+    plan.direct = false;
+    plan.signal = init_signal(init.system, request.action);
+    // The init system syncs during its own shutdown.
+    plan.sync_first = false;
+    return plan;
+}
+
+std::string describe_power_plan(PowerPlan const& plan)
+{
+    if (plan.direct)
+        return cat(plan.sync_first ? "sync, then " : "without sync, ", "call reboot(2) with ", reboot_command_name(plan.action), " at once");
+    return cat("send ", signal_name(plan.signal), " to PID 1 (", plan.init_name, ") to ", power_action_name(plan.action));
+}
+
+Result<void> check_power_privilege(PowerPlan const& plan, std::string const& proc_root)
+{
+    int needed = plan.direct ? capability_sys_boot : capability_kill;
+    std::string_view needed_name = plan.direct ? "CAP_SYS_BOOT" : "CAP_KILL";
+    auto capabilities = effective_capabilities(proc_root);
+    bool allowed = capabilities ? ((*capabilities >> needed) & 1) != 0 : ::geteuid() == 0;
+    if (!allowed)
+        return Error::with_code(EPERM, cat("cannot ", power_action_name(plan.action), ": this needs ", needed_name, "; run it as root"));
+    return {};
+}
+
+Result<void> execute_power_plan(PowerPlan const& plan)
+{
+    if (plan.sync_first)
+        ::sync();
+    if (!plan.direct) {
+        if (::kill(1, plan.signal) != 0)
+            return Error::from_errno(cat("send ", signal_name(plan.signal), " to PID 1 (", plan.init_name, ")"));
+        return {};
+    }
+    if (::reboot(reboot_command(plan.action)) != 0)
+        return Error::from_errno(cat("reboot(2) with ", reboot_command_name(plan.action)));
+    return {};
+}
+
+} // namespace core

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Reboot, halt and power-off. Deciding what to do (plan_power_action) is
+// separate from doing it (execute_power_plan), so the decision is testable
+// without rebooting anything, and --dry-run prints the plan.
+#pragma once
+
+#include "core/base/error.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace core {
+
+enum class PowerAction { Reboot, Halt, PowerOff };
+std::string_view power_action_name(PowerAction action);
+// "reboot", "halt", "poweroff" (also "power-off"); anything else is nullopt.
+std::optional<PowerAction> power_action_from_name(std::string_view name);
+
+enum class InitSystem {
+    Systemd,  // takes SIGRTMIN+3/+4/+5 (halt/poweroff/reboot target)
+    SignalInit, // busybox init and our own dumper: SIGUSR1/SIGUSR2/SIGTERM
+    Unknown,
+};
+
+struct InitProcess {
+    InitSystem system { InitSystem::Unknown };
+    std::string name; // what PID 1 calls itself, for messages
+};
+
+// Reads /proc/1/comm and /proc/1/exe (under proc_root, so tests can point
+// it elsewhere) to learn which init system we would be asking.
+InitProcess detect_init(std::string const& proc_root = "/proc");
+
+struct PowerPlan {
+    PowerAction action { PowerAction::Reboot };
+    bool sync_first { true };
+    // true: call reboot(2) ourselves. false: signal PID 1 with `signal`.
+    bool direct { true };
+    int signal { 0 };
+    std::string init_name;
+};
+
+struct PowerRequest {
+    PowerAction action { PowerAction::Reboot };
+    bool force { false };   // -f: act now, without the init system
+    bool no_sync { false }; // -n
+    bool we_are_pid1 { false };
+};
+
+Result<PowerPlan> plan_power_action(PowerRequest const& request, InitProcess const& init);
+// One line: what the plan does ("sync, then reboot(2) with RB_POWER_OFF").
+std::string describe_power_plan(PowerPlan const& plan);
+// The capability the plan needs, checked before acting, so a non-root caller
+// gets a clear refusal instead of a bare EPERM.
+Result<void> check_power_privilege(PowerPlan const& plan, std::string const& proc_root = "/proc");
+// Does it. On a direct plan this only returns if reboot(2) failed.
+Result<void> execute_power_plan(PowerPlan const& plan);
+
+} // namespace core

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/system/target.h"
+
+#include "core/system/blkid.h"
+#include "core/dump/dump_output.h"
+#include "core/base/fs.h"
+#include "core/base/log.h"
+#include "core/base/strings.h"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#ifndef RENAME_NOREPLACE
+#    define RENAME_NOREPLACE (1 << 0)
+#endif
+
+namespace core {
+
+namespace {
+
+// mkdir -p: every missing component with `mode`; existing directories are
+// fine, anything else in the way is an error naming it.
+Result<void> make_directories(std::string const& path, mode_t mode)
+{
+    if (path.empty())
+        return {};
+    size_t position = 0;
+    while (position != std::string::npos) {
+        position = path.find('/', position + 1);
+        std::string prefix = path.substr(0, position);
+        if (prefix.empty())
+            continue;
+        if (::mkdir(prefix.c_str(), mode) == 0)
+            continue;
+        if (errno != EEXIST)
+            return Error::from_errno(cat("create directory ", prefix));
+        struct stat status;
+        if (::stat(prefix.c_str(), &status) != 0)
+            return Error::from_errno(prefix);
+        if (!S_ISDIR(status.st_mode))
+            return Error::with_code(ENOTDIR, cat(prefix, " exists and is not a directory"));
+    }
+    return {};
+}
+
+} // namespace
+
+MountOptions parse_mount_options(std::string_view options)
+{
+    struct FlagWord {
+        std::string_view word;
+        unsigned long set;
+        unsigned long clear;
+    };
+    static constexpr FlagWord flag_words[] = {
+        { "ro", MS_RDONLY, 0 },
+        { "rw", 0, MS_RDONLY },
+        { "noatime", MS_NOATIME, 0 },
+        { "nodiratime", MS_NODIRATIME, 0 },
+        { "relatime", MS_RELATIME, 0 },
+        { "nosuid", MS_NOSUID, 0 },
+        { "nodev", MS_NODEV, 0 },
+        { "noexec", MS_NOEXEC, 0 },
+        { "sync", MS_SYNCHRONOUS, 0 },
+        { "dirsync", MS_DIRSYNC, 0 },
+    };
+    static constexpr std::string_view dropped[] = { "defaults", "auto", "noauto", "nofail", "_netdev" };
+    MountOptions parsed;
+    for (auto word : split(options, ',')) {
+        word = trim(word);
+        if (word.empty() || word.starts_with("x-") || std::find(std::begin(dropped), std::end(dropped), word) != std::end(dropped))
+            continue;
+        auto flag = std::find_if(std::begin(flag_words), std::end(flag_words), [&](auto const& entry) { return entry.word == word; });
+        if (flag != std::end(flag_words)) {
+            parsed.flags = (parsed.flags | flag->set) & ~flag->clear;
+            continue;
+        }
+        if (!parsed.data.empty())
+            parsed.data += ',';
+        parsed.data += word;
+    }
+    return parsed;
+}
+
+namespace {
+
+std::string mount_advice(int error, std::string const& device, std::string const& fstype, std::string const& options)
+{
+    switch (error) {
+    case ENODEV:
+        return cat("this kernel has no ", fstype, " driver loaded (see /proc/filesystems); if ", fstype, " is a module in this kernel, add it with extra_modules ", fstype);
+    case ENOTBLK:
+        return cat(device, " is not a block device; for an image file set up a loop device first (losetup --find --show FILE)");
+    case EBUSY:
+        return cat(device, " is already mounted or in use (LVM, RAID, dm); unmount it, or name the device on top of it");
+    case EINVAL:
+        if (options.empty())
+            return cat("the superblock is not ", fstype, " or is damaged; check the type with blkid");
+        return cat("the superblock is not ", fstype, ", or an option is wrong (options '", options, "'); check the type with blkid");
+    case EACCES:
+    case EROFS:
+        return cat(device, " is read-only; a dump target must be writable");
+    case EPERM:
+        return "mounting needs root (CAP_SYS_ADMIN)";
+    case EUCLEAN:
+        return cat("the file system is damaged; run fsck.", fstype, " on it from the host");
+    case ENOENT:
+    case ENXIO:
+        return cat(device, " is gone or the mountpoint is missing; check the device and the mountpoint");
+    default:
+        return "check the device, the file system type and the options";
+    }
+}
+
+Error mount_error(int error, std::string const& device, std::string const& fstype, std::string const& mountpoint, std::string const& options)
+{
+    return Error::with_code(error, cat("mount ", device, " (", fstype, ") on ", mountpoint, ": ", std::strerror(error), "; ", mount_advice(error, device, fstype, options)));
+}
+
+// Types blkid reports that are not file systems to mount.
+std::string_view not_mountable_reason(std::string_view type)
+{
+    if (type == "swap")
+        return "a swap area";
+    if (type == "crypto_LUKS")
+        return "a LUKS container (open it first and name the device inside)";
+    if (type == "jbd")
+        return "an external ext journal";
+    return {};
+}
+
+} // namespace
+
+// --- MountedTarget ---------------------------------------------------------------
+
+MountedTarget::MountedTarget(MountedTarget&& other) noexcept
+    : m_device(std::move(other.m_device))
+    , m_fstype(std::move(other.m_fstype))
+    , m_mountpoint(std::exchange(other.m_mountpoint, {}))
+{
+}
+
+MountedTarget& MountedTarget::operator=(MountedTarget&& other) noexcept
+{
+    if (this != &other) {
+        if (mounted()) {
+            if (auto result = unmount(); !result.ok())
+                log::warn(result.error().message());
+        }
+        m_device = std::move(other.m_device);
+        m_fstype = std::move(other.m_fstype);
+        m_mountpoint = std::exchange(other.m_mountpoint, {});
+    }
+    return *this;
+}
+
+MountedTarget::~MountedTarget()
+{
+    if (!mounted())
+        return;
+    if (auto result = unmount(); !result.ok())
+        log::warn(result.error().message());
+}
+
+Result<void> MountedTarget::unmount()
+{
+    if (!mounted())
+        return {};
+    std::string mountpoint = std::exchange(m_mountpoint, {});
+    // syncfs reports write-back errors for this file system alone; sync(2)
+    // would report nothing.
+    if (auto fd = open_file(mountpoint, O_RDONLY | O_DIRECTORY); fd.ok()) {
+        if (::syncfs(fd->get()) != 0)
+            log::warn(cat("syncfs ", mountpoint, ": ", std::strerror(errno), " (data may not all be on ", m_device, ")"));
+    } else {
+        ::sync();
+    }
+    // A file still being closed elsewhere makes umount busy for a moment.
+    for (int attempt = 0;; ++attempt) {
+        if (::umount2(mountpoint.c_str(), 0) == 0)
+            return {};
+        if (errno != EBUSY || attempt == 10)
+            break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    int error = errno;
+    return Error::with_code(error, cat("unmount ", mountpoint, " (", m_device, "): ", std::strerror(error), error == EBUSY ? "; something still has a file open there" : ""));
+}
+
+Result<MountedTarget> mount_target(std::string const& device, std::string const& fstype, std::string const& mountpoint, std::string const& options)
+{
+    struct stat status;
+    if (::stat(device.c_str(), &status) != 0)
+        return Error::from_errno(cat("dump target ", device));
+    std::string type = fstype;
+    if (type.empty()) {
+        auto probe = TRY(probe_filesystem(device));
+        if (!probe)
+            return Error::with_code(ENODEV, cat("no file system found on ", device, "; make one on the host (mkfs.xfs, mkfs.ext4), or check that this is the dump target"));
+        type = probe->type;
+    }
+    if (auto reason = not_mountable_reason(type); !reason.empty())
+        return Error::with_code(EINVAL, cat(device, " holds ", reason, ", not a file system to write a dump to"));
+
+    TRY(make_directories(mountpoint, 0755));
+    auto parsed = parse_mount_options(options);
+    char const* data = parsed.data.empty() ? nullptr : parsed.data.c_str();
+    if (::mount(device.c_str(), mountpoint.c_str(), type.c_str(), parsed.flags, data) != 0) {
+        int error = errno;
+        // The ext4 driver mounts ext2 and ext3 when they have none of their
+        // own (CONFIG_EXT4_USE_FOR_EXT2).
+        if (error == ENODEV && (type == "ext2" || type == "ext3")) {
+            if (::mount(device.c_str(), mountpoint.c_str(), "ext4", parsed.flags, data) == 0)
+                return MountedTarget(device, "ext4", mountpoint);
+            error = errno;
+        }
+        return mount_error(error, device, type, mountpoint, options);
+    }
+    return MountedTarget(device, type, mountpoint);
+}
+
+Result<MountedTarget> mount_source(std::string const& source, std::string const& fstype, std::string const& mountpoint, MountOptions const& options)
+{
+    TRY(make_directories(mountpoint, 0755));
+    char const* data = options.data.empty() ? nullptr : options.data.c_str();
+    if (::mount(source.c_str(), mountpoint.c_str(), fstype.c_str(), options.flags, data) != 0)
+        return Error::from_errno(cat("mount ", source, " (", fstype, ") on ", mountpoint));
+    return MountedTarget(source, fstype, mountpoint);
+}
+
+// --- The dump directory --------------------------------------------------------------
+
+std::string dump_timestamp(time_t when)
+{
+    struct tm fields {};
+    ::gmtime_r(&when, &fields);
+    char text[64];
+    size_t length = std::strftime(text, sizeof text, "%Y-%m-%d-%H:%M:%S", &fields);
+    return std::string(text, length);
+}
+
+Result<std::string> make_dump_directory(std::string const& base, std::string const& path, std::string const& host_ip, time_t when)
+{
+    struct stat status;
+    if (::stat(base.c_str(), &status) != 0)
+        return Error::from_errno(cat("dump target directory ", base, " (is the target mounted?)"));
+    if (!S_ISDIR(status.st_mode))
+        return Error::with_code(ENOTDIR, cat(base, " is not a directory"));
+
+    std::string relative;
+    for (auto component : split(path, '/')) {
+        if (component.empty() || component == ".")
+            continue;
+        if (component == "..")
+            return Error::invalid(cat("dump path '", path, "' contains '..'; give a path inside the target, such as /var/crash"));
+        relative += cat(relative.empty() ? "" : "/", component);
+    }
+    std::string host = host_ip.empty() ? std::string("127.0.0.1") : host_ip;
+    if (host.find('/') != std::string::npos || host == "." || host == "..")
+        return Error::invalid(cat("host address '", host, "' cannot be part of a directory name"));
+
+    std::string parent = relative.empty() ? base : path_join(base, relative);
+    TRY(make_directories(parent, 0755));
+
+    std::string stem = path_join(parent, cat(host, '-', dump_timestamp(when)));
+    bool colons_refused = false;
+    for (int suffix = 0; suffix < 1000; ++suffix) {
+        std::string candidate = suffix == 0 ? stem : cat(stem, '-', suffix);
+        if (colons_refused)
+            std::replace(candidate.begin() + static_cast<std::ptrdiff_t>(parent.size()), candidate.end(), ':', '-');
+        if (::mkdir(candidate.c_str(), 0700) == 0) {
+            // Exactly 0700 whatever the umask (it may only have cleared bits).
+            (void)::chmod(candidate.c_str(), 0700);
+            TRY(fsync_directory(parent));
+            return candidate;
+        }
+        if (errno == EINVAL && !colons_refused && candidate.find(':', parent.size()) != std::string::npos) {
+            // vfat and CIFS forbid ':' in names: use '-' there, as openSUSE
+            // kdump does.
+            colons_refused = true;
+            --suffix;
+            continue;
+        }
+        if (errno != EEXIST)
+            return Error::from_errno(cat("create dump directory ", candidate));
+    }
+    return Error::with_code(EEXIST, cat(stem, " and 999 numbered variants exist; clean up old dumps in ", parent));
+}
+
+// --- SafeFile ---------------------------------------------------------------------------
+
+Result<SafeFile> SafeFile::create(std::string const& directory, std::string const& name)
+{
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+        return Error::invalid(cat("file name '", name, "' is not a plain name"));
+    std::string final_path = path_join(directory, name);
+    std::string incomplete_path = cat(final_path, "-incomplete");
+    struct stat status;
+    if (::lstat(final_path.c_str(), &status) == 0)
+        return Error::with_code(EEXIST, cat(final_path, " already exists; a saved file is never overwritten: move it away or save elsewhere"));
+    int fd = ::open(incomplete_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return Error::with_code(EEXIST, cat(incomplete_path, " already exists (left by an interrupted capture?); move it away or save elsewhere"));
+        return Error::from_errno(cat("create ", incomplete_path));
+    }
+    UniqueFd owned(fd);
+    // Exactly 0600 whatever the umask; vfat may refuse, and has no modes.
+    (void)::fchmod(owned.get(), 0600);
+    return SafeFile(std::move(owned), directory, std::move(incomplete_path), std::move(final_path));
+}
+
+Result<void> SafeFile::write(std::span<uint8_t const> bytes)
+{
+    if (!m_fd.valid())
+        return Error::invalid(cat(m_incomplete_path, ": written after commit"));
+    return write_all(m_fd.get(), bytes, m_incomplete_path);
+}
+
+Result<void> SafeFile::write(std::string_view text)
+{
+    return write(std::span<uint8_t const>(reinterpret_cast<uint8_t const*>(text.data()), text.size()));
+}
+
+Result<uint64_t> SafeFile::write_from(int input_fd, std::string_view input_name)
+{
+    std::vector<uint8_t> buffer(1 << 20);
+    uint64_t total = 0;
+    while (true) {
+        ssize_t got = ::read(input_fd, buffer.data(), buffer.size());
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            return Error::from_errno(cat("read ", input_name));
+        }
+        if (got == 0)
+            return total;
+        TRY(write(std::span<uint8_t const>(buffer.data(), static_cast<size_t>(got))));
+        total += static_cast<uint64_t>(got);
+    }
+}
+
+Result<void> SafeFile::commit()
+{
+    if (m_committed)
+        return {};
+    if (!m_fd.valid())
+        return Error::invalid(cat(m_incomplete_path, ": not open"));
+    if (::fsync(m_fd.get()) != 0)
+        return Error::from_errno(cat("fsync ", m_incomplete_path));
+    TRY(m_fd.close_checked(m_incomplete_path));
+    // Never replace a file that appeared meanwhile. File systems without
+    // RENAME_NOREPLACE get a check-then-rename, which is enough with one
+    // writer (the capture kernel).
+    if (::syscall(SYS_renameat2, AT_FDCWD, m_incomplete_path.c_str(), AT_FDCWD, m_final_path.c_str(), RENAME_NOREPLACE) != 0) {
+        int error = errno;
+        if (error != EINVAL && error != ENOSYS)
+            return Error::from_errno(error, cat("rename ", m_incomplete_path, " to ", m_final_path));
+        struct stat status;
+        if (::lstat(m_final_path.c_str(), &status) == 0)
+            return Error::with_code(EEXIST, cat(m_final_path, " appeared while writing; ", m_incomplete_path, " is kept"));
+        if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
+            return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
+    }
+    m_committed = true;
+    return fsync_directory(m_directory);
+}
+
+Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::span<uint8_t const> bytes)
+{
+    auto file = TRY(SafeFile::create(directory, name));
+    TRY(file.write(bytes));
+    TRY(file.commit());
+    return file.final_path();
+}
+
+Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::string_view text)
+{
+    return write_file_safely(directory, name, std::span<uint8_t const>(reinterpret_cast<uint8_t const*>(text.data()), text.size()));
+}
+
+Result<uint64_t> free_bytes(std::string const& path)
+{
+    struct statvfs status;
+    if (::statvfs(path.c_str(), &status) != 0)
+        return Error::from_errno(cat("statvfs ", path));
+    auto bytes = checked_mul(status.f_bavail, status.f_frsize);
+    return bytes.value_or(UINT64_MAX);
+}
+
+// --- Raw targets ---------------------------------------------------------------------------
+
+namespace {
+constexpr size_t raw_header_bytes = 4096;
+} // namespace
+
+Result<bool> raw_device_has_dump(std::string const& device)
+{
+    auto fd = TRY(open_file(device, O_RDONLY));
+    std::array<uint8_t, raw_header_bytes> head {};
+    size_t got = TRY(pread_full(fd.get(), head, 0, device));
+    return is_flattened_header(std::span<uint8_t const>(head.data(), got));
+}
+
+Result<void> clear_raw_dump_header(std::string const& device)
+{
+    // Zeroing the start of the wrong disk would destroy a partition table
+    // or a file system: only a dump header is ever cleared.
+    if (!TRY(raw_device_has_dump(device)))
+        return Error::with_code(EINVAL, cat(device, " does not start with a flattened dump header; refusing to zero it (is this the raw dump target?)"));
+    auto fd = TRY(open_file(device, O_WRONLY));
+    std::array<uint8_t, raw_header_bytes> zeros {};
+    TRY(pwrite_all(fd.get(), zeros, 0, device));
+    if (::fsync(fd.get()) != 0)
+        return Error::from_errno(cat("fsync ", device));
+    TRY(fd.close_checked(device));
+    return {};
+}
+
+} // namespace core

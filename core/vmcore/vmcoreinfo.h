@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The VMCOREINFO note: "KEY=VALUE" lines the crashed kernel exported so that
+// tools can find its structures without debug info.
+#pragma once
+
+#include "core/base/error.h"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace core {
+
+class VmcoreInfo {
+public:
+    // Every key form: SYMBOL(x)=hex, SIZE(x)/OFFSET(s.m)/LENGTH(x)=decimal,
+    // NUMBER(x)=decimal (arm64 writes some in 0x hex; both are taken),
+    // KERNELOFFSET=hex, CRASHTIME=decimal, OSRELEASE=text, PAGESIZE=decimal,
+    // BUILD-ID=hex text. Unknown keys are kept (value()). A malformed line
+    // of a known form is an error naming the line.
+    static Result<VmcoreInfo> parse(std::string_view text);
+
+    std::optional<uint64_t> symbol(std::string_view name) const;  // SYMBOL(name)
+    std::optional<uint64_t> size(std::string_view name) const;    // SIZE(name)
+    std::optional<uint64_t> offset(std::string_view struct_member) const; // OFFSET(page.flags)
+    std::optional<uint64_t> length(std::string_view name) const;  // LENGTH(name)
+    std::optional<int64_t> number(std::string_view name) const;   // NUMBER(name)
+    std::optional<std::string_view> value(std::string_view key) const; // raw, any key
+
+    std::string_view osrelease() const;                 // "" if absent
+    std::optional<uint64_t> page_size() const;          // PAGESIZE
+    std::optional<uint64_t> kernel_offset() const;      // KERNELOFFSET (KASLR)
+    std::optional<int64_t> crash_time() const;          // CRASHTIME, seconds
+    std::string_view text() const { return m_text; }
+
+private:
+    std::string m_text;
+    std::map<std::string, std::string, std::less<>> m_values;
+};
+
+} // namespace core

@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The capture side's parts that run without a capture kernel: child
+// processes, the module list, root= parsing, a raw capture into a file from
+// a synthetic vmcore, and the host's rebuild of a raw target's dump.
+#include "core/capture/dumper.h"
+
+#include "core/dump/dump_output.h"
+#include "core/base/fd.h"
+#include "core/control/kdump_control.h"
+#include "core/dump/kdump_format.h"
+#include "core/system/module_load.h"
+#include "core/base/process.h"
+#include "core/base/strings.h"
+#include "tests/unit/synthetic_vmcore.h"
+
+#include <cstdlib>
+#include <doctest.h>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+struct ScratchDir {
+    std::string path;
+    ScratchDir()
+    {
+        char name[] = "/tmp/kdumpbox-dumper-test-XXXXXX";
+        REQUIRE(::mkdtemp(name) != nullptr);
+        path = name;
+    }
+    ~ScratchDir() { (void)!std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+void write_file(std::string const& path, std::string_view text)
+{
+    auto fd = core::open_file(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    REQUIRE(fd.ok());
+    REQUIRE(core::write_all(fd.value().get(), text, path).ok());
+}
+
+// 8 MiB of RAM at 0, mapped and described well enough for the collector.
+test::TempFile small_vmcore()
+{
+    test::SyntheticVmcore vmcore;
+    vmcore.add_load(0, 8 << 20);
+    test::X86_64PageTables tables(vmcore, 0x100000, 0x100000);
+    tables.map_range(0xffff888000000000, 0, 8 << 20);
+    vmcore.write_string(0x400000, "some kernel data that is not all zeros");
+    vmcore.set_vmcoreinfo(test::x86_64_vmcoreinfo(tables, 0));
+    vmcore.add_prstatus(1);
+    return vmcore.write_file();
+}
+
+} // namespace
+
+TEST_CASE("run_process: exit status, signals, stdout redirection, a missing program")
+{
+    auto ok = core::run_process({ "/bin/sh", "-c", "exit 0" });
+    REQUIRE(ok.ok());
+    CHECK(ok.value().success());
+    auto seven = core::run_process({ "sh", "-c", "exit 7" }); // PATH lookup
+    REQUIRE(seven.ok());
+    CHECK_FALSE(seven.value().success());
+    CHECK(seven.value().exit_code == 7);
+    CHECK(seven.value().describe() == "exit status 7");
+    auto killed = core::run_process({ "/bin/sh", "-c", "kill -9 $$" });
+    REQUIRE(killed.ok());
+    CHECK_FALSE(killed.value().exited);
+    CHECK(killed.value().signal == 9);
+    CHECK(killed.value().describe().find("killed by signal 9") == 0);
+
+    ScratchDir dir;
+    std::string out = dir.path + "/out";
+    auto fd = core::open_file(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd.ok());
+    core::ProcessOptions options;
+    options.stdout_fd = fd.value().get();
+    options.environment = { "KDUMPBOX_TEST_VALUE=42" };
+    REQUIRE(core::run_process({ "/bin/sh", "-c", "echo value=$KDUMPBOX_TEST_VALUE" }, options).ok());
+    CHECK(core::read_text_file(out).value() == "value=42\n");
+
+    auto missing = core::run_process({ "/no/such/program" });
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().errno_code() == ENOENT);
+    CHECK(missing.error().message().find("cannot run /no/such/program") != std::string::npos);
+    CHECK(missing.error().message().find("extra_bins") != std::string::npos);
+    CHECK_FALSE(core::run_process({}).ok());
+}
+
+TEST_CASE("load_modules_in_order: no list is no modules; unreadable modules are reported, not fatal")
+{
+    ScratchDir dir;
+    auto none = core::load_modules_in_order(dir.path + "/load-order");
+    REQUIRE(none.ok());
+    CHECK(none.value().loaded.empty());
+    CHECK(none.value().failures.empty());
+
+    write_file(dir.path + "/load-order", "# comment\n\nkernel/missing_one.ko\n/abs/missing_two.ko.xz\n");
+    auto report = core::load_modules_in_order(dir.path + "/load-order");
+    REQUIRE(report.ok());
+    REQUIRE(report.value().failures.size() == 2);
+    CHECK(report.value().failures[0].find("missing_one") == 0);
+    CHECK(report.value().failures[1].find("missing_two") == 0);
+    CHECK(report.value().loaded.empty());
+}
+
+TEST_CASE("root_device_from_cmdline: the last root= before --")
+{
+    CHECK(core::root_device_from_cmdline("console=ttyS0 root=/dev/vda1 ro") == "/dev/vda1");
+    CHECK(core::root_device_from_cmdline("root=/dev/sda1 quiet root=UUID=abcd") == "UUID=abcd");
+    CHECK(core::root_device_from_cmdline("root=/dev/sda1 -- root=/dev/init-arg") == "/dev/sda1");
+    CHECK(core::root_device_from_cmdline("console=ttyS0 noroot=x") == "");
+}
+
+TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into a readable dump")
+{
+    ScratchDir dir;
+    auto vmcore = small_vmcore();
+    std::string device = dir.path + "/raw-device";
+    write_file(device, "");
+    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
+    REQUIRE(config.ok());
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = vmcore.path();
+    environment.load_order_path = dir.path + "/no-load-order";
+    environment.cpu_count = 2;
+    auto outcome = core::run_capture(config.value(), environment);
+    INFO(outcome.failure);
+    REQUIRE(outcome.saved);
+    CHECK(outcome.dump_directory == device);
+
+    // The host side: kdump start finds it, rebuilds it under PATH and clears
+    // the stream header so that it is not rebuilt twice.
+    auto host_config = core::parse_kdump_conf(core::cat("raw ", device, "\npath ", dir.path, "/crash\n"), "kdump.conf");
+    REQUIRE(host_config.ok());
+    REQUIRE(::mkdir((dir.path + "/crash").c_str(), 0755) == 0);
+    auto rebuilt = core::collect_raw_dump(host_config.value(), device);
+    std::string rebuild_error = rebuilt.ok() ? std::string() : rebuilt.error().message();
+    INFO(rebuild_error);
+    REQUIRE(rebuilt.ok());
+    REQUIRE_FALSE(rebuilt.value().empty());
+    CHECK(rebuilt.value().find(dir.path + "/crash/127.0.0.1-") == 0);
+    auto dump = core::KdumpFile::open(rebuilt.value());
+    REQUIRE(dump.ok());
+    std::vector<uint8_t> page(4096);
+    REQUIRE(dump.value()->read(0x400000, page).ok());
+    CHECK(std::string(reinterpret_cast<char const*>(page.data()), 9) == "some kern");
+    auto again = core::collect_raw_dump(host_config.value(), device);
+    REQUIRE(again.ok());
+    CHECK(again.value().empty());
+}
+
+TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
+{
+    ScratchDir dir;
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = dir.path + "/no-vmcore";
+    auto config = core::parse_kdump_conf("", "kdump.conf");
+    REQUIRE(config.ok());
+    auto outcome = core::run_capture(config.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.find("is not readable") != std::string::npos);
+
+    auto vmcore = small_vmcore();
+    environment.vmcore_path = vmcore.path();
+    environment.load_order_path = dir.path + "/no-load-order";
+    environment.sysfs_root = dir.path + "/sys";
+    auto absent = core::parse_kdump_conf("ext4 LABEL=nowhere\ndisk_timeout 0\n", "kdump.conf");
+    REQUIRE(absent.ok());
+    outcome = core::run_capture(absent.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.find("LABEL=nowhere") != std::string::npos);
+
+    // ssh: the initramfs's network plan is read first; without it (or with
+    // a damaged one) nothing touches the network.
+    auto ssh = core::parse_kdump_conf("ssh user@host\n", "kdump.conf");
+    REQUIRE(ssh.ok());
+    environment.network_plan_path = dir.path + "/network";
+    outcome = core::run_capture(ssh.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.find("ssh user@host: ") == 0);
+    CHECK(outcome.failure.find("the initramfs lacks its network plan: run 'kdump rebuild' on the host") != std::string::npos);
+    // nfs takes the same first step (one path for both network targets).
+    auto nfs = core::parse_kdump_conf("nfs host:/export\n", "kdump.conf");
+    REQUIRE(nfs.ok());
+    outcome = core::run_capture(nfs.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.find("nfs host:/export: ") == 0);
+    CHECK(outcome.failure.find("the initramfs lacks its network plan: run 'kdump rebuild' on the host") != std::string::npos);
+    write_file(environment.network_plan_path, "target_host host\nmode static\n");
+    outcome = core::run_capture(ssh.value(), environment);
+    CHECK(outcome.failure == dir.path + "/network: target_address is missing; run 'kdump rebuild' on the host to write it again");
+    CHECK(core::run_capture(nfs.value(), environment).failure == outcome.failure);
+
+    environment.proc_cmdline_path = dir.path + "/cmdline";
+    write_file(environment.proc_cmdline_path, "console=ttyS0 quiet\n");
+    auto none = core::parse_kdump_conf("", "kdump.conf");
+    outcome = core::run_capture(none.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.find("no root=") != std::string::npos);
+}
+
+TEST_CASE("prepare_crash_settings turns sysrq on and reports the panic switches")
+{
+    ScratchDir dir;
+    REQUIRE(::mkdir((dir.path + "/sys").c_str(), 0755) == 0);
+    REQUIRE(::mkdir((dir.path + "/sys/kernel").c_str(), 0755) == 0);
+    write_file(dir.path + "/sys/kernel/sysrq", "438\n");
+    write_file(dir.path + "/sys/kernel/panic_on_oops", "0\n");
+    write_file(dir.path + "/sys/kernel/unknown_nmi_panic", "1\n");
+    auto notes = core::prepare_crash_settings(dir.path);
+    REQUIRE(notes.size() == 2);
+    CHECK(notes[0].find("kernel.sysrq was 438; set to 1") == 0);
+    CHECK(notes[1].find("kernel.panic_on_oops is 0") == 0);
+    // A sysctl file takes the write whole; a plain file keeps what followed.
+    CHECK(core::read_text_file(dir.path + "/sys/kernel/sysrq").value().substr(0, 2) == "1\n");
+}
+
+TEST_CASE("armed_status reads kexec_crash_loaded and says why kdump is not armed")
+{
+    ScratchDir dir;
+    REQUIRE(::mkdir((dir.path + "/kernel").c_str(), 0755) == 0);
+    write_file(dir.path + "/kernel/kexec_crash_loaded", "1\n");
+    write_file(dir.path + "/kernel/kexec_crash_size", "268435456\n");
+    core::HostPaths paths;
+    paths.sysfs = dir.path;
+    paths.proc = dir.path;
+    auto armed = core::armed_status(paths);
+    CHECK(armed.armed);
+    CHECK(armed.explanation.find("256 MiB") != std::string::npos);
+    write_file(dir.path + "/kernel/kexec_crash_loaded", "0\n");
+    CHECK(core::armed_status(paths).explanation.find("run 'kdump start'") != std::string::npos);
+    write_file(dir.path + "/kernel/kexec_crash_size", "0\n");
+    auto unreserved = core::armed_status(paths);
+    CHECK_FALSE(unreserved.armed);
+    CHECK(unreserved.explanation.find("crashkernel=") != std::string::npos);
+}

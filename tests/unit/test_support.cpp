@@ -2,6 +2,7 @@
 #include "tests/unit/test_support.h"
 
 #include <cstdio>
+#include <utility>
 #include <cstdlib>
 #include <sched.h>
 #include <sys/wait.h>
@@ -84,6 +85,21 @@ std::string run_in_new_network_namespace(std::function<std::string()> const& bod
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return "FAIL the namespace child died: " + report;
     return report;
+}
+
+namespace {
+bool g_current_case_skipped = false;
+}
+
+void mark_skipped(std::string const& reason)
+{
+    g_current_case_skipped = true;
+    std::printf("skipped: %s\n", reason.c_str());
+}
+
+bool take_skipped()
+{
+    return std::exchange(g_current_case_skipped, false);
 }
 
 } // namespace test_support

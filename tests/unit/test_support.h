@@ -32,4 +32,17 @@ struct ScratchDir {
     ScratchDir& operator=(ScratchDir const&) = delete;
 };
 
+// Marks the running test case as skipped (what it needs is missing here)
+// and prints why. tests/unit/main.cpp counts such a case as skipped, not
+// passed. Use SKIP_TEST, which also leaves the test case.
+void mark_skipped(std::string const& reason);
+// Whether the test case that just ended called mark_skipped; clears it.
+bool take_skipped();
+
 } // namespace test_support
+
+#define SKIP_TEST(reason)                             \
+    do {                                              \
+        ::test_support::mark_skipped(reason);         \
+        return;                                       \
+    } while (0)

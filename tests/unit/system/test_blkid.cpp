@@ -345,8 +345,7 @@ struct RealFs {
 void check_against_mkfs(RealFs const& fs)
 {
     if (!have_program(fs.mkfs)) {
-        MESSAGE(fs.mkfs << " is not installed; skipping the real " << fs.type << " image (apt-get install the package that has it)");
-        return;
+        SKIP_TEST(fs.mkfs + " is not installed: no real " + fs.type + " image (apt-get install the package that has it)");
     }
     TempDir dir;
     std::string image = dir.path + "/" + fs.type + ".img";

@@ -251,7 +251,7 @@ core::Result<int> collector_main(Context& context, Arguments args)
 
     auto report = TRY(core::collect(options));
     if (options.message_level & core::message_level::report)
-        TRY(core::write_all(STDERR_FILENO, core::format_report(report, 4096), "standard error"));
+        TRY(core::write_all(STDERR_FILENO, core::format_report(report), "standard error"));
     if (options.message_level & core::message_level::common) {
         if (options.dry_run)
             core::log::notice(core::cat("dry run: the dump would take ", report.output_bytes, " bytes"));

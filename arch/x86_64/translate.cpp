@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // x86_64 kernel virtual addresses: the kernel image by arithmetic, the rest
 // (direct map, vmemmap, vmalloc, modules) by walking the crashed kernel's
-// own page tables from init_top_pgt, with 4- or 5-level paging.
-#include "arch/arch.h"
+// own page tables from init_top_pgt, with 4- or 5-level paging. Compiled
+// on every host: nothing here depends on the CPU kdumpbox runs on.
+#include "arch/x86_64/dump.h"
 
 #include "core/base/bytes.h"
 #include "core/base/log.h"
@@ -13,7 +14,7 @@
 #include <array>
 #include <atomic>
 
-namespace arch {
+namespace arch::x86_64 {
 
 namespace {
 
@@ -255,4 +256,4 @@ Result<std::unique_ptr<AddressTranslator>> make_translator(core::VmcoreInfo cons
     return std::unique_ptr<AddressTranslator>(std::move(translator));
 }
 
-} // namespace arch
+} // namespace arch::x86_64

@@ -14,7 +14,7 @@
 // reference for both files.
 #pragma once
 
-#include "arch/arch.h"
+#include "arch/host.h"
 #include "core/base/error.h"
 
 #include <cstdint>

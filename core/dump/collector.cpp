@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/dump/collector.h"
 
-#include "arch/arch.h"
+#include "arch/dump_arch.h"
 #include "core/vmcore/dmesg.h"
 #include "core/dump/dump_output.h"
 #include "core/vmcore/elf.h"
@@ -45,7 +45,7 @@ struct DumpInput {
     uint64_t vmcoreinfo_size { 0 };
     std::optional<std::string> vmcoreinfo_text;
     int32_t cpu_count { 0 };
-    std::string machine; // utsname.machine fallback
+    std::string machine; // utsname.machine fallback; a kdump-compressed input's dump CPU
     // Bitmap 1: whether the pfn is RAM in the crashed machine.
     std::function<bool(uint64_t)> in_memory_map;
     // Whether the input holds the pfn's data (the seed of bitmap 2). Empty:
@@ -108,7 +108,7 @@ Result<DumpInput> open_input(std::string const& path, bool pread_only)
         if (auto text = vmcore->vmcoreinfo_text())
             input.vmcoreinfo_text = std::string(*text);
         input.cpu_count = static_cast<int32_t>(vmcore->cpu_count());
-        input.machine = vmcore->header().machine == elf::machine_x86_64 ? "x86_64" : vmcore->header().machine == elf::machine_aarch64 ? "aarch64" : "";
+        input.machine = std::string(arch::elf_machine_name(vmcore->header().machine));
         input.in_memory_map = elf_page_map(*vmcore);
         input.elf_header = vmcore->header();
         input.elf_note_align = vmcore->header().notes.empty() ? 0 : vmcore->header().notes.front().align;
@@ -138,9 +138,19 @@ Result<DumpInput> open_input(std::string const& path, bool pread_only)
     return Error::invalid(cat(path, ": neither an ELF vmcore nor a kdump-compressed file"));
 }
 
+// The CPU the crashed kernel ran on: an ELF vmcore's e_machine, a
+// kdump-compressed file's utsname machine.
+Result<arch::DumpArch const*> dump_arch_of(DumpInput const& input)
+{
+    if (input.elf_header)
+        return arch::dump_arch_for_elf_machine(input.elf_header->machine);
+    return arch::dump_arch_for_machine_name(input.machine);
+}
+
 // The crashed kernel's view: VMCOREINFO, address translation, kernel reads.
 struct KernelView {
     std::optional<VmcoreInfo> info;
+    arch::DumpArch const* dump_arch { nullptr }; // set with translator
     std::unique_ptr<arch::AddressTranslator> translator;
     std::unique_ptr<KernelMemory> kernel;
 };
@@ -156,13 +166,15 @@ Result<KernelView> open_kernel_view(DumpInput const& input, bool required, std::
         return view;
     }
     view.info = TRY(VmcoreInfo::parse(*input.vmcoreinfo_text).context(path));
-    auto translator = arch::make_translator(*view.info, *input.memory);
+    auto dump_arch = dump_arch_of(input);
+    auto translator = dump_arch.ok() ? dump_arch.value()->make_translator(*view.info, *input.memory) : Result<std::unique_ptr<arch::AddressTranslator>>(dump_arch.error());
     if (!translator.ok()) {
         if (required)
             return std::move(translator).error().with_context(path);
         log::warn(cat(path, ": ", translator.error().message(), "; the header's utsname comes from VMCOREINFO only"));
         return view;
     }
+    view.dump_arch = dump_arch.value();
     view.translator = std::move(translator).release_value();
     view.kernel = make_kernel_memory(*input.memory, *view.translator);
     return view;
@@ -642,7 +654,7 @@ Result<std::unique_ptr<PageFilter>> make_filter(KernelView const& view, DumpInpu
     WarningSink warn = [](std::string const&) { };
     if (report_warnings)
         warn = [](std::string const& message) { log::warn(message); };
-    return PageFilter::create(*view.info, *view.kernel, *input.memory, options.dump_level, warn);
+    return PageFilter::create(*view.info, view.dump_arch->sparsemem_defaults(*view.info), *view.kernel, *input.memory, options.dump_level, warn);
 }
 
 // The kdump format needs the number of kept pages before the first page
@@ -807,6 +819,7 @@ Result<CollectorReport> collect(CollectorOptions const& options)
     }
     CollectorReport report;
     report.pfn_limit = pfn_limit;
+    report.page_size_bytes = input.memory->page_size();
 
     bool elf_output = options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened;
     if (elf_output && !input.elf_header)
@@ -826,7 +839,7 @@ Result<CollectorReport> collect(CollectorOptions const& options)
     return report;
 }
 
-std::string format_report(CollectorReport const& report, uint64_t page_size)
+std::string format_report(CollectorReport const& report)
 {
     auto row = [](std::string_view label, uint64_t value) {
         std::string hex_value = hex(value).substr(2);
@@ -852,7 +865,7 @@ std::string format_report(CollectorReport const& report, uint64_t page_size)
     out += "--------------------------------------------------\n";
     out += row("Total pages     ", report.pfn_limit);
     out += cat("\nWrite bytes     : ", report.output_bytes, "\n");
-    out += cat("Pages written   : ", report.written_pages, " (", report.written_pages * page_size / (1024 * 1024), " MiB before compression)\n");
+    out += cat("Pages written   : ", report.written_pages, " (", report.written_pages * report.page_size_bytes / (1024 * 1024), " MiB before compression)\n");
     if (report.shared_pages)
         out += cat("Pages shared    : ", report.shared_pages, " (identical to a page written before; stored once)\n");
     return out;

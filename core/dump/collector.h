@@ -56,6 +56,7 @@ struct CollectorOptions {
 
 struct CollectorReport {
     uint64_t pfn_limit { 0 };        // max_mapnr
+    uint64_t page_size_bytes { 0 };  // the dumped kernel's
     uint64_t present_pages { 0 };    // pfns in the input (not holes)
     uint64_t hole_pages { 0 };
     ExclusionCounts excluded;        // by class, zero pages included
@@ -71,7 +72,7 @@ struct CollectorReport {
 Result<CollectorReport> collect(CollectorOptions const& options);
 
 // makedumpfile's end report (--show-stats, message level 16).
-std::string format_report(CollectorReport const& report, uint64_t page_size);
+std::string format_report(CollectorReport const& report);
 
 // The crashed kernel's log from an ELF vmcore or a kdump-compressed file.
 Result<std::string> read_dmesg(std::string const& input_path);

@@ -651,7 +651,7 @@ Error explain_load_failure(int errno_code, FailureFacts const& facts)
             facts.lockdown.empty() ? std::string() : cat(" (lockdown: ", facts.lockdown, ")"), "; kexec never falls back to an unchecked load: use a kernel signed by your distribution, or enroll its key with mokutil"));
     case ENOEXEC:
         return fail(cat("the kernel's loader does not accept ", facts.kernel_format.empty() ? std::string("this image") : facts.kernel_format,
-            " (ENOEXEC); use an uncompressed kernel image for this architecture (x86_64: a 64-bit bzImage built with 5-level paging support if this machine uses it)"));
+            " (ENOEXEC); use an uncompressed kernel image for this architecture", arch::kernel_image_hint().empty() ? std::string() : cat(" (", arch::kernel_image_hint(), ")")));
     case EINVAL: {
         uint64_t needed = facts.cmdline_bytes + facts.cmdline_reserve_bytes;
         if (facts.max_cmdline_bytes && facts.cmdline_bytes > 0 && needed > *facts.max_cmdline_bytes)

@@ -8,7 +8,7 @@
 // fake system call and a fake sysfs.
 #pragma once
 
-#include "arch/arch.h"
+#include "arch/host.h"
 #include "core/compress/compress.h"
 #include "core/base/error.h"
 #include "core/base/fd.h"

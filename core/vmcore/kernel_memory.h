@@ -38,7 +38,7 @@ public:
 };
 
 // Kernel virtual memory on top of physical memory and the architecture's
-// translation (arch/arch.h). Reads that cross a page are split per page.
+// translation (arch/dump_arch.h). Reads that cross a page are split per page.
 std::unique_ptr<KernelMemory> make_kernel_memory(PhysicalMemory const& physical, arch::AddressTranslator const& translator);
 
 } // namespace core

@@ -51,10 +51,6 @@ constexpr uint64_t page_mapping_anon = 1;
 // Free block orders assumed when LENGTH(zone.free_area) is missing: the
 // kernel's default (MAX_ORDER 10, so orders 0..10).
 constexpr uint64_t default_free_area_orders = 11;
-// x86_64's sparsemem constants, for kernels that predate exporting them.
-constexpr uint64_t x86_64_section_size_bits = 27;
-constexpr uint64_t x86_64_max_physmem_bits = 46;
-constexpr uint64_t x86_64_max_physmem_bits_l5 = 52;
 
 // A kernel virtual address on 64-bit Linux is in the upper half: used to
 // reject a mem_section interpretation that decodes to garbage.
@@ -255,7 +251,7 @@ struct SparsememGeometry {
     bool extreme;
 };
 
-std::optional<uint64_t> sparsemem_number(VmcoreInfo const& info, std::string_view name, uint64_t x86_64_default, Warnings& warnings)
+std::optional<uint64_t> sparsemem_number(VmcoreInfo const& info, std::string_view name, std::optional<uint64_t> cpu_default, Warnings& warnings)
 {
     if (auto value = info.number(name)) {
         if (*value <= 0 || *value > 64) {
@@ -264,19 +260,17 @@ std::optional<uint64_t> sparsemem_number(VmcoreInfo const& info, std::string_vie
         }
         return static_cast<uint64_t>(*value);
     }
-    // Older kernels do not export these; x86_64 (recognised by its page
-    // table root symbol) has fixed values.
-    if (info.symbol("init_top_pgt") || info.symbol("init_level4_pgt"))
-        return x86_64_default;
+    // Older kernels do not export these; some CPUs have fixed values.
+    if (cpu_default)
+        return cpu_default;
     warnings.missing(cat("NUMBER(", name, ")"), "cannot find the struct page arrays; every page is kept");
     return std::nullopt;
 }
 
-std::optional<SparsememGeometry> sparsemem_geometry(VmcoreInfo const& info, uint64_t max_mapnr, uint64_t page_size, Warnings& warnings)
+std::optional<SparsememGeometry> sparsemem_geometry(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, uint64_t max_mapnr, uint64_t page_size, Warnings& warnings)
 {
-    bool five_level = info.number("pgtable_l5_enabled").value_or(0) == 1;
-    auto section_size_bits = sparsemem_number(info, "SECTION_SIZE_BITS", x86_64_section_size_bits, warnings);
-    auto max_physmem_bits = sparsemem_number(info, "MAX_PHYSMEM_BITS", five_level ? x86_64_max_physmem_bits_l5 : x86_64_max_physmem_bits, warnings);
+    auto section_size_bits = sparsemem_number(info, "SECTION_SIZE_BITS", cpu_defaults ? std::optional(cpu_defaults->section_size_bits) : std::nullopt, warnings);
+    auto max_physmem_bits = sparsemem_number(info, "MAX_PHYSMEM_BITS", cpu_defaults ? std::optional(cpu_defaults->max_physmem_bits) : std::nullopt, warnings);
     if (!section_size_bits || !max_physmem_bits)
         return std::nullopt;
     uint64_t page_shift = static_cast<uint64_t>(std::countr_zero(page_size));
@@ -371,9 +365,9 @@ std::optional<std::vector<MemMapRange>> read_sections(KernelMemory const& kernel
     return ranges;
 }
 
-std::optional<std::vector<MemMapRange>> find_sparsemem_maps(VmcoreInfo const& info, KernelMemory const& kernel, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
+std::optional<std::vector<MemMapRange>> find_sparsemem_maps(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, KernelMemory const& kernel, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
 {
-    auto geometry = sparsemem_geometry(info, max_mapnr, page_size, warnings);
+    auto geometry = sparsemem_geometry(info, cpu_defaults, max_mapnr, page_size, warnings);
     if (!geometry)
         return std::nullopt;
     uint64_t mem_section = *info.symbol("mem_section");
@@ -406,10 +400,10 @@ std::optional<std::vector<MemMapRange>> find_flatmem_map(VmcoreInfo const& info,
     return std::vector<MemMapRange> { { 0, max_mapnr, mem_map } };
 }
 
-std::optional<std::vector<MemMapRange>> find_mem_maps(VmcoreInfo const& info, KernelMemory const& kernel, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
+std::optional<std::vector<MemMapRange>> find_mem_maps(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, KernelMemory const& kernel, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
 {
     if (info.symbol("mem_section") && info.size("mem_section") && info.offset("mem_section.section_mem_map"))
-        return find_sparsemem_maps(info, kernel, max_mapnr, page_size, struct_page_bytes, warnings);
+        return find_sparsemem_maps(info, cpu_defaults, kernel, max_mapnr, page_size, struct_page_bytes, warnings);
     if (info.symbol("mem_map"))
         return find_flatmem_map(info, kernel, max_mapnr, warnings);
     warnings.missing("SYMBOL(mem_section)", "and no SYMBOL(mem_map) either; cannot find the struct page arrays, every page is kept");
@@ -873,7 +867,7 @@ Result<std::optional<Exclusion>> StructPageFilter::decide(uint64_t pfn, ByteRead
 
 } // namespace
 
-Result<std::unique_ptr<PageFilter>> PageFilter::create(VmcoreInfo const& info, KernelMemory const& kernel, PhysicalMemory const& physical, int dump_level, WarningSink warn)
+Result<std::unique_ptr<PageFilter>> PageFilter::create(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& sparsemem_defaults, KernelMemory const& kernel, PhysicalMemory const& physical, int dump_level, WarningSink warn)
 {
     if (dump_level < 0 || dump_level > dump_level::max)
         return Error::invalid(cat("dump level ", dump_level, " is out of range; use 0 to 31"));
@@ -895,7 +889,7 @@ Result<std::unique_ptr<PageFilter>> PageFilter::create(VmcoreInfo const& info, K
     auto layout = struct_page_layout(info, *warnings);
     if (!layout)
         return keep_all();
-    auto ranges = find_mem_maps(info, kernel, max_mapnr, page_size, layout->size_bytes, *warnings);
+    auto ranges = find_mem_maps(info, sparsemem_defaults, kernel, max_mapnr, page_size, layout->size_bytes, *warnings);
     if (!ranges)
         return keep_all();
     std::sort(ranges->begin(), ranges->end(), [](MemMapRange const& left, MemMapRange const& right) { return left.start_pfn < right.start_pfn; });

@@ -5,6 +5,7 @@
 // by window, so memory stays bounded whatever the dump size.
 #pragma once
 
+#include "arch/dump_arch.h"
 #include "core/base/error.h"
 #include "core/vmcore/kernel_memory.h"
 #include "core/vmcore/physical_memory.h"
@@ -12,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -51,8 +53,9 @@ class PageFilter {
 public:
     // dump_level 0..31. Bits 2..16 need the struct page walk; when a needed
     // VMCOREINFO entry is missing, create() still succeeds, warns naming the
-    // entry, and keeps the pages it cannot classify.
-    static Result<std::unique_ptr<PageFilter>> create(VmcoreInfo const& info, KernelMemory const& kernel, PhysicalMemory const& physical, int dump_level, WarningSink warn);
+    // entry, and keeps the pages it cannot classify. sparsemem_defaults: the
+    // dumped CPU's (arch::DumpArch), for kernels that do not export them.
+    static Result<std::unique_ptr<PageFilter>> create(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& sparsemem_defaults, KernelMemory const& kernel, PhysicalMemory const& physical, int dump_level, WarningSink warn);
     virtual ~PageFilter() = default;
 
     // For pfns [start_pfn, start_pfn + pfn_count): clears the bit of every

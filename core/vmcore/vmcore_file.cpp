@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/vmcore/vmcore_file.h"
 
+#include "arch/dump_arch.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 #include "core/vmcore/vmcoreinfo.h"
@@ -28,14 +29,20 @@ constexpr size_t max_cached_windows = 8;
 constexpr uint64_t max_note_bytes = 64ull << 20;
 constexpr uint64_t first_read_bytes = 4096;
 
-Result<uint64_t> checked_page_size(VmcoreInfo const& info, std::string const& path)
+Result<uint64_t> checked_page_size(uint64_t page_size, std::string const& path)
 {
-    auto page_size = info.page_size();
-    if (!page_size)
-        return uint64_t { 4096 };
-    if (*page_size < 1024 || *page_size > (1u << 20) || (*page_size & (*page_size - 1)) != 0)
-        return Error::invalid(cat(path, ": VMCOREINFO PAGESIZE=", *page_size, " is not a plausible page size (a power of two from 1 KiB to 1 MiB)"));
-    return *page_size;
+    if (page_size < 1024 || page_size > (1u << 20) || (page_size & (page_size - 1)) != 0)
+        return Error::invalid(cat(path, ": VMCOREINFO PAGESIZE=", page_size, " is not a plausible page size (a power of two from 1 KiB to 1 MiB)"));
+    return page_size;
+}
+
+// Without VMCOREINFO's PAGESIZE, the dumped CPU's only page size.
+Result<uint64_t> dump_arch_page_size(uint16_t elf_machine, std::string const& path)
+{
+    auto const* dump_arch = TRY(arch::dump_arch_for_elf_machine(elf_machine).context(cat(path, ": the page size is unknown without VMCOREINFO PAGESIZE")));
+    if (!dump_arch->fixed_page_size_bytes)
+        return Error::invalid(cat(path, ": VMCOREINFO has no PAGESIZE, and ", dump_arch->name, " kernels have more than one page size"));
+    return *dump_arch->fixed_page_size_bytes;
 }
 
 } // namespace
@@ -72,15 +79,20 @@ Result<std::unique_ptr<VmcoreFile>> VmcoreFile::open(std::string const& path, Ac
         return Error::invalid(cat(path, ": the ELF core has no PT_LOAD segments, so it holds no memory"));
 
     TRY(vmcore->load_notes());
+    std::optional<uint64_t> vmcoreinfo_page_size;
     if (auto text = vmcore->vmcoreinfo_text()) {
         // A VMCOREINFO that does not parse is reported by whoever needs it;
         // reading physical memory works without it.
         auto info = VmcoreInfo::parse(*text);
         if (info.ok())
-            vmcore->m_page_size = TRY(checked_page_size(info.value(), path));
+            vmcoreinfo_page_size = info.value().page_size();
         else
-            log::debug(cat(path, ": ", info.error().message(), "; assuming 4096-byte pages"));
+            log::debug(cat(path, ": ", info.error().message(), "; taking the page size from the ELF machine"));
     }
+    if (vmcoreinfo_page_size)
+        vmcore->m_page_size = TRY(checked_page_size(*vmcoreinfo_page_size, path));
+    else
+        vmcore->m_page_size = TRY(dump_arch_page_size(vmcore->m_header.machine, path));
     vmcore->index_loads();
 
     if (access == Access::Auto) {

@@ -72,7 +72,7 @@ private:
     mutable std::atomic<size_t> m_page_range_hint { 0 };
     std::vector<uint8_t> m_note_bytes;
     std::vector<elf::Note> m_notes;
-    uint64_t m_page_size { 4096 };
+    uint64_t m_page_size { 0 }; // VMCOREINFO PAGESIZE, else the dumped CPU's
     uint64_t m_pfn_limit { 0 };
     uint64_t m_file_size { 0 };
     bool m_use_mmap { false };

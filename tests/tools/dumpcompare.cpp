@@ -13,7 +13,7 @@
 //                                   incomplete, and every page it can still
 //                                   give is byte-identical to SOURCE's
 // SOURCE and DUMP may each be an ELF vmcore or a kdump-compressed file.
-#include "arch/arch.h"
+#include "arch/dump_arch.h"
 #include "core/base/fd.h"
 #include "core/vmcore/kernel_memory.h"
 #include "core/vmcore/vmcoreinfo.h"
@@ -136,7 +136,10 @@ int check_slab_kept(std::string const& vmcore_path, std::string const& a_path, s
     auto slab_value = info.value().number("PAGE_SLAB_MAPCOUNT_VALUE");
     if (!vmemmap || !page_bytes || !mapcount_at || !slab_value)
         return fail(core::Error::invalid(vmcore_path + ": VMCOREINFO lacks vmemmap, SIZE(page), OFFSET(page._mapcount) or NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)"));
-    auto translator = arch::make_translator(info.value(), *vmcore.value());
+    auto dump_arch = arch::dump_arch_for_elf_machine(vmcore.value()->header().machine);
+    if (!dump_arch.ok())
+        return fail(dump_arch.error());
+    auto translator = dump_arch.value()->make_translator(info.value(), *vmcore.value());
     if (!translator.ok())
         return fail(translator.error());
     auto kernel = core::make_kernel_memory(*vmcore.value(), *translator.value());

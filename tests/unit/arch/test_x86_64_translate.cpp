@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "arch/arch.h"
+#include "arch/dump_arch.h"
 
+#include "core/vmcore/elf.h"
 #include "core/vmcore/kernel_memory.h"
 #include "core/base/strings.h"
 #include "core/vmcore/vmcore_file.h"
@@ -18,6 +19,14 @@ using core::Endian;
 namespace {
 
 bool contains(std::string const& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+// Chosen by e_machine, as for a real vmcore: the same on every host.
+arch::DumpArch const& x86_64_dump()
+{
+    auto dump_arch = arch::dump_arch_for_elf_machine(core::elf::machine_x86_64);
+    REQUIRE(dump_arch.ok());
+    return *dump_arch.value();
+}
 
 constexpr uint64_t memory_bytes = 16ull << 20;
 constexpr uint64_t table_area = 0x800000;
@@ -77,7 +86,7 @@ Machine build_machine(bool five_level, int64_t phys_base, std::string const& ext
 
 std::unique_ptr<arch::AddressTranslator> translator_for(Machine const& machine)
 {
-    auto translator = arch::make_translator(*machine.info, *machine.memory);
+    auto translator = x86_64_dump().make_translator(*machine.info, *machine.memory);
     if (!translator.ok())
         FAIL(translator.error().message());
     return translator.ok() ? std::move(translator).release_value() : nullptr;
@@ -255,37 +264,37 @@ TEST_CASE("x86_64: missing or inconsistent VMCOREINFO")
         return core::VmcoreInfo::parse(text).value();
     };
 
-    auto no_root = arch::make_translator(without("SYMBOL(init_top_pgt)"), *machine.memory);
+    auto no_root = x86_64_dump().make_translator(without("SYMBOL(init_top_pgt)"), *machine.memory);
     REQUIRE_FALSE(no_root.ok());
     CHECK(contains(no_root.error().message(), "SYMBOL(init_top_pgt)"));
 
-    auto no_phys_base = arch::make_translator(without("NUMBER(phys_base)"), *machine.memory);
+    auto no_phys_base = x86_64_dump().make_translator(without("NUMBER(phys_base)"), *machine.memory);
     REQUIRE_FALSE(no_phys_base.ok());
     CHECK(contains(no_phys_base.error().message(), "NUMBER(phys_base)"));
 
     // Kernels before 4.13 call the root init_level4_pgt.
     std::string old_text = std::string(machine.info->text());
     old_text.replace(old_text.find("init_top_pgt"), 12, "init_level4_pgt");
-    auto old_kernel = arch::make_translator(core::VmcoreInfo::parse(old_text).value(), *machine.memory);
+    auto old_kernel = x86_64_dump().make_translator(core::VmcoreInfo::parse(old_text).value(), *machine.memory);
     REQUIRE(old_kernel.ok());
     CHECK(translate(*old_kernel.value(), layout_4.vmemmap) == 0x600000);
 
     // A phys_base that puts the root outside the dump.
     std::string wrong_base = std::string(machine.info->text());
     wrong_base.replace(wrong_base.find("NUMBER(phys_base)=4194304"), 25, "NUMBER(phys_base)=1073741824");
-    auto wrong = arch::make_translator(core::VmcoreInfo::parse(wrong_base).value(), *machine.memory);
+    auto wrong = x86_64_dump().make_translator(core::VmcoreInfo::parse(wrong_base).value(), *machine.memory);
     REQUIRE_FALSE(wrong.ok());
     CHECK(contains(wrong.error().message(), "not in the dump"));
     CHECK(contains(wrong.error().message(), "phys_base"));
 
     auto outside_image = core::VmcoreInfo::parse("SYMBOL(init_top_pgt)=ffff888000800000\nNUMBER(phys_base)=0\n").value();
-    auto bad_root = arch::make_translator(outside_image, *machine.memory);
+    auto bad_root = x86_64_dump().make_translator(outside_image, *machine.memory);
     REQUIRE_FALSE(bad_root.ok());
     CHECK(contains(bad_root.error().message(), "kernel image mapping"));
 
     // The first definition wins in VMCOREINFO, so put the bad one first.
     auto bad_size_first = core::VmcoreInfo::parse("NUMBER(KERNEL_IMAGE_SIZE)=-5\n" + std::string(machine.info->text())).value();
-    auto rejected = arch::make_translator(bad_size_first, *machine.memory);
+    auto rejected = x86_64_dump().make_translator(bad_size_first, *machine.memory);
     REQUIRE_FALSE(rejected.ok());
     CHECK(contains(rejected.error().message(), "KERNEL_IMAGE_SIZE"));
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/config/kdump_conf.h"
 
-#include "arch/arch.h"
+#include "arch/host.h"
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/strings.h"
@@ -509,14 +509,14 @@ TEST_CASE("sysconfig: defaults come from the arch interface")
     CHECK(settings.image == "vmlinuz");
     CHECK(settings.image_ext.empty());
     CHECK(settings.conf_path == "/etc/kdump.conf");
-    if (arch::name() == "x86_64") {
+    if (arch::host_name() == "x86_64") {
         CHECK(contains(settings.commandline_remove, "crashkernel"));
         CHECK(contains(settings.commandline_remove, "hugetlb_cma"));
         CHECK(contains(settings.commandline_append, "irqpoll nr_cpus=1 reset_devices"));
         CHECK(contains(settings.commandline_append, "mce=off"));
         CHECK_FALSE(contains(settings.commandline_append, "udev"));
     }
-    if (!arch::supported()) {
+    if (!arch::host_supported()) {
         CHECK(settings.commandline_remove.empty());
         CHECK(settings.commandline_append.empty());
     }
@@ -736,7 +736,7 @@ TEST_CASE("capture cmdline: the arch defaults")
     CHECK(contains(line, "root=/dev/sda1 ro"));
     CHECK_FALSE(contains(line, "crashkernel"));
     CHECK_FALSE(contains(line, "BOOT_IMAGE"));
-    if (arch::name() == "x86_64") {
+    if (arch::host_name() == "x86_64") {
         CHECK_FALSE(contains(line, "quiet"));
         CHECK_FALSE(contains(line, "log_buf_len"));
         CHECK(line == cat("root=/dev/sda1 ro ", arch::capture_cmdline_append_default()));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/kexec/kexec.h"
 
-#include "arch/arch.h"
+#include "arch/host.h"
 #include "core/base/bytes.h"
 #include "core/base/fd.h"
 #include "core/base/strings.h"
@@ -302,6 +302,7 @@ TEST_CASE("kexec: x86_64 probes bzImage headers")
     CHECK(arch::probe_kernel_image(std::span<uint8_t const>(image.data(), 0x264)).ok());
     CHECK(arch::is_image_format_rejection(ENOEXEC));
     CHECK_FALSE(arch::is_image_format_rejection(EPERM));
+    CHECK(arch::kernel_image_hint() == "x86_64: a 64-bit bzImage built with 5-level paging support if this machine uses it");
 }
 
 TEST_CASE("kexec: probe_image names the file and the problem")
@@ -629,6 +630,8 @@ TEST_CASE("kexec: every errno becomes one line with the cause and the fix")
 
     CHECK(contains(message(ENOEXEC, facts), "does not accept bzImage, boot protocol 2.15 (ENOEXEC)"));
     CHECK(contains(message(ENOEXEC, facts), "uncompressed"));
+    if (!arch::kernel_image_hint().empty())
+        CHECK(contains(message(ENOEXEC, facts), core::cat("for this architecture (", arch::kernel_image_hint(), ")")));
 
     CHECK(contains(message(EINVAL, facts), "flag (KEXEC_FILE_ON_CRASH)"));
     FailureFacts long_line = facts;
@@ -690,7 +693,7 @@ TEST_CASE("kexec: a real Debian kernel probes as a bzImage")
         auto fd = core::open_file(path, O_RDONLY);
         REQUIRE(fd.ok());
         auto probed = probe_image(fd->get(), path);
-        if (arch::name() != "x86_64") {
+        if (arch::host_name() != "x86_64") {
             CHECK_FALSE(probed.ok());
             continue;
         }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/vmcore/kernel_memory.h"
 
-#include "arch/arch.h"
+#include "arch/dump_arch.h"
 #include "core/base/strings.h"
 #include "core/vmcore/vmcore_file.h"
 #include "core/vmcore/vmcoreinfo.h"

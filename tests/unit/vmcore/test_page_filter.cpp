@@ -5,6 +5,7 @@
 #include "core/vmcore/page_filter.h"
 
 #include "core/base/strings.h"
+#include "core/vmcore/elf.h"
 
 #include <doctest.h>
 
@@ -188,6 +189,10 @@ struct FakeKernel {
             memory.put_u64(struct_page(head_pfn + tail) + offset_compound_head, struct_page(head_pfn) | 1);
     }
 
+    // The dumped CPU, chosen by e_machine as for a real vmcore; null: a CPU
+    // with no sparsemem defaults.
+    arch::DumpArch const* dump_arch { arch::dump_arch_for_elf_machine(core::elf::machine_x86_64).value() };
+
     core::VmcoreInfo info() const
     {
         std::string text;
@@ -195,6 +200,7 @@ struct FakeKernel {
             text += core::cat(key, '=', value, '\n');
         return core::VmcoreInfo::parse(text).value();
     }
+    std::optional<arch::SparsememDefaults> sparsemem_defaults() const { return dump_arch ? dump_arch->sparsemem_defaults(info()) : std::nullopt; }
 };
 
 struct FilterRun {
@@ -227,7 +233,7 @@ FilterRun run_filter(FakeKernel const& kernel, FakePhysicalMemory const& physica
 {
     FilterRun run;
     auto info = kernel.info();
-    auto filter = core::PageFilter::create(info, kernel.memory, physical, dump_level, [&](std::string const& message) { run.warnings.push_back(message); });
+    auto filter = core::PageFilter::create(info, kernel.sparsemem_defaults(), kernel.memory, physical, dump_level, [&](std::string const& message) { run.warnings.push_back(message); });
     REQUIRE(filter.ok());
     run.pfn_limit = filter.value()->pfn_limit();
     std::vector<uint8_t> keep((physical.pfn_limit() + 7) / 8, 0);
@@ -304,7 +310,7 @@ TEST_CASE("dump levels 0 and 1 need no VMCOREINFO and leave every page in")
     auto info = core::VmcoreInfo::parse("").value();
     for (int level : { 0, 1 }) {
         std::vector<std::string> warnings;
-        auto filter = core::PageFilter::create(info, memory, physical, level, [&](std::string const& message) { warnings.push_back(message); });
+        auto filter = core::PageFilter::create(info, std::nullopt, memory, physical, level, [&](std::string const& message) { warnings.push_back(message); });
         REQUIRE(filter.ok());
         CHECK(filter.value()->pfn_limit() == 1000);
         std::vector<uint8_t> keep(125, 0xff);
@@ -321,10 +327,10 @@ TEST_CASE("a dump level outside 0..31 is an error")
     FakeKernelMemory memory;
     FakePhysicalMemory physical(8);
     auto info = core::VmcoreInfo::parse("").value();
-    auto negative = core::PageFilter::create(info, memory, physical, -1, nullptr);
+    auto negative = core::PageFilter::create(info, std::nullopt, memory, physical, -1, nullptr);
     REQUIRE_FALSE(negative.ok());
     CHECK(negative.error().message() == "dump level -1 is out of range; use 0 to 31");
-    CHECK_FALSE(core::PageFilter::create(info, memory, physical, 32, nullptr).ok());
+    CHECK_FALSE(core::PageFilter::create(info, std::nullopt, memory, physical, 32, nullptr).ok());
 }
 
 TEST_CASE("ExclusionCounts add up by class")
@@ -729,6 +735,7 @@ TEST_CASE("missing VMCOREINFO entries: a warning naming the entry, and those pag
         EveryKind setup;
         setup.kernel.vmcoreinfo.erase("NUMBER(SECTION_SIZE_BITS)");
         setup.kernel.vmcoreinfo.erase("SYMBOL(init_top_pgt)");
+        setup.kernel.dump_arch = nullptr;
         auto run = run_filter(setup.kernel, setup.physical, 31);
         CHECK(run.warned_about("NUMBER(SECTION_SIZE_BITS)"));
         CHECK(run.counts.total() == 0);
@@ -889,7 +896,7 @@ TEST_CASE("the window contract: ascending, contiguous, and a big enough bitmap")
 {
     EveryKind setup;
     auto info = setup.kernel.info();
-    auto filter = core::PageFilter::create(info, setup.kernel.memory, setup.physical, 31, nullptr);
+    auto filter = core::PageFilter::create(info, setup.kernel.sparsemem_defaults(), setup.kernel.memory, setup.physical, 31, nullptr);
     REQUIRE(filter.ok());
     std::vector<uint8_t> keep(8, 0xff);
     core::ExclusionCounts counts;

@@ -216,16 +216,39 @@ TEST_CASE("vmcore_file: page size comes from VMCOREINFO")
     REQUIRE_FALSE(bad.ok());
     CHECK(contains(bad.error().message(), "PAGESIZE=12345"));
 
-    // A VMCOREINFO that does not parse leaves the default page size.
+    // A VMCOREINFO that does not parse leaves the dumped CPU's (x86_64's)
+    // page size.
     vmcore.set_vmcoreinfo("PAGESIZE=banana\n");
     auto odd_file = vmcore.write_file();
     auto odd = open_ok(odd_file.path());
     CHECK(odd->page_size() == 4096);
 }
 
+TEST_CASE("vmcore_file: without PAGESIZE the page size is the dumped CPU's, never a guess")
+{
+    test::SyntheticVmcore x86_64;
+    x86_64.add_load(0, 0x5000);
+    auto x86_64_file = x86_64.write_file();
+    CHECK(open_ok(x86_64_file.path())->page_size() == 4096);
+
+    // EM_S390: a CPU whose dumps this build cannot read.
+    test::SyntheticVmcore s390x(Endian::Big, 22);
+    s390x.add_load(0, 0x5000);
+    auto s390x_file = s390x.write_file();
+    auto unknown = VmcoreFile::open(s390x_file.path());
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.error().message() == core::cat(s390x_file.path(), ": the page size is unknown without VMCOREINFO PAGESIZE: vmcore is for e_machine 22 (s390x); this build reads dumps of: x86_64"));
+
+    // VMCOREINFO's PAGESIZE is enough to read its physical memory.
+    s390x.set_vmcoreinfo("PAGESIZE=4096\n");
+    auto named_file = s390x.write_file();
+    CHECK(open_ok(named_file.path())->page_size() == 4096);
+}
+
 TEST_CASE("vmcore_file: big-endian and PN_XNUM files open")
 {
     test::SyntheticVmcore big(Endian::Big, core::elf::machine_aarch64);
+    big.set_vmcoreinfo("PAGESIZE=4096\n"); // aarch64 kernels have more than one
     big.add_prstatus(7);
     big.add_load(0x40000000, 0x2000);
     big.write_u64(0x40000008, 0x0102030405060708);

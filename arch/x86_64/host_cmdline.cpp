@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "arch/arch.h"
+// x86_64 as the host: the capture kernel's command-line defaults.
+#include "arch/host.h"
 
 namespace arch {
 
-std::string_view name() { return "x86_64"; }
-bool supported() { return true; }
+std::string_view host_name() { return "x86_64"; }
+bool host_supported() { return true; }
 
 // What the first kernel's command line must not pass on to the capture
 // kernel. kdump-utils' x86_64 KDUMP_COMMANDLINE_REMOVE list, plus crashkernel

@@ -3,7 +3,7 @@
 // kernel's own 64-bit bzImage loader makes, done here first so a refusal
 // names the reason instead of a bare ENOEXEC. Offsets are those of the x86
 // boot protocol (Documentation/arch/x86/boot.rst).
-#include "arch/arch.h"
+#include "arch/host.h"
 
 #include "core/base/bytes.h"
 #include "core/base/strings.h"
@@ -85,5 +85,7 @@ core::Result<KernelImage> probe_kernel_image(std::span<uint8_t const> head)
 }
 
 bool is_image_format_rejection(int errno_code) { return errno_code == ENOEXEC; }
+
+std::string_view kernel_image_hint() { return "x86_64: a 64-bit bzImage built with 5-level paging support if this machine uses it"; }
 
 } // namespace arch

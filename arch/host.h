@@ -1,48 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The per-CPU interface. Each arch/<cpu>/ directory implements it; meson picks
-// the directory from the host CPU family, and arch/unsupported/ answers
-// "not supported" for the rest, so core/ never tests for a CPU itself.
+// The host CPU: what kexec and the capture command line need to know about
+// the CPU kdumpbox itself runs on. Chosen at build time: meson compiles
+// arch/<host cpu>/host_*.cpp, or arch/unsupported/ (no kexec on this host)
+// where that CPU has none. Reading dumps is the dump CPU's business
+// (arch/dump_arch.h), chosen at run time; see arch/README.md.
 #pragma once
 
 #include "core/base/error.h"
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 
-namespace core {
-class PhysicalMemory;
-class VmcoreInfo;
-}
-
 namespace arch {
 
-// The name Linux uses for this architecture (uname -m).
-std::string_view name();
-// Whether this build has the per-CPU parts kdump needs (page tables, kexec
-// image formats, capture command-line defaults).
-bool supported();
+// The name Linux uses for the host CPU (uname -m).
+std::string_view host_name();
+// Whether this build can load and configure a capture kernel on this host
+// (kexec image formats, capture command-line defaults).
+bool host_supported();
 
-// Kernel virtual to physical addresses, for the crashed kernel.
-class AddressTranslator {
-public:
-    virtual ~AddressTranslator() = default;
-    virtual core::Result<uint64_t> to_physical(uint64_t vaddr) const = 0;
-    // The value the kdump sub-header's phys_base field carries (x86_64: the
-    // kernel's phys_base; arm64: PHYS_OFFSET).
-    virtual uint64_t phys_base() const = 0;
-};
-
-// Builds the translator from VMCOREINFO (x86_64: init_top_pgt, phys_base,
-// KERNELOFFSET, 4- or 5-level paging) reading page tables from physical.
-// Missing VMCOREINFO entries are an error naming them.
-core::Result<std::unique_ptr<AddressTranslator>> make_translator(core::VmcoreInfo const& info, core::PhysicalMemory const& physical);
-
-// kexec (arch/<cpu>/kexec.cpp): what core/kexec needs to know about this
-// CPU's kexec_file_load(2) and the kernel image format it takes.
+// kexec (arch/<cpu>/host_kexec.cpp): what core/kexec needs to know about
+// this CPU's kexec_file_load(2) and the kernel image format it takes.
 
 // The kexec_file_load system call number, or -1 where this CPU (or this
 // build) has none; core/kexec then reports ENOSYS.
@@ -67,16 +48,16 @@ core::Result<KernelImage> probe_kernel_image(std::span<uint8_t const> head);
 // understood" (x86: ENOEXEC; arm64 says EINVAL), which is when a compressed
 // image is unwrapped in user space and tried again.
 bool is_image_format_rejection(int errno_code);
+// Which kernel image the kernel's loader takes, for the advice after an
+// ENOEXEC ("x86_64: a 64-bit bzImage ..."); empty where there is none.
+std::string_view kernel_image_hint();
 
-} // namespace arch
-
-namespace arch {
-
-// Capture command-line defaults (arch/<cpu>/arch.cpp): the
+// Capture command-line defaults (arch/<cpu>/host_cmdline.cpp): the
 // KDUMP_COMMANDLINE_REMOVE and KDUMP_COMMANDLINE_APPEND values kdumpbox uses
 // when the settings file does not set them. Space-separated; a remove entry
 // is a parameter name (it drops every word with that key), or a whole
-// word with '=' (it drops only that word). Empty where the CPU is unsupported.
+// word with '=' (it drops only that word). Empty where the host is
+// unsupported.
 std::string_view capture_cmdline_remove_default();
 std::string_view capture_cmdline_append_default();
 

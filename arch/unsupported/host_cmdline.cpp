@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "arch/arch.h"
+// A host CPU without kexec support in this build: no capture kernel can be
+// loaded, though dumps of every CPU in arch/dump_arch.h can still be read.
+#include "arch/host.h"
 
 namespace arch {
 
-std::string_view name() { return KDUMPBOX_CPU_FAMILY; }
-bool supported() { return false; }
+std::string_view host_name() { return KDUMPBOX_CPU_FAMILY; }
+bool host_supported() { return false; }
 
 // No capture kernel can be loaded here, so there is nothing to tune.
 std::string_view capture_cmdline_remove_default() { return {}; }

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The dump CPU is chosen at run time from the vmcore; these hold on any host.
+#include "arch/dump_arch.h"
+
+#include "core/dump/collector.h"
+#include "core/dump/kdump_format.h"
+#include "core/vmcore/elf.h"
+#include "core/vmcore/vmcoreinfo.h"
+#include "tests/unit/synthetic_vmcore.h"
+#include "tests/unit/test_support.h"
+
+#include <doctest.h>
+
+TEST_CASE("dump_arch: x86_64 by e_machine and by machine name")
+{
+    auto by_elf = arch::dump_arch_for_elf_machine(core::elf::machine_x86_64);
+    REQUIRE(by_elf.ok());
+    arch::DumpArch const& x86_64 = *by_elf.value();
+    CHECK(x86_64.name == "x86_64");
+    CHECK(x86_64.elf_machine == 62);
+    CHECK(x86_64.fixed_page_size_bytes == 4096u);
+
+    auto by_name = arch::dump_arch_for_machine_name("x86_64");
+    REQUIRE(by_name.ok());
+    CHECK(by_name.value() == &x86_64);
+    CHECK(arch::elf_machine_name(62) == "x86_64");
+}
+
+TEST_CASE("dump_arch: x86_64's sparsemem defaults follow 4- or 5-level paging")
+{
+    auto const& x86_64 = *arch::dump_arch_for_elf_machine(core::elf::machine_x86_64).value();
+    auto four_level = x86_64.sparsemem_defaults(core::VmcoreInfo::parse("OSRELEASE=4.9.0\n").value());
+    REQUIRE(four_level);
+    CHECK(four_level->section_size_bits == 27);
+    CHECK(four_level->max_physmem_bits == 46);
+    auto five_level = x86_64.sparsemem_defaults(core::VmcoreInfo::parse("NUMBER(pgtable_l5_enabled)=1\n").value());
+    REQUIRE(five_level);
+    CHECK(five_level->section_size_bits == 27);
+    CHECK(five_level->max_physmem_bits == 52);
+}
+
+TEST_CASE("dump_arch: a machine this build cannot read is an error naming it")
+{
+    auto aarch64 = arch::dump_arch_for_elf_machine(core::elf::machine_aarch64);
+    REQUIRE_FALSE(aarch64.ok());
+    CHECK(aarch64.error().errno_code() == ENOTSUP);
+    CHECK(aarch64.error().message() == "vmcore is for e_machine 183 (aarch64); this build reads dumps of: x86_64");
+
+    auto nameless = arch::dump_arch_for_elf_machine(9999);
+    REQUIRE_FALSE(nameless.ok());
+    CHECK(nameless.error().message() == "vmcore is for e_machine 9999; this build reads dumps of: x86_64");
+    CHECK(arch::elf_machine_name(9999).empty());
+
+    auto by_name = arch::dump_arch_for_machine_name("aarch64");
+    REQUIRE_FALSE(by_name.ok());
+    CHECK(by_name.error().message() == "the dump is for machine \"aarch64\"; this build reads dumps of: x86_64");
+    auto empty = arch::dump_arch_for_machine_name("");
+    REQUIRE_FALSE(empty.ok());
+    CHECK(empty.error().message() == "the dump names no machine (its utsname machine is empty); this build reads dumps of: x86_64");
+}
+
+namespace {
+
+struct Collected {
+    core::Result<core::CollectorReport> report;
+    std::string machine; // the written header's utsname machine
+    uint64_t page_size { 0 };
+};
+
+Collected collect(test::SyntheticVmcore const& vmcore, int dump_level)
+{
+    auto input = vmcore.write_file();
+    test_support::ScratchDir dir;
+    core::CollectorOptions options;
+    options.input_path = input.path();
+    options.output_path = dir.path + "/dump";
+    options.dump_level = dump_level;
+    Collected collected { core::collect(options), {}, 0 };
+    if (collected.report.ok()) {
+        auto dump = core::KdumpFile::open(options.output_path);
+        REQUIRE(dump.ok());
+        collected.machine = dump.value()->info().utsname[4];
+        collected.page_size = dump.value()->page_size();
+    }
+    return collected;
+}
+
+} // namespace
+
+TEST_CASE("collector: the dump CPU comes from the vmcore's e_machine")
+{
+    test::SyntheticVmcore x86_64;
+    x86_64.add_load(0, 0x4000);
+    auto from_x86_64 = collect(x86_64, 0);
+    REQUIRE(from_x86_64.report.ok());
+    CHECK(from_x86_64.machine == "x86_64");
+    CHECK(from_x86_64.page_size == 4096);
+    CHECK(from_x86_64.report->page_size_bytes == 4096);
+
+    // Levels 0 and 1 copy pages without reading kernel memory: a CPU this
+    // build has no page-table walk for is still dumped, under its own name.
+    test::SyntheticVmcore aarch64(core::Endian::Little, core::elf::machine_aarch64);
+    aarch64.set_vmcoreinfo("PAGESIZE=65536\n");
+    aarch64.add_load(0, 0x100000);
+    for (uint64_t page = 0; page < 16; ++page)
+        aarch64.write_u64(page * 65536, page + 1); // 16 distinct pages, none zero
+    auto copied = collect(aarch64, 1);
+    REQUIRE(copied.report.ok());
+    CHECK(copied.machine == "aarch64");
+    CHECK(copied.page_size == 65536);
+    CHECK(copied.report->page_size_bytes == 65536);
+    CHECK(core::format_report(copied.report.value()).find("Pages written   : 16 (1 MiB before compression)") != std::string::npos);
+
+    // Filtering needs the walk: the error names the machine.
+    auto filtered = collect(aarch64, 31);
+    REQUIRE_FALSE(filtered.report.ok());
+    CHECK(filtered.report.error().message().find("vmcore is for e_machine 183 (aarch64); this build reads dumps of: x86_64") != std::string::npos);
+}

@@ -3,7 +3,7 @@
 
 #include "core/system/blkid.h"
 #include "initramfs/cpio.h"
-#include "core/capture/dumper.h"
+#include "core/config/cmdline.h"
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
 #include "core/base/fs.h"

@@ -2,6 +2,7 @@
 #include "core/kexec/kexec.h"
 
 #include "core/base/bytes.h"
+#include "core/config/cmdline.h"
 #include "core/base/log.h"
 #include "core/system/power.h"
 #include "core/base/strings.h"
@@ -27,8 +28,6 @@ constexpr uint64_t max_unwrapped_bytes = 1024 * mebibyte;
 constexpr int reboot_command_kexec = 0x45584543;
 
 uint64_t mib_rounded_up(uint64_t bytes) { return (bytes + mebibyte - 1) / mebibyte; }
-
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view errno_name(int errno_code)
 {
@@ -255,69 +254,6 @@ Result<std::optional<uint64_t>> check_crash_reservation(SystemPaths const& paths
 }
 
 // ---- Command lines ----
-
-std::vector<std::string_view> split_cmdline(std::string_view cmdline)
-{
-    std::vector<std::string_view> words;
-    size_t at = 0;
-    while (at < cmdline.size()) {
-        while (at < cmdline.size() && is_blank(cmdline[at]))
-            ++at;
-        if (at == cmdline.size())
-            break;
-        size_t start = at;
-        bool quoted = false;
-        while (at < cmdline.size() && (quoted || !is_blank(cmdline[at]))) {
-            if (cmdline[at] == '"')
-                quoted = !quoted;
-            ++at;
-        }
-        words.push_back(cmdline.substr(start, at - start));
-    }
-    return words;
-}
-
-std::string_view cmdline_word_key(std::string_view word)
-{
-    bool quoted = word.starts_with('"');
-    if (quoted)
-        word.remove_prefix(1);
-    size_t equals = word.find('=');
-    if (equals != std::string_view::npos)
-        return word.substr(0, equals);
-    if (quoted && word.ends_with('"'))
-        word.remove_suffix(1);
-    return word;
-}
-
-std::string edit_cmdline(std::string_view cmdline, std::vector<std::string> const& remove, std::vector<std::string> const& append)
-{
-    auto words = split_cmdline(cmdline);
-    auto init_start = std::find(words.begin(), words.end(), std::string_view("--"));
-    auto removed = [&](std::string_view word) {
-        for (auto const& entry : remove) {
-            bool exact = entry.find('=') != std::string::npos;
-            if (exact ? word == entry : cmdline_word_key(word) == entry)
-                return true;
-        }
-        return false;
-    };
-    std::vector<std::string_view> kernel_words;
-    for (auto word = words.begin(); word != init_start; ++word) {
-        if (!removed(*word))
-            kernel_words.push_back(*word);
-    }
-    for (auto const& entry : append) {
-        for (auto word : split_cmdline(entry))
-            kernel_words.push_back(word);
-    }
-    std::string out;
-    for (auto word : kernel_words)
-        out += cat(out.empty() ? "" : " ", word);
-    for (auto word = init_start; word != words.end(); ++word)
-        out += cat(out.empty() ? "" : " ", *word);
-    return out;
-}
 
 Result<std::string> build_cmdline(CmdlineRequest const& request, SystemPaths const& paths)
 {

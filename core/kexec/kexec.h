@@ -52,18 +52,6 @@ Result<std::optional<uint64_t>> check_crash_reservation(SystemPaths const& paths
 
 // ---- Command lines ----
 
-// Splits at blanks outside double quotes; quotes stay in the words
-// (dyndbg="file x +p" is one word).
-std::vector<std::string_view> split_cmdline(std::string_view cmdline);
-// The parameter name of a word: 'crashkernel' for crashkernel=256M, the word
-// itself for a flag; a leading quote is skipped ("a=b c" names 'a').
-std::string_view cmdline_word_key(std::string_view word);
-// Drops every word whose key is in `remove` (an entry with '=' drops only
-// that exact word), then appends the words of each `append` entry. Words
-// after a bare "--" belong to init: they are never removed, and appended
-// words go in front of the "--".
-std::string edit_cmdline(std::string_view cmdline, std::vector<std::string> const& remove, std::vector<std::string> const& append);
-
 struct CmdlineRequest {
     Target target { Target::Reboot };
     // Start from /proc/cmdline minus BOOT_IMAGE= (and, for the crash kernel,

@@ -106,14 +106,6 @@ TEST_CASE("load_modules_in_order: no list is no modules; unreadable modules are 
     CHECK(report.value().loaded.empty());
 }
 
-TEST_CASE("root_device_from_cmdline: the last root= before --")
-{
-    CHECK(core::root_device_from_cmdline("console=ttyS0 root=/dev/vda1 ro") == "/dev/vda1");
-    CHECK(core::root_device_from_cmdline("root=/dev/sda1 quiet root=UUID=abcd") == "UUID=abcd");
-    CHECK(core::root_device_from_cmdline("root=/dev/sda1 -- root=/dev/init-arg") == "/dev/sda1");
-    CHECK(core::root_device_from_cmdline("console=ttyS0 noroot=x") == "");
-}
-
 TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into a readable dump")
 {
     ScratchDir dir;

@@ -258,6 +258,8 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
 Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
 {
     auto system = kexec_paths(paths);
+    // load_kernel checks this too; here it fails fast, before the slow
+    // initramfs build.
     TRY(kexec::check_crash_reservation(system));
     auto plan = TRY(plan_capture(paths, options));
     ArmReport report;
@@ -275,9 +277,8 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     request.initrd_path = plan.initrd_path;
     request.cmdline = plan.cmdline;
     request.target = kexec::Target::Panic;
-    auto load_plan = TRY(kexec::plan_load(request, system));
-    report.load_description = kexec::describe_load(load_plan);
-    TRY(kexec::execute_load(load_plan, system));
+    auto loaded = TRY(kexec::load_kernel(std::move(request), kexec::DryRun::No, nullptr, system));
+    report.load_description = std::move(loaded.description);
     report.notes = prepare_crash_settings(paths.proc);
     return report;
 }

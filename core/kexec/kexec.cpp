@@ -176,6 +176,15 @@ Result<uint64_t> file_size(int fd, std::string const& path)
     return static_cast<uint64_t>(status.st_size);
 }
 
+// Records the kind of a failure for the caller that asked, and passes the
+// error on.
+Error failed_as(FailureKind* failure_kind, FailureKind kind, Error error)
+{
+    if (failure_kind)
+        *failure_kind = kind;
+    return error;
+}
+
 FailureFacts facts_for(LoadPlan const& plan)
 {
     FailureFacts facts;
@@ -442,6 +451,29 @@ Result<LoadOutcome> load(LoadRequest request, SystemPaths const& paths, FileLoad
     return execute_load(plan, paths, call);
 }
 
+Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+{
+    if (request.target == Target::Panic) {
+        auto reservation = check_crash_reservation(paths);
+        if (!reservation.ok())
+            return failed_as(failure_kind, FailureKind::NoCrashReservation, std::move(reservation).error());
+    }
+    auto plan = plan_load(std::move(request), paths);
+    if (!plan.ok())
+        return failed_as(failure_kind, FailureKind::Failed, std::move(plan).error());
+    LoadReport report;
+    report.description = describe_load(plan.value());
+    if (dry_run == DryRun::Yes)
+        return report;
+    auto outcome = execute_load(plan.value(), paths, call);
+    if (!outcome.ok()) {
+        FailureKind kind = load_failure_kind(outcome.error().errno_code());
+        return failed_as(failure_kind, kind, std::move(outcome).error());
+    }
+    report.outcome = outcome.value();
+    return report;
+}
+
 std::string describe_unload(Target target)
 {
     return cat("kexec_file_load(-1, -1, 0, NULL, ", flags_text(file_unload | (target == Target::Panic ? file_on_crash : 0)), ")");
@@ -475,26 +507,31 @@ Error nothing_loaded_error(Target target)
     return Error::with_code(ENOENT, "Nothing has been loaded! Load a kernel with 'kexec -l KERNEL' first");
 }
 
-Result<void> require_loaded(Target target, SystemPaths const& paths)
+Result<void> require_loaded(Target target, SystemPaths const& paths, FailureKind* failure_kind)
 {
-    if (TRY(is_loaded(target, paths)))
-        return {};
-    return nothing_loaded_error(target);
+    auto loaded = is_loaded(target, paths);
+    if (!loaded.ok())
+        return failed_as(failure_kind, FailureKind::Failed, std::move(loaded).error());
+    if (!loaded.value())
+        return failed_as(failure_kind, FailureKind::NothingLoaded, nothing_loaded_error(target));
+    return {};
 }
 
-Result<void> exec_loaded(SyncFirst sync, SystemPaths const& paths)
+Result<void> exec_loaded(SyncFirst sync, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths)
 {
-    TRY(require_loaded(Target::Reboot, paths));
+    TRY(require_loaded(Target::Reboot, paths, failure_kind));
+    if (dry_run == DryRun::Yes)
+        return {};
     log::debug(describe_exec(sync));
     if (sync == SyncFirst::Yes)
         ::sync();
     ::reboot(reboot_command_kexec);
     int code = errno;
     if (code == EPERM)
-        return Error::with_code(EPERM, "starting the loaded kernel needs CAP_SYS_BOOT; run it as root");
+        return failed_as(failure_kind, FailureKind::Failed, Error::with_code(EPERM, "starting the loaded kernel needs CAP_SYS_BOOT; run it as root"));
     if (code == EINVAL)
-        return Error::with_code(EINVAL, "Nothing has been loaded! (the kernel says no kexec kernel is loaded; it may have been unloaded meanwhile)");
-    return Error::from_errno(code, "reboot(2) with LINUX_REBOOT_CMD_KEXEC");
+        return failed_as(failure_kind, FailureKind::Failed, Error::with_code(EINVAL, "Nothing has been loaded! (the kernel says no kexec kernel is loaded; it may have been unloaded meanwhile)"));
+    return failed_as(failure_kind, FailureKind::Failed, Error::from_errno(code, "reboot(2) with LINUX_REBOOT_CMD_KEXEC"));
 }
 
 // ---- Exit statuses ----

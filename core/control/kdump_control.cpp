@@ -277,9 +277,11 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     request.initrd_path = plan.initrd_path;
     request.cmdline = plan.cmdline;
     request.target = kexec::Target::Panic;
-    auto loaded = TRY(kexec::load_kernel(std::move(request), kexec::DryRun::No, nullptr, system));
+    auto loaded = TRY(kexec::load_kernel(std::move(request), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
     report.load_description = std::move(loaded.description);
-    report.notes = prepare_crash_settings(paths.proc);
+    // After the raw-dump notes: they say where a waiting dump went.
+    for (auto& note : prepare_crash_settings(paths.proc))
+        report.notes.push_back(std::move(note));
     return report;
 }
 
@@ -292,7 +294,7 @@ Result<PropagateReport> propagate(HostPaths const& paths)
 
 Result<void> disarm(HostPaths const& paths)
 {
-    return kexec::unload(kexec::Target::Panic, kexec_paths(paths));
+    return kexec::unload(kexec::Target::Panic, kexec_paths(paths), paths.kexec_file_load);
 }
 
 ArmedStatus armed_status(HostPaths const& paths)

@@ -9,6 +9,7 @@
 #include "core/base/error.h"
 #include "initramfs/initramfs.h"
 #include "core/config/kdump_conf.h"
+#include "core/kexec/kexec.h"
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 
@@ -29,6 +30,8 @@ struct HostPaths {
     // An nfs target's network (tests give the plan); its sysfs and
     // /proc/mounts come from sysfs and proc above.
     std::optional<NetworkPlan> nfs_network;
+    // The kexec_file_load system call; tests give a fake.
+    kexec::FileLoadCall kexec_file_load { kexec::real_kexec_file_load };
 };
 
 struct ArmOptions {

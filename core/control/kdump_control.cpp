@@ -285,6 +285,14 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     return report;
 }
 
+Result<ArmReport> rearm(HostPaths const& paths, ArmOptions const& options)
+{
+    auto stopped = disarm(paths);
+    if (!stopped.ok())
+        log::warn(stopped.error().message());
+    return arm(paths, options);
+}
+
 Result<PropagateReport> propagate(HostPaths const& paths)
 {
     auto settings = TRY(read_kdump_settings(paths.settings_path, IfMissing::UseDefaults));

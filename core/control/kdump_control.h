@@ -75,6 +75,9 @@ struct ArmReport {
 Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options);
 // kdump stop.
 Result<void> disarm(HostPaths const& paths);
+// kdump restart: disarm (a failure there is only a warning: there may be
+// nothing loaded), then arm with the same options.
+Result<ArmReport> rearm(HostPaths const& paths, ArmOptions const& options);
 // kdump propagate: the ssh target's key and host key (core/ssh_target.h).
 Result<PropagateReport> propagate(HostPaths const& paths);
 

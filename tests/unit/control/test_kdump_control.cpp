@@ -119,4 +119,24 @@ TEST_CASE("kdump start reports the raw dump it found and the crash settings, bot
     CHECK(report->notes[1].starts_with("kernel.sysrq was 438; set to 1"));
 }
 
+TEST_CASE("kdump restart honours --force: the initramfs is rebuilt though its inputs did not change")
+{
+    FakeHost host;
+    core::ArmOptions options { .force_rebuild = false, .applet_names = { "dumper" } };
+    REQUIRE(core::arm(host.paths, options).ok());
+
+    auto kept = core::rearm(host.paths, options);
+    REQUIRE(kept.ok());
+    CHECK_FALSE(kept->rebuild.rebuilt);
+    CHECK(kept->rebuild.reason.starts_with("its inputs have not changed"));
+
+    options.force_rebuild = true;
+    auto forced = core::rearm(host.paths, options);
+    REQUIRE(forced.ok());
+    CHECK(forced->rebuild.rebuilt);
+    CHECK(forced->rebuild.reason == "a rebuild was asked for");
+    // Each restart unloaded, then loaded.
+    CHECK(host.load_flags.size() == 5);
+}
+
 } // TEST_SUITE

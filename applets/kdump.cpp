@@ -7,7 +7,7 @@
 #include "core/base/strings.h"
 #include "core/control/kdump_control.h"
 
-#include <fcntl.h>
+#include <functional>
 #include <unistd.h>
 
 namespace applets {
@@ -68,19 +68,15 @@ core::Result<int> print_armed(core::ArmReport const& report)
     return 0;
 }
 
-core::Result<int> crash_now(bool force)
+// kdump test's question; --force skips it.
+core::Result<void> confirm_crash()
 {
-    if (!force) {
-        TRY(print("This crashes the machine now to test kdump; unsaved data is lost. Type YES to go on: "));
-        char answer[8] = {};
-        ssize_t got = ::read(STDIN_FILENO, answer, sizeof answer - 1);
-        if (got < 3 || std::string_view(answer, 3) != "YES")
-            return core::Error::invalid("not confirmed; nothing was done (use --force to skip the question)");
-    }
-    auto trigger = TRY(core::open_file("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC));
-    ::sync();
-    TRY(core::write_all(trigger.get(), std::string_view("c"), "/proc/sysrq-trigger"));
-    return core::Error::invalid("the crash through /proc/sysrq-trigger did not happen");
+    TRY(print("This crashes the machine now to test kdump; unsaved data is lost. Type YES to go on: "));
+    char answer[8] = {};
+    ssize_t got = ::read(STDIN_FILENO, answer, sizeof answer - 1);
+    if (got < 3 || std::string_view(answer, 3) != "YES")
+        return core::Error::invalid("not confirmed; nothing was done (use --force to skip the question)");
+    return {};
 }
 
 core::Result<int> kdump_main(Context&, Arguments args)
@@ -135,10 +131,11 @@ core::Result<int> kdump_main(Context&, Arguments args)
         return 0;
     }
     if (command == "test") {
-        auto status = core::armed_status(paths);
-        if (!status.armed)
-            return core::Error::invalid(core::cat(status.explanation, "; not crashing"));
-        return crash_now(force);
+        std::function<core::Result<void>()> confirm = confirm_crash;
+        if (force)
+            confirm = [] { return core::Result<void>(); };
+        TRY(core::crash_for_test(paths, confirm));
+        return 0; // not reached: the machine has crashed
     }
     if (command == "propagate") {
         auto report = TRY(core::propagate(paths));

@@ -12,6 +12,7 @@
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 #include "core/base/strings.h"
+#include "core/system/power.h"
 #include "core/system/target.h"
 
 #include <cerrno>
@@ -303,6 +304,15 @@ Result<PropagateReport> propagate(HostPaths const& paths)
 Result<void> disarm(HostPaths const& paths)
 {
     return kexec::unload(kexec::Target::Panic, kexec_paths(paths), paths.kexec_file_load);
+}
+
+Result<void> crash_for_test(HostPaths const& paths, std::function<Result<void>()> const& confirm)
+{
+    auto status = armed_status(paths);
+    if (!status.armed)
+        return Error::invalid(cat(status.explanation, "; not crashing"));
+    TRY(confirm());
+    return crash_through_sysrq(paths.proc);
 }
 
 ArmedStatus armed_status(HostPaths const& paths)

@@ -13,6 +13,7 @@
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -106,5 +107,10 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
 // The seed's "Prepare for crashdump": sysrq on; panic_on_oops and
 // unknown_nmi_panic reported. Returns one line per setting.
 std::vector<std::string> prepare_crash_settings(std::string const& proc_root);
+
+// kdump test: refuses unless kdump is armed; then asks `confirm` (the
+// applet's question, skipped by --force), and crashes the machine through
+// sysrq. Returns only when something stopped it.
+Result<void> crash_for_test(HostPaths const& paths, std::function<Result<void>()> const& confirm);
 
 } // namespace core

@@ -139,4 +139,30 @@ TEST_CASE("kdump restart honours --force: the initramfs is rebuilt though its in
     CHECK(host.load_flags.size() == 5);
 }
 
+TEST_CASE("kdump test refuses to crash a machine that is not armed, and asks first")
+{
+    FakeHost host;
+    int asked = 0;
+    auto refused = core::crash_for_test(host.paths, [&] { ++asked; return core::Result<void>(); });
+    REQUIRE_FALSE(refused.ok());
+    CHECK(contains(refused.error().message(), "kdump is not armed"));
+    CHECK(refused.error().message().ends_with("; not crashing"));
+    CHECK(asked == 0);
+
+    // Armed, but the answer is no: nothing is written to sysrq-trigger.
+    put(host.paths.sysfs + "/kernel/kexec_crash_loaded", "1\n");
+    put(host.paths.proc + "/sysrq-trigger", "");
+    auto declined = core::crash_for_test(host.paths, [&] { ++asked; return core::Result<void>(core::Error::invalid("not confirmed")); });
+    REQUIRE_FALSE(declined.ok());
+    CHECK(declined.error().message() == "not confirmed");
+    CHECK(asked == 1);
+    CHECK(core::read_text_file(host.paths.proc + "/sysrq-trigger").value().empty());
+
+    // Confirmed: 'c' goes to sysrq-trigger (here a file, so nothing crashes).
+    auto crashed = core::crash_for_test(host.paths, [&] { ++asked; return core::Result<void>(); });
+    REQUIRE_FALSE(crashed.ok());
+    CHECK(crashed.error().message() == core::cat("the crash through ", host.paths.proc, "/sysrq-trigger did not happen"));
+    CHECK(core::read_text_file(host.paths.proc + "/sysrq-trigger").value() == "c");
+}
+
 } // TEST_SUITE

@@ -94,23 +94,20 @@ int fail(FailureKind kind, core::Error const& error)
     return core::kexec::exit_status(kind);
 }
 
-// Builds the command line from the options, then runs core's load
-// sequence. Returns the exit status of a failure, nullopt on success.
+// core's load sequence, with the command line the options ask for.
+// Returns the exit status of a failure, nullopt on success.
 std::optional<int> load_kernel(Options const& options, core::kexec::Target target, std::string_view kernel)
 {
-    core::kexec::CmdlineRequest cmdline_request { .target = target, .reuse_current = options.reuse_cmdline, .append = options.append };
-    auto cmdline = core::kexec::build_cmdline(cmdline_request);
-    if (!cmdline.ok())
-        return fail(FailureKind::Usage, cmdline.error()); // kexec-tools die()s on /proc/cmdline
     core::kexec::LoadRequest request {
         .kernel_path = std::string(kernel),
         .initrd_path = options.initrd,
-        .cmdline = std::move(cmdline).release_value(),
+        .cmdline = {},
         .target = target,
         .kernel_debug = options.debug,
     };
+    core::kexec::CmdlineRequest cmdline { .target = target, .reuse_current = options.reuse_cmdline, .append = options.append };
     FailureKind kind = FailureKind::Failed;
-    auto report = core::kexec::load_kernel(std::move(request), options.dry_run ? core::kexec::DryRun::Yes : core::kexec::DryRun::No, &kind);
+    auto report = core::kexec::load_kernel(std::move(request), cmdline, options.dry_run ? core::kexec::DryRun::Yes : core::kexec::DryRun::No, &kind);
     if (!report.ok())
         return fail(kind, report.error());
     if (!report->outcome)

@@ -451,12 +451,21 @@ Result<LoadOutcome> load(LoadRequest request, SystemPaths const& paths, FileLoad
     return execute_load(plan, paths, call);
 }
 
-Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+namespace {
+
+// load_kernel's steps; `cmdline`, when given, replaces request.cmdline.
+Result<LoadReport> run_load_sequence(LoadRequest request, CmdlineRequest const* cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
 {
     if (request.target == Target::Panic) {
         auto reservation = check_crash_reservation(paths);
         if (!reservation.ok())
             return failed_as(failure_kind, FailureKind::NoCrashReservation, std::move(reservation).error());
+    }
+    if (cmdline) {
+        auto built = build_cmdline(*cmdline, paths);
+        if (!built.ok())
+            return failed_as(failure_kind, FailureKind::Usage, std::move(built).error());
+        request.cmdline = std::move(built).release_value();
     }
     auto plan = plan_load(std::move(request), paths);
     if (!plan.ok())
@@ -472,6 +481,18 @@ Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind*
     }
     report.outcome = outcome.value();
     return report;
+}
+
+} // namespace
+
+Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+{
+    return run_load_sequence(std::move(request), nullptr, dry_run, failure_kind, paths, call);
+}
+
+Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+{
+    return run_load_sequence(std::move(request), &cmdline, dry_run, failure_kind, paths, call);
 }
 
 std::string describe_unload(Target target)

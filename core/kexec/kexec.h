@@ -139,6 +139,11 @@ struct LoadReport {
 // which step failed, as kexec(8)'s exit status does: NoCrashReservation,
 // Failed for the plan, load_failure_kind of the system call's errno.
 Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load);
+// kexec -l/-p/-f: the same, with request.cmdline built from `cmdline`
+// (build_cmdline) right after the reservation check; a /proc/cmdline it
+// cannot read is a Usage failure (kexec-tools die()s).
+Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {},
+    FileLoadCall const& call = real_kexec_file_load);
 
 // kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD[|KEXEC_FILE_ON_CRASH]).
 // Its errors carry the kernel's errno.

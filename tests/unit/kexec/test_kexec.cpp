@@ -557,6 +557,31 @@ TEST_CASE("kexec: load_kernel, the sequence kexec and kdump start share, says wh
     CHECK(kind == FailureKind::Failed);
     CHECK(calls == 1);
 }
+
+TEST_CASE("kexec: load_kernel builds kexec's command line after the reservation check")
+{
+    FakeSystem system;
+    std::string kernel = system.file("vmlinuz", bzimage());
+    auto accepting = [](int, int, std::string const&, unsigned long) { return 0; };
+    LoadRequest crash { .kernel_path = kernel, .initrd_path = {}, .cmdline = "replaced", .target = Target::Panic, .kernel_debug = false };
+    CmdlineRequest reuse { .target = Target::Panic, .reuse_current = true, .append = { "irqpoll nr_cpus=1" } };
+
+    FailureKind kind = FailureKind::Failed;
+    auto dry = load_kernel(crash, reuse, DryRun::Yes, &kind, system.paths, accepting);
+    REQUIRE(dry.ok());
+    CHECK(contains(dry->description, "cmdline=\"root=UUID=1234 ro quiet irqpoll nr_cpus=1\""));
+
+    // kexec-tools dies on an unreadable /proc/cmdline: a usage failure...
+    ::unlink((system.paths.proc + "/cmdline").c_str());
+    auto unreadable = load_kernel(crash, reuse, DryRun::Yes, &kind, system.paths, accepting);
+    REQUIRE_FALSE(unreadable.ok());
+    CHECK(kind == FailureKind::Usage);
+    CHECK(unreadable.error().message().starts_with("--reuse-cmdline: "));
+    // ...but a missing reservation is found first.
+    system.set_sys("kernel/kexec_crash_size", "0\n");
+    CHECK_FALSE(load_kernel(crash, reuse, DryRun::Yes, &kind, system.paths, accepting).ok());
+    CHECK(kind == FailureKind::NoCrashReservation);
+}
 #endif
 
 TEST_CASE("kexec: unload makes the documented call")

@@ -4,10 +4,10 @@
 #include "applets/applet.h"
 
 #include "core/base/fd.h"
+#include "core/base/strings.h"
 #include "core/control/kdump_control.h"
-#include "core/base/log.h"
 
-#include <fcntl.h>
+#include <functional>
 #include <unistd.h>
 
 namespace applets {
@@ -57,9 +57,8 @@ namespace {
 
 core::Result<void> print(std::string_view text) { return core::write_all(STDOUT_FILENO, text, "standard output"); }
 
-core::Result<int> start(core::HostPaths const& paths, core::ArmOptions const& options)
+core::Result<int> print_armed(core::ArmReport const& report)
 {
-    auto report = TRY(core::arm(paths, options));
     TRY(print(core::cat("initramfs: ", report.rebuild.rebuilt ? "built" : "kept", " (", report.rebuild.reason, ")",
         report.rebuild.rebuilt ? core::cat(", ", report.rebuild.image.compressed_bytes, " bytes") : std::string(), "\n")));
     TRY(print(core::cat("loaded: ", report.load_description, "\n")));
@@ -69,19 +68,15 @@ core::Result<int> start(core::HostPaths const& paths, core::ArmOptions const& op
     return 0;
 }
 
-core::Result<int> crash_now(bool force)
+// kdump test's question; --force skips it.
+core::Result<void> confirm_crash()
 {
-    if (!force) {
-        TRY(print("This crashes the machine now to test kdump; unsaved data is lost. Type YES to go on: "));
-        char answer[8] = {};
-        ssize_t got = ::read(STDIN_FILENO, answer, sizeof answer - 1);
-        if (got < 3 || std::string_view(answer, 3) != "YES")
-            return core::Error::invalid("not confirmed; nothing was done (use --force to skip the question)");
-    }
-    auto trigger = TRY(core::open_file("/proc/sysrq-trigger", O_WRONLY | O_CLOEXEC));
-    ::sync();
-    TRY(core::write_all(trigger.get(), std::string_view("c"), "/proc/sysrq-trigger"));
-    return core::Error::invalid("the crash through /proc/sysrq-trigger did not happen");
+    TRY(print("This crashes the machine now to test kdump; unsaved data is lost. Type YES to go on: "));
+    char answer[8] = {};
+    ssize_t got = ::read(STDIN_FILENO, answer, sizeof answer - 1);
+    if (got < 3 || std::string_view(answer, 3) != "YES")
+        return core::Error::invalid("not confirmed; nothing was done (use --force to skip the question)");
+    return {};
 }
 
 core::Result<int> kdump_main(Context&, Arguments args)
@@ -90,7 +85,7 @@ core::Result<int> kdump_main(Context&, Arguments args)
     std::optional<std::string> settings;
     core::cli::OptionParser parser;
     add_help_option(parser, &help);
-    parser.flag('f', "force", &force, "test: do not ask; start/rebuild: rebuild the initramfs");
+    parser.flag('f', "force", &force, "test: do not ask; start/restart/rebuild: rebuild the initramfs");
     parser.flag(0, "print-contents", &print_contents, "rebuild: list every file in the image and why");
     parser.value(0, "settings", "FILE", &settings, "read this settings file instead of /etc/sysconfig/kdumpbox");
     auto operands = TRY(parser.parse(args));
@@ -103,23 +98,19 @@ core::Result<int> kdump_main(Context&, Arguments args)
     core::HostPaths paths;
     if (settings)
         paths.settings_path = *settings;
-    core::ArmOptions options;
-    options.applet_names = all_applet_names();
+    // One set of options for every command, so none drops --force.
+    core::ArmOptions options { .force_rebuild = force, .applet_names = all_applet_names() };
     std::string_view command = operands[0];
 
     if (command == "start")
-        return start(paths, { .force_rebuild = force, .applet_names = options.applet_names });
+        return print_armed(TRY(core::arm(paths, options)));
     if (command == "stop") {
         TRY(core::disarm(paths));
         TRY(print("kdump: stopped\n"));
         return 0;
     }
-    if (command == "restart") {
-        auto stopped = core::disarm(paths);
-        if (!stopped.ok())
-            core::log::warn(stopped.error().message());
-        return start(paths, options);
-    }
+    if (command == "restart")
+        return print_armed(TRY(core::rearm(paths, options)));
     if (command == "status") {
         auto status = core::armed_status(paths);
         TRY(print(status.explanation + "\n"));
@@ -140,10 +131,11 @@ core::Result<int> kdump_main(Context&, Arguments args)
         return 0;
     }
     if (command == "test") {
-        auto status = core::armed_status(paths);
-        if (!status.armed)
-            return core::Error::invalid(core::cat(status.explanation, "; not crashing"));
-        return crash_now(force);
+        std::function<core::Result<void>()> confirm = confirm_crash;
+        if (force)
+            confirm = [] { return core::Result<void>(); };
+        TRY(core::crash_for_test(paths, confirm));
+        return 0; // not reached: the machine has crashed
     }
     if (command == "propagate") {
         auto report = TRY(core::propagate(paths));

@@ -94,37 +94,25 @@ int fail(FailureKind kind, core::Error const& error)
     return core::kexec::exit_status(kind);
 }
 
-// The whole load: command line, plan, then the system call or --dry-run.
+// core's load sequence, with the command line the options ask for.
 // Returns the exit status of a failure, nullopt on success.
 std::optional<int> load_kernel(Options const& options, core::kexec::Target target, std::string_view kernel)
 {
-    if (target == core::kexec::Target::Panic) {
-        auto reservation = core::kexec::check_crash_reservation();
-        if (!reservation.ok())
-            return fail(FailureKind::NoCrashReservation, reservation.error());
-    }
-    core::kexec::CmdlineRequest cmdline_request { .target = target, .reuse_current = options.reuse_cmdline, .append = options.append };
-    auto cmdline = core::kexec::build_cmdline(cmdline_request);
-    if (!cmdline.ok())
-        return fail(FailureKind::Usage, cmdline.error()); // kexec-tools die()s on /proc/cmdline
     core::kexec::LoadRequest request {
         .kernel_path = std::string(kernel),
         .initrd_path = options.initrd,
-        .cmdline = std::move(cmdline).release_value(),
+        .cmdline = {},
         .target = target,
         .kernel_debug = options.debug,
     };
-    auto plan = core::kexec::plan_load(std::move(request));
-    if (!plan.ok())
-        return fail(FailureKind::Failed, plan.error());
-    if (options.dry_run) {
-        core::log::notice(core::cat("dry run: would call ", core::kexec::describe_load(plan.value())));
-        return std::nullopt;
-    }
-    auto outcome = core::kexec::execute_load(plan.value());
-    if (!outcome.ok())
-        return fail(core::kexec::load_failure_kind(outcome.error().errno_code()), outcome.error());
-    if (outcome->unwrapped)
+    core::kexec::CmdlineRequest cmdline { .target = target, .reuse_current = options.reuse_cmdline, .append = options.append };
+    FailureKind kind = FailureKind::Failed;
+    auto report = core::kexec::load_kernel(std::move(request), cmdline, options.dry_run ? core::kexec::DryRun::Yes : core::kexec::DryRun::No, &kind);
+    if (!report.ok())
+        return fail(kind, report.error());
+    if (!report->outcome)
+        core::log::notice(core::cat("dry run: would call ", report->description));
+    else if (report->outcome->unwrapped)
         core::log::info(core::cat("loaded ", kernel, " after decompressing it (the kernel does not take it compressed)"));
     return std::nullopt;
 }
@@ -143,19 +131,13 @@ int status(core::kexec::Target target)
 // and returns -1 when reboot(2) comes back.
 int exec_kernel(Options const& options, core::kexec::SyncFirst sync)
 {
-    auto loaded = core::kexec::is_loaded(core::kexec::Target::Reboot);
-    if (!loaded.ok())
-        return fail(FailureKind::Failed, loaded.error());
-    if (!loaded.value())
-        return fail(FailureKind::NothingLoaded, core::kexec::nothing_loaded_error(core::kexec::Target::Reboot));
-    if (options.dry_run) {
+    FailureKind kind = FailureKind::Failed;
+    auto result = core::kexec::exec_loaded(sync, options.dry_run ? core::kexec::DryRun::Yes : core::kexec::DryRun::No, &kind);
+    if (!result.ok())
+        return fail(kind, result.error());
+    if (options.dry_run)
         core::log::notice(core::cat("dry run: would ", core::kexec::describe_exec(sync)));
-        return exit_ok;
-    }
-    auto result = core::kexec::exec_loaded(sync);
-    if (result.ok())
-        return exit_ok; // not reached: the new kernel is running
-    return fail(FailureKind::Failed, result.error());
+    return exit_ok; // after a real exec not reached: the new kernel is running
 }
 
 core::Result<int> kexec_main(Context&, Arguments args)

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <mutex>
 #include <string>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -15,18 +17,79 @@ namespace {
 char g_program[64] = "kdumpbox";
 Level g_threshold = Level::Info;
 int g_kmsg_fd = -1;
+int g_stderr_fd = STDERR_FILENO;
+// Set by enable_kmsg: stderr is /dev/console, and /dev/kmsg keeps every
+// line (no rate limit). Then the kernel prints our kmsg lines on the very
+// console stderr writes to.
+bool g_stderr_is_console = false;
+bool g_kmsg_unlimited = false;
+char const* g_printk_path = "/proc/sys/kernel/printk";
 std::mutex g_write_mutex;
 
-void write_all(int fd, std::string_view text)
+bool write_all(int fd, std::string_view text)
 {
     while (!text.empty()) {
         ssize_t written = ::write(fd, text.data(), text.size());
         if (written < 0 && errno == EINTR)
             continue;
         if (written <= 0)
-            return; // Nowhere left to report a failure to log.
+            return false; // Nowhere left to report a failure to log.
         text.remove_prefix(static_cast<size_t>(written));
     }
+    return true;
+}
+
+// The first number of a small /proc file ("7\t4\t1\t7" for kernel.printk),
+// or -1.
+int read_first_number(char const* path)
+{
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    char text[32];
+    ssize_t got = ::read(fd, text, sizeof text);
+    ::close(fd);
+    int value = -1;
+    for (ssize_t at = 0; at < got && text[at] >= '0' && text[at] <= '9'; ++at)
+        value = (value < 0 ? 0 : value * 10) + (text[at] - '0');
+    return value;
+}
+
+// The kernel prints a record on its consoles when its level is below
+// console_loglevel (kernel.printk's first number: 7 by default, 4 with
+// `quiet`). When that console is our stderr, writing the line there too
+// would show it twice.
+bool kmsg_reaches_stderr(Level level)
+{
+    if (g_kmsg_fd < 0 || !g_stderr_is_console || !g_kmsg_unlimited)
+        return false;
+    return static_cast<int>(level) < read_first_number(g_printk_path);
+}
+
+bool is_dev_console(int fd)
+{
+    struct stat status;
+    return ::fstat(fd, &status) == 0 && S_ISCHR(status.st_mode) && status.st_rdev == makedev(5, 1);
+}
+
+// /dev/kmsg drops a writer's lines beyond 10 in 5 seconds unless
+// kernel.printk_devkmsg is "on" (a boot option can lock it). PID 1 of the
+// capture kernel owns the machine and turns the limit off.
+bool lift_kmsg_rate_limit()
+{
+    char const* path = "/proc/sys/kernel/printk_devkmsg";
+    int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)!::write(fd, "on\n", 3);
+        ::close(fd);
+    }
+    fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char text[16] = {};
+    ssize_t got = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    return got >= 2 && text[0] == 'o' && text[1] == 'n';
 }
 
 std::string_view level_prefix(Level level)
@@ -57,10 +120,22 @@ bool enable_kmsg()
     if (g_kmsg_fd >= 0)
         return true;
     g_kmsg_fd = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC | O_NOCTTY);
-    return g_kmsg_fd >= 0;
+    if (g_kmsg_fd < 0)
+        return false;
+    g_stderr_is_console = is_dev_console(g_stderr_fd);
+    g_kmsg_unlimited = lift_kmsg_rate_limit();
+    return true;
 }
 
 void set_kmsg_fd_for_testing(int fd) { g_kmsg_fd = fd; }
+
+void set_console_for_testing(int stderr_fd, char const* printk_path)
+{
+    g_stderr_fd = stderr_fd;
+    g_stderr_is_console = printk_path != nullptr;
+    g_kmsg_unlimited = printk_path != nullptr;
+    g_printk_path = printk_path ? printk_path : "/proc/sys/kernel/printk";
+}
 
 void write(Level level, std::string_view message)
 {
@@ -69,11 +144,15 @@ void write(Level level, std::string_view message)
     // One write(2) per line keeps lines from different threads whole.
     std::string line = cat(g_program, ": ", level_prefix(level), message, '\n');
     std::lock_guard lock(g_write_mutex);
-    write_all(STDERR_FILENO, line);
+    bool on_console = false;
     if (g_kmsg_fd >= 0) {
-        // kmsg takes one record per write; the priority prefix sets its level.
-        write_all(g_kmsg_fd, cat('<', static_cast<int>(level), '>', "kdumpbox: ", line));
+        // kmsg takes one record per write; the priority prefix sets its
+        // level. A record it refuses (too long) still goes to stderr.
+        bool recorded = write_all(g_kmsg_fd, cat('<', static_cast<int>(level), '>', "kdumpbox: ", line));
+        on_console = recorded && kmsg_reaches_stderr(level);
     }
+    if (!on_console)
+        write_all(g_stderr_fd, line);
 }
 
 } // namespace core::log

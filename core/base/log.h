@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // One logger for every applet. Lines go to stderr as "program: message";
 // in PID 1 (the capture initramfs) they also go to /dev/kmsg, so they end up
-// in the capture kernel's log and on the console even if stderr is lost.
+// in the capture kernel's log (dmesg, kexec-dmesg.log). Each line reaches
+// the console once: when the kernel already prints the kmsg copy on the
+// console stderr is, stderr is skipped (see enable_kmsg).
 #pragma once
 
 #include "core/base/strings.h"
@@ -19,9 +21,17 @@ std::string_view program();
 void set_threshold(Level threshold);
 bool enabled(Level level);
 // Also write to /dev/kmsg (PID 1). Returns false if it could not be opened.
+// It lifts /dev/kmsg's rate limit (kernel.printk_devkmsg=on). From then on
+// a line the kernel will print on the console (its level below
+// console_loglevel) goes to /dev/kmsg only when stderr is /dev/console and
+// the rate limit is off; otherwise it goes to both.
 bool enable_kmsg();
 // For tests: write kmsg lines into this fd instead (-1 turns it off).
 void set_kmsg_fd_for_testing(int fd);
+// For tests: stderr is stderr_fd; with a printk_path, it is the console and
+// console_loglevel is that file's first number. (STDERR_FILENO, nullptr)
+// restores the defaults.
+void set_console_for_testing(int stderr_fd, char const* printk_path);
 
 void write(Level level, std::string_view message);
 

@@ -4,7 +4,7 @@
 #include "core/system/blkid.h"
 #include "core/dump/collector.h"
 #include "core/base/fd.h"
-#include "core/kexec/kexec.h"
+#include "core/config/cmdline.h"
 #include "core/base/fs.h"
 #include "core/base/log.h"
 #include "core/system/module_load.h"
@@ -344,18 +344,6 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
 }
 
 } // namespace
-
-std::string root_device_from_cmdline(std::string_view cmdline)
-{
-    std::string root;
-    for (auto word : kexec::split_cmdline(cmdline)) {
-        if (word == "--")
-            break;
-        if (word.substr(0, 5) == "root=")
-            root = std::string(word.substr(5)); // the last one wins, as in the kernel
-    }
-    return root;
-}
 
 Result<std::string> read_own_kernel_log()
 {

@@ -49,9 +49,6 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
 // by root= on the capture kernel's command line.
 CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment);
 
-// The value of root= in a kernel command line, or empty.
-std::string root_device_from_cmdline(std::string_view cmdline);
-
 // The capture kernel's own log so far (klogctl), for kexec-dmesg.log.
 Result<std::string> read_own_kernel_log();
 

@@ -131,6 +131,21 @@ PowerAction power_action_of(FinalAction action)
     return PowerAction::Reboot;
 }
 
+PowerAction fatal_power_action(FailureAction action)
+{
+    switch (action) {
+    case FailureAction::Halt:
+        return PowerAction::Halt;
+    case FailureAction::Poweroff:
+        return PowerAction::PowerOff;
+    case FailureAction::Reboot:
+    case FailureAction::Shell:
+    case FailureAction::DumpToRootfs:
+        break;
+    }
+    return PowerAction::Reboot;
+}
+
 void perform_power_action(PowerAction action)
 {
     log::notice(cat("final step: ", power_action_name(action)));
@@ -193,6 +208,70 @@ void run_rescue_shell()
             log::notice(status.value().describe());
         reap_children();
     }
+}
+
+void run_final_or_failure_action(KdumpConfig const& config, CaptureEnvironment const& environment, CaptureOutcome outcome)
+{
+    if (!outcome.saved) {
+        log::error(cat("the dump was not saved: ", outcome.failure));
+        switch (config.failure_action) {
+        case FailureAction::Shell:
+            run_rescue_shell();
+            perform_power_action(PowerAction::Reboot);
+            return;
+        case FailureAction::DumpToRootfs:
+            outcome = run_capture_to_rootfs(config, environment);
+            if (!outcome.saved) {
+                log::error(cat("dump_to_rootfs failed too: ", outcome.failure));
+                perform_power_action(PowerAction::Reboot);
+                return;
+            }
+            break;
+        case FailureAction::Halt:
+        case FailureAction::Poweroff:
+        case FailureAction::Reboot:
+            perform_power_action(fatal_power_action(config.failure_action));
+            return;
+        }
+    }
+    log::notice(cat("the dump is saved in ", outcome.dump_directory));
+    perform_power_action(power_action_of(config.final_action));
+}
+
+int run_dumper(DumperOptions const& options, CaptureEnvironment const& environment)
+{
+    if (options.is_pid1) {
+        // Nothing below may end this process: errors are logged and lead
+        // to an action.
+        mount_early_filesystems();
+        log::enable_kmsg();
+        install_pid1_fatal_path(PowerAction::Reboot);
+        log::notice("kdumpbox dumper: capture kernel up");
+    }
+    auto config = read_kdump_conf(options.config_path, IfMissing::UseDefaults);
+    if (!config.ok()) {
+        log::error(cat(config.error().message(), "; the dump cannot be saved without a valid configuration"));
+        if (!options.is_pid1)
+            return 1;
+        perform_power_action(PowerAction::Reboot);
+        hang_forever();
+    }
+    for (auto const& warning : config.value().warnings)
+        log::warn(warning);
+    set_pid1_fatal_action(fatal_power_action(config.value().failure_action));
+    auto outcome = run_capture(config.value(), environment);
+    if (!options.is_pid1) {
+        // Rebooting is PID 1's business in the capture kernel: run by hand
+        // (or by mistake on a host) the dumper only reports.
+        if (!outcome.saved)
+            log::error(outcome.failure);
+        auto action = outcome.saved ? final_action_name(config.value().final_action) : failure_action_name(config.value().failure_action);
+        log::notice(cat("not PID 1: ", outcome.saved ? "final_action " : "failure_action ", action, " is not run"));
+        return outcome.saved ? 0 : 1;
+    }
+    if (options.run_action)
+        run_final_or_failure_action(config.value(), environment, std::move(outcome));
+    hang_forever();
 }
 
 } // namespace core

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/base/error.h"
+#include "core/capture/dumper.h"
 #include "core/config/kdump_conf.h"
 #include "core/system/power.h"
 
@@ -27,6 +28,10 @@ void install_pid1_fatal_path(PowerAction action);
 void set_pid1_fatal_action(PowerAction action);
 
 PowerAction power_action_of(FinalAction action);
+// What the fatal path does for a failure_action: halt and poweroff as
+// written, reboot for the rest (a signal handler can start no shell and
+// mount no root file system).
+PowerAction fatal_power_action(FailureAction action);
 
 // sync, then reboot(2) with the action. Returns only if reboot(2) failed;
 // then it logs, and PID 1 must wait forever (hang_forever).
@@ -37,5 +42,21 @@ void perform_power_action(PowerAction action);
 // else a built-in prompt that runs applets and programs. Returns when the
 // shell exits.
 void run_rescue_shell();
+
+// After the capture, as PID 1: final_action when the dump was saved;
+// otherwise failure_action (shell, then reboot; dump_to_rootfs, then
+// final_action, or reboot if that failed too; halt, poweroff, reboot).
+// Returns only where PID 1 must then wait forever.
+void run_final_or_failure_action(KdumpConfig const& config, CaptureEnvironment const& environment, CaptureOutcome outcome);
+
+struct DumperOptions {
+    std::string config_path { default_kdump_conf_path };
+    bool is_pid1 { false };
+    bool run_action { true }; // --no-action clears it
+};
+// The dumper: as PID 1, the early mounts, /dev/kmsg and the fatal path,
+// then the capture and its action; it never returns. Elsewhere the capture
+// only, and the exit status: 0 saved, 1 not.
+int run_dumper(DumperOptions const& options, CaptureEnvironment const& environment = {});
 
 } // namespace core

@@ -2,7 +2,7 @@
 #include "core/config/kdump_conf.h"
 
 #include "core/base/fd.h"
-#include "core/kexec/kexec.h"
+#include "core/config/cmdline.h"
 #include "core/base/strings.h"
 
 #include <algorithm>
@@ -419,7 +419,7 @@ Result<void> parse_conf_line(ParseState& state, unsigned line, std::string_view 
             return line_error(file, line, cat("extra_bins: ", words.error().message(), "; close the quote"));
         config.extra_bins = std::move(words).release_value();
     } else if (key == "extra_modules") {
-        for (auto word : kexec::split_cmdline(value)) {
+        for (auto word : split_cmdline(value)) {
             if (word.ends_with(".ko") || word.find(".ko.") != std::string_view::npos || word.find('/') != std::string_view::npos) {
                 std::string_view name = word.substr(word.rfind('/') + 1);
                 name = name.substr(0, name.find(".ko"));
@@ -948,12 +948,12 @@ std::string build_capture_cmdline(std::string_view proc_cmdline, KdumpSettings c
     // loader's note, a reservation inside the reservation, and turning the
     // first warning during the dump into a panic that loses it.
     std::vector<std::string> remove { "BOOT_IMAGE", "crashkernel", "panic_on_warn" };
-    for (auto word : kexec::split_cmdline(settings.commandline_remove))
+    for (auto word : split_cmdline(settings.commandline_remove))
         remove.emplace_back(word);
     std::vector<std::string> append;
     if (!trim(settings.commandline_append).empty())
         append.emplace_back(settings.commandline_append);
-    return kexec::edit_cmdline(base, remove, append);
+    return edit_cmdline(base, remove, append);
 }
 
 } // namespace core

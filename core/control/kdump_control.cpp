@@ -3,7 +3,7 @@
 
 #include "core/system/blkid.h"
 #include "initramfs/cpio.h"
-#include "core/capture/dumper.h"
+#include "core/config/cmdline.h"
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
 #include "core/base/fs.h"
@@ -12,6 +12,7 @@
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 #include "core/base/strings.h"
+#include "core/system/power.h"
 #include "core/system/target.h"
 
 #include <cerrno>
@@ -258,6 +259,8 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
 Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
 {
     auto system = kexec_paths(paths);
+    // load_kernel checks this too; here it fails fast, before the slow
+    // initramfs build.
     TRY(kexec::check_crash_reservation(system));
     auto plan = TRY(plan_capture(paths, options));
     ArmReport report;
@@ -275,11 +278,20 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     request.initrd_path = plan.initrd_path;
     request.cmdline = plan.cmdline;
     request.target = kexec::Target::Panic;
-    auto load_plan = TRY(kexec::plan_load(request, system));
-    report.load_description = kexec::describe_load(load_plan);
-    TRY(kexec::execute_load(load_plan, system));
-    report.notes = prepare_crash_settings(paths.proc);
+    auto loaded = TRY(kexec::load_kernel(std::move(request), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
+    report.load_description = std::move(loaded.description);
+    // After the raw-dump notes: they say where a waiting dump went.
+    for (auto& note : prepare_crash_settings(paths.proc))
+        report.notes.push_back(std::move(note));
     return report;
+}
+
+Result<ArmReport> rearm(HostPaths const& paths, ArmOptions const& options)
+{
+    auto stopped = disarm(paths);
+    if (!stopped.ok())
+        log::warn(stopped.error().message());
+    return arm(paths, options);
 }
 
 Result<PropagateReport> propagate(HostPaths const& paths)
@@ -291,7 +303,16 @@ Result<PropagateReport> propagate(HostPaths const& paths)
 
 Result<void> disarm(HostPaths const& paths)
 {
-    return kexec::unload(kexec::Target::Panic, kexec_paths(paths));
+    return kexec::unload(kexec::Target::Panic, kexec_paths(paths), paths.kexec_file_load);
+}
+
+Result<void> crash_for_test(HostPaths const& paths, std::function<Result<void>()> const& confirm)
+{
+    auto status = armed_status(paths);
+    if (!status.armed)
+        return Error::invalid(cat(status.explanation, "; not crashing"));
+    TRY(confirm());
+    return crash_through_sysrq(paths.proc);
 }
 
 ArmedStatus armed_status(HostPaths const& paths)

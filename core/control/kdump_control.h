@@ -9,9 +9,11 @@
 #include "core/base/error.h"
 #include "initramfs/initramfs.h"
 #include "core/config/kdump_conf.h"
+#include "core/kexec/kexec.h"
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,8 @@ struct HostPaths {
     // An nfs target's network (tests give the plan); its sysfs and
     // /proc/mounts come from sysfs and proc above.
     std::optional<NetworkPlan> nfs_network;
+    // The kexec_file_load system call; tests give a fake.
+    kexec::FileLoadCall kexec_file_load { kexec::real_kexec_file_load };
 };
 
 struct ArmOptions {
@@ -72,6 +76,9 @@ struct ArmReport {
 Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options);
 // kdump stop.
 Result<void> disarm(HostPaths const& paths);
+// kdump restart: disarm (a failure there is only a warning: there may be
+// nothing loaded), then arm with the same options.
+Result<ArmReport> rearm(HostPaths const& paths, ArmOptions const& options);
 // kdump propagate: the ssh target's key and host key (core/ssh_target.h).
 Result<PropagateReport> propagate(HostPaths const& paths);
 
@@ -100,5 +107,10 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
 // The seed's "Prepare for crashdump": sysrq on; panic_on_oops and
 // unknown_nmi_panic reported. Returns one line per setting.
 std::vector<std::string> prepare_crash_settings(std::string const& proc_root);
+
+// kdump test: refuses unless kdump is armed; then asks `confirm` (the
+// applet's question, skipped by --force), and crashes the machine through
+// sysrq. Returns only when something stopped it.
+Result<void> crash_for_test(HostPaths const& paths, std::function<Result<void>()> const& confirm);
 
 } // namespace core

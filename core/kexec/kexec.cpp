@@ -2,6 +2,7 @@
 #include "core/kexec/kexec.h"
 
 #include "core/base/bytes.h"
+#include "core/config/cmdline.h"
 #include "core/base/log.h"
 #include "core/system/power.h"
 #include "core/base/strings.h"
@@ -27,8 +28,6 @@ constexpr uint64_t max_unwrapped_bytes = 1024 * mebibyte;
 constexpr int reboot_command_kexec = 0x45584543;
 
 uint64_t mib_rounded_up(uint64_t bytes) { return (bytes + mebibyte - 1) / mebibyte; }
-
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 std::string_view errno_name(int errno_code)
 {
@@ -177,6 +176,15 @@ Result<uint64_t> file_size(int fd, std::string const& path)
     return static_cast<uint64_t>(status.st_size);
 }
 
+// Records the kind of a failure for the caller that asked, and passes the
+// error on.
+Error failed_as(FailureKind* failure_kind, FailureKind kind, Error error)
+{
+    if (failure_kind)
+        *failure_kind = kind;
+    return error;
+}
+
 FailureFacts facts_for(LoadPlan const& plan)
 {
     FailureFacts facts;
@@ -255,69 +263,6 @@ Result<std::optional<uint64_t>> check_crash_reservation(SystemPaths const& paths
 }
 
 // ---- Command lines ----
-
-std::vector<std::string_view> split_cmdline(std::string_view cmdline)
-{
-    std::vector<std::string_view> words;
-    size_t at = 0;
-    while (at < cmdline.size()) {
-        while (at < cmdline.size() && is_blank(cmdline[at]))
-            ++at;
-        if (at == cmdline.size())
-            break;
-        size_t start = at;
-        bool quoted = false;
-        while (at < cmdline.size() && (quoted || !is_blank(cmdline[at]))) {
-            if (cmdline[at] == '"')
-                quoted = !quoted;
-            ++at;
-        }
-        words.push_back(cmdline.substr(start, at - start));
-    }
-    return words;
-}
-
-std::string_view cmdline_word_key(std::string_view word)
-{
-    bool quoted = word.starts_with('"');
-    if (quoted)
-        word.remove_prefix(1);
-    size_t equals = word.find('=');
-    if (equals != std::string_view::npos)
-        return word.substr(0, equals);
-    if (quoted && word.ends_with('"'))
-        word.remove_suffix(1);
-    return word;
-}
-
-std::string edit_cmdline(std::string_view cmdline, std::vector<std::string> const& remove, std::vector<std::string> const& append)
-{
-    auto words = split_cmdline(cmdline);
-    auto init_start = std::find(words.begin(), words.end(), std::string_view("--"));
-    auto removed = [&](std::string_view word) {
-        for (auto const& entry : remove) {
-            bool exact = entry.find('=') != std::string::npos;
-            if (exact ? word == entry : cmdline_word_key(word) == entry)
-                return true;
-        }
-        return false;
-    };
-    std::vector<std::string_view> kernel_words;
-    for (auto word = words.begin(); word != init_start; ++word) {
-        if (!removed(*word))
-            kernel_words.push_back(*word);
-    }
-    for (auto const& entry : append) {
-        for (auto word : split_cmdline(entry))
-            kernel_words.push_back(word);
-    }
-    std::string out;
-    for (auto word : kernel_words)
-        out += cat(out.empty() ? "" : " ", word);
-    for (auto word = init_start; word != words.end(); ++word)
-        out += cat(out.empty() ? "" : " ", *word);
-    return out;
-}
 
 Result<std::string> build_cmdline(CmdlineRequest const& request, SystemPaths const& paths)
 {
@@ -506,6 +451,50 @@ Result<LoadOutcome> load(LoadRequest request, SystemPaths const& paths, FileLoad
     return execute_load(plan, paths, call);
 }
 
+namespace {
+
+// load_kernel's steps; `cmdline`, when given, replaces request.cmdline.
+Result<LoadReport> run_load_sequence(LoadRequest request, CmdlineRequest const* cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+{
+    if (request.target == Target::Panic) {
+        auto reservation = check_crash_reservation(paths);
+        if (!reservation.ok())
+            return failed_as(failure_kind, FailureKind::NoCrashReservation, std::move(reservation).error());
+    }
+    if (cmdline) {
+        auto built = build_cmdline(*cmdline, paths);
+        if (!built.ok())
+            return failed_as(failure_kind, FailureKind::Usage, std::move(built).error());
+        request.cmdline = std::move(built).release_value();
+    }
+    auto plan = plan_load(std::move(request), paths);
+    if (!plan.ok())
+        return failed_as(failure_kind, FailureKind::Failed, std::move(plan).error());
+    LoadReport report;
+    report.description = describe_load(plan.value());
+    if (dry_run == DryRun::Yes)
+        return report;
+    auto outcome = execute_load(plan.value(), paths, call);
+    if (!outcome.ok()) {
+        FailureKind kind = load_failure_kind(outcome.error().errno_code());
+        return failed_as(failure_kind, kind, std::move(outcome).error());
+    }
+    report.outcome = outcome.value();
+    return report;
+}
+
+} // namespace
+
+Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+{
+    return run_load_sequence(std::move(request), nullptr, dry_run, failure_kind, paths, call);
+}
+
+Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+{
+    return run_load_sequence(std::move(request), &cmdline, dry_run, failure_kind, paths, call);
+}
+
 std::string describe_unload(Target target)
 {
     return cat("kexec_file_load(-1, -1, 0, NULL, ", flags_text(file_unload | (target == Target::Panic ? file_on_crash : 0)), ")");
@@ -539,26 +528,31 @@ Error nothing_loaded_error(Target target)
     return Error::with_code(ENOENT, "Nothing has been loaded! Load a kernel with 'kexec -l KERNEL' first");
 }
 
-Result<void> require_loaded(Target target, SystemPaths const& paths)
+Result<void> require_loaded(Target target, SystemPaths const& paths, FailureKind* failure_kind)
 {
-    if (TRY(is_loaded(target, paths)))
-        return {};
-    return nothing_loaded_error(target);
+    auto loaded = is_loaded(target, paths);
+    if (!loaded.ok())
+        return failed_as(failure_kind, FailureKind::Failed, std::move(loaded).error());
+    if (!loaded.value())
+        return failed_as(failure_kind, FailureKind::NothingLoaded, nothing_loaded_error(target));
+    return {};
 }
 
-Result<void> exec_loaded(SyncFirst sync, SystemPaths const& paths)
+Result<void> exec_loaded(SyncFirst sync, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths)
 {
-    TRY(require_loaded(Target::Reboot, paths));
+    TRY(require_loaded(Target::Reboot, paths, failure_kind));
+    if (dry_run == DryRun::Yes)
+        return {};
     log::debug(describe_exec(sync));
     if (sync == SyncFirst::Yes)
         ::sync();
     ::reboot(reboot_command_kexec);
     int code = errno;
     if (code == EPERM)
-        return Error::with_code(EPERM, "starting the loaded kernel needs CAP_SYS_BOOT; run it as root");
+        return failed_as(failure_kind, FailureKind::Failed, Error::with_code(EPERM, "starting the loaded kernel needs CAP_SYS_BOOT; run it as root"));
     if (code == EINVAL)
-        return Error::with_code(EINVAL, "Nothing has been loaded! (the kernel says no kexec kernel is loaded; it may have been unloaded meanwhile)");
-    return Error::from_errno(code, "reboot(2) with LINUX_REBOOT_CMD_KEXEC");
+        return failed_as(failure_kind, FailureKind::Failed, Error::with_code(EINVAL, "Nothing has been loaded! (the kernel says no kexec kernel is loaded; it may have been unloaded meanwhile)"));
+    return failed_as(failure_kind, FailureKind::Failed, Error::from_errno(code, "reboot(2) with LINUX_REBOOT_CMD_KEXEC"));
 }
 
 // ---- Exit statuses ----

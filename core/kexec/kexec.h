@@ -26,6 +26,10 @@ namespace core::kexec {
 // Which kernel slot: the one `kexec -e` (or a reboot) starts, or the crash
 // kernel a panic starts.
 enum class Target { Reboot, Panic };
+// --dry-run: plan and describe, change nothing.
+enum class DryRun { No, Yes };
+// Why a kexec step failed, for kexec(8)'s exit status (see "Exit statuses").
+enum class FailureKind;
 std::string_view target_name(Target target); // "kernel", "crash kernel"
 
 // kexec_file_load flags (linux/kexec.h).
@@ -51,18 +55,6 @@ Result<uint64_t> crash_reservation_bytes(SystemPaths const& paths = {});
 Result<std::optional<uint64_t>> check_crash_reservation(SystemPaths const& paths = {});
 
 // ---- Command lines ----
-
-// Splits at blanks outside double quotes; quotes stay in the words
-// (dyndbg="file x +p" is one word).
-std::vector<std::string_view> split_cmdline(std::string_view cmdline);
-// The parameter name of a word: 'crashkernel' for crashkernel=256M, the word
-// itself for a flag; a leading quote is skipped ("a=b c" names 'a').
-std::string_view cmdline_word_key(std::string_view word);
-// Drops every word whose key is in `remove` (an entry with '=' drops only
-// that exact word), then appends the words of each `append` entry. Words
-// after a bare "--" belong to init: they are never removed, and appended
-// words go in front of the "--".
-std::string edit_cmdline(std::string_view cmdline, std::vector<std::string> const& remove, std::vector<std::string> const& append);
 
 struct CmdlineRequest {
     Target target { Target::Reboot };
@@ -135,6 +127,24 @@ Result<LoadOutcome> execute_load(LoadPlan& plan, SystemPaths const& paths = {}, 
 // plan_load + execute_load.
 Result<LoadOutcome> load(LoadRequest request, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load);
 
+// ---- The load sequence `kexec -l/-p/-f` and `kdump start` share ----
+
+struct LoadReport {
+    std::string description;            // the system call(s), as describe_load says
+    std::optional<LoadOutcome> outcome; // nullopt after a dry run: nothing was loaded
+};
+// For the crash kernel, the crashkernel= reservation first (kexec-tools
+// checks it before it opens the image); then plan_load, and execute_load
+// unless this is a dry run. On failure, *failure_kind (when given) says
+// which step failed, as kexec(8)'s exit status does: NoCrashReservation,
+// Failed for the plan, load_failure_kind of the system call's errno.
+Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load);
+// kexec -l/-p/-f: the same, with request.cmdline built from `cmdline`
+// (build_cmdline) right after the reservation check; a /proc/cmdline it
+// cannot read is a Usage failure (kexec-tools die()s).
+Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {},
+    FileLoadCall const& call = real_kexec_file_load);
+
 // kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD[|KEXEC_FILE_ON_CRASH]).
 // Its errors carry the kernel's errno.
 std::string describe_unload(Target target);
@@ -144,14 +154,18 @@ Result<void> unload(Target target, SystemPaths const& paths = {}, FileLoadCall c
 
 // "Nothing has been loaded!" (kexec-tools' words), and how to load one.
 Error nothing_loaded_error(Target target);
-// nothing_loaded_error when the slot is empty.
-Result<void> require_loaded(Target target, SystemPaths const& paths = {});
+// nothing_loaded_error when the slot is empty. On failure, *failure_kind
+// (when given) is NothingLoaded for an empty slot, Failed when sysfs
+// cannot tell.
+Result<void> require_loaded(Target target, SystemPaths const& paths = {}, FailureKind* failure_kind = nullptr);
 
 enum class SyncFirst { No, Yes };
 std::string describe_exec(SyncFirst sync);
-// require_loaded, then sync (unless told not to) and reboot(LINUX_REBOOT_CMD_KEXEC).
-// Returns only on failure.
-Result<void> exec_loaded(SyncFirst sync, SystemPaths const& paths = {});
+// `kexec -e`, and `kexec -f` after its load: require_loaded, then, unless a
+// dry run, sync (unless told not to) and reboot(LINUX_REBOOT_CMD_KEXEC).
+// Returns only on failure, or after a dry run. On failure, *failure_kind
+// (when given) is require_loaded's kind, or Failed when reboot(2) came back.
+Result<void> exec_loaded(SyncFirst sync, DryRun dry_run = DryRun::No, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {});
 
 // ---- Exit statuses ----
 

@@ -5,6 +5,7 @@
 #include "core/base/strings.h"
 
 #include <csignal>
+#include <fcntl.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -177,6 +178,15 @@ Result<void> execute_power_plan(PowerPlan const& plan)
     if (::reboot(reboot_command(plan.action)) != 0)
         return Error::from_errno(cat("reboot(2) with ", reboot_command_name(plan.action)));
     return {};
+}
+
+Result<void> crash_through_sysrq(std::string const& proc_root)
+{
+    std::string trigger_path = cat(proc_root, "/sysrq-trigger");
+    auto trigger = TRY(open_file(trigger_path, O_WRONLY | O_CLOEXEC));
+    ::sync();
+    TRY(write_all(trigger.get(), std::string_view("c"), trigger_path));
+    return Error::invalid(cat("the crash through ", trigger_path, " did not happen"));
 }
 
 } // namespace core

@@ -57,4 +57,8 @@ Result<void> check_power_privilege(PowerPlan const& plan, std::string const& pro
 // Does it. On a direct plan this only returns if reboot(2) failed.
 Result<void> execute_power_plan(PowerPlan const& plan);
 
+// sync, then sysrq-c through PROC/sysrq-trigger: the kernel panics at once
+// (and a loaded crash kernel takes over). Returns only if it did not.
+Result<void> crash_through_sysrq(std::string const& proc_root = "/proc");
+
 } // namespace core

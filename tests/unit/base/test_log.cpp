@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/base/log.h"
 
+#include <cstdlib>
 #include <doctest.h>
+#include <fcntl.h>
 #include <string>
 #include <unistd.h>
 
@@ -39,6 +41,52 @@ TEST_CASE("kmsg lines carry the syslog priority and respect the threshold")
     CHECK(core::log::enabled(core::log::Level::Info));
     CHECK_FALSE(core::log::enabled(core::log::Level::Debug));
     core::log::set_program("kdumpbox");
+}
+
+TEST_CASE("on the console, a line goes once: to /dev/kmsg when the kernel prints it there, else to stderr")
+{
+    char printk_path[] = "/tmp/kdumpbox-printk-XXXXXX";
+    int printk_fd = ::mkstemp(printk_path);
+    REQUIRE(printk_fd >= 0);
+    auto set_console_loglevel = [&](std::string_view text) {
+        REQUIRE(::ftruncate(printk_fd, 0) == 0);
+        REQUIRE(::pwrite(printk_fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size()));
+    };
+    int kmsg[2], console[2];
+    REQUIRE(::pipe(kmsg) == 0);
+    REQUIRE(::pipe(console) == 0);
+    core::log::set_program("dumper");
+    core::log::set_threshold(core::log::Level::Debug);
+    core::log::set_kmsg_fd_for_testing(kmsg[1]);
+    core::log::set_console_for_testing(console[1], printk_path);
+
+    set_console_loglevel("7\t4\t1\t7\n"); // the default: levels 0-6 are printed
+    core::log::error("disk full");
+    core::log::notice("saving vmcore");
+    core::log::debug("detail"); // level 7: the kernel keeps it off the console
+    set_console_loglevel("4\t4\t1\t7\n"); // `quiet`: only errors are printed
+    core::log::notice("saved");
+    core::log::error("failed");
+    // A record /dev/kmsg refuses still reaches the console.
+    int refusing = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    core::log::set_kmsg_fd_for_testing(refusing);
+    core::log::error("too long for kmsg");
+
+    core::log::set_kmsg_fd_for_testing(-1);
+    core::log::set_console_for_testing(STDERR_FILENO, nullptr);
+    core::log::set_threshold(core::log::Level::Info);
+    core::log::set_program("kdumpbox");
+    ::close(refusing);
+    ::close(kmsg[1]);
+    ::close(console[1]);
+    ::close(printk_fd);
+    ::unlink(printk_path);
+
+    CHECK(drain(kmsg[0]) == "<3>kdumpbox: dumper: error: disk full\n<5>kdumpbox: dumper: saving vmcore\n<7>kdumpbox: dumper: detail\n"
+                            "<5>kdumpbox: dumper: saved\n<3>kdumpbox: dumper: error: failed\n");
+    CHECK(drain(console[0]) == "dumper: detail\ndumper: saved\ndumper: error: too long for kmsg\n");
+    ::close(kmsg[0]);
+    ::close(console[0]);
 }
 
 TEST_CASE("program names are truncated, not overflowed")

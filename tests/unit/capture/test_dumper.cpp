@@ -106,14 +106,6 @@ TEST_CASE("load_modules_in_order: no list is no modules; unreadable modules are 
     CHECK(report.value().loaded.empty());
 }
 
-TEST_CASE("root_device_from_cmdline: the last root= before --")
-{
-    CHECK(core::root_device_from_cmdline("console=ttyS0 root=/dev/vda1 ro") == "/dev/vda1");
-    CHECK(core::root_device_from_cmdline("root=/dev/sda1 quiet root=UUID=abcd") == "UUID=abcd");
-    CHECK(core::root_device_from_cmdline("root=/dev/sda1 -- root=/dev/init-arg") == "/dev/sda1");
-    CHECK(core::root_device_from_cmdline("console=ttyS0 noroot=x") == "");
-}
-
 TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into a readable dump")
 {
     ScratchDir dir;
@@ -200,40 +192,4 @@ TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
     outcome = core::run_capture(none.value(), environment);
     CHECK_FALSE(outcome.saved);
     CHECK(outcome.failure.find("no root=") != std::string::npos);
-}
-
-TEST_CASE("prepare_crash_settings turns sysrq on and reports the panic switches")
-{
-    ScratchDir dir;
-    REQUIRE(::mkdir((dir.path + "/sys").c_str(), 0755) == 0);
-    REQUIRE(::mkdir((dir.path + "/sys/kernel").c_str(), 0755) == 0);
-    write_file(dir.path + "/sys/kernel/sysrq", "438\n");
-    write_file(dir.path + "/sys/kernel/panic_on_oops", "0\n");
-    write_file(dir.path + "/sys/kernel/unknown_nmi_panic", "1\n");
-    auto notes = core::prepare_crash_settings(dir.path);
-    REQUIRE(notes.size() == 2);
-    CHECK(notes[0].find("kernel.sysrq was 438; set to 1") == 0);
-    CHECK(notes[1].find("kernel.panic_on_oops is 0") == 0);
-    // A sysctl file takes the write whole; a plain file keeps what followed.
-    CHECK(core::read_text_file(dir.path + "/sys/kernel/sysrq").value().substr(0, 2) == "1\n");
-}
-
-TEST_CASE("armed_status reads kexec_crash_loaded and says why kdump is not armed")
-{
-    ScratchDir dir;
-    REQUIRE(::mkdir((dir.path + "/kernel").c_str(), 0755) == 0);
-    write_file(dir.path + "/kernel/kexec_crash_loaded", "1\n");
-    write_file(dir.path + "/kernel/kexec_crash_size", "268435456\n");
-    core::HostPaths paths;
-    paths.sysfs = dir.path;
-    paths.proc = dir.path;
-    auto armed = core::armed_status(paths);
-    CHECK(armed.armed);
-    CHECK(armed.explanation.find("256 MiB") != std::string::npos);
-    write_file(dir.path + "/kernel/kexec_crash_loaded", "0\n");
-    CHECK(core::armed_status(paths).explanation.find("run 'kdump start'") != std::string::npos);
-    write_file(dir.path + "/kernel/kexec_crash_size", "0\n");
-    auto unreserved = core::armed_status(paths);
-    CHECK_FALSE(unreserved.armed);
-    CHECK(unreserved.explanation.find("crashkernel=") != std::string::npos);
 }

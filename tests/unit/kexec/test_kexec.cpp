@@ -159,42 +159,6 @@ FailureFacts crash_facts()
 TEST_SUITE("kexec")
 {
 
-TEST_CASE("kexec: command lines split at blanks outside quotes")
-{
-    auto words = split_cmdline("  root=/dev/sda1   dyndbg=\"file x.c +p\" quiet\t\"a=b c\"\n");
-    REQUIRE(words.size() == 4);
-    CHECK(words[0] == "root=/dev/sda1");
-    CHECK(words[1] == "dyndbg=\"file x.c +p\"");
-    CHECK(words[2] == "quiet");
-    CHECK(words[3] == "\"a=b c\"");
-    CHECK(split_cmdline("").empty());
-    CHECK(split_cmdline(" \n").empty());
-    // An unterminated quote runs to the end, as in the kernel's parser.
-    CHECK(split_cmdline("a=\"b c").size() == 1);
-
-    CHECK(cmdline_word_key("crashkernel=1G-4G:256M,4G-:512M") == "crashkernel");
-    CHECK(cmdline_word_key("quiet") == "quiet");
-    CHECK(cmdline_word_key("\"a=b c\"") == "a");
-    CHECK(cmdline_word_key("\"quiet\"") == "quiet");
-    CHECK(cmdline_word_key("mod.param=1") == "mod.param");
-}
-
-TEST_CASE("kexec: edit_cmdline removes keys, appends, keeps quotes and init arguments")
-{
-    CHECK(edit_cmdline("root=/dev/sda1 quiet crashkernel=256M splash crashkernel=1G,high", { "crashkernel", "quiet" }, {}) == "root=/dev/sda1 splash");
-    // An entry with '=' removes only that exact word.
-    CHECK(edit_cmdline("console=tty0 console=ttyS0,115200", { "console=tty0" }, {}) == "console=ttyS0,115200");
-    CHECK(edit_cmdline("root=/dev/sda1", {}, { "irqpoll nr_cpus=1", "reset_devices" }) == "root=/dev/sda1 irqpoll nr_cpus=1 reset_devices");
-    CHECK(edit_cmdline("a=\"x y\" b", { "b" }, { "c=\"p q\"" }) == "a=\"x y\" c=\"p q\"");
-    CHECK(edit_cmdline("\"quiet\" loud", { "quiet" }, {}) == "loud");
-    // Words after "--" go to init: never removed, and appended words stay in front.
-    CHECK(edit_cmdline("ro quiet -- single quiet", { "quiet" }, { "irqpoll" }) == "ro irqpoll -- single quiet");
-    CHECK(edit_cmdline("", {}, {}) == "");
-    CHECK(edit_cmdline("  a   b  ", {}, {}) == "a b");
-    // A key is not a prefix: crashkernel_x stays.
-    CHECK(edit_cmdline("crashkernel_x=1 crashkernel=2", { "crashkernel" }, {}) == "crashkernel_x=1");
-}
-
 TEST_CASE("kexec: --reuse-cmdline drops BOOT_IMAGE, and crashkernel for the crash kernel")
 {
     FakeSystem system;
@@ -231,8 +195,22 @@ TEST_CASE("kexec: status comes from kexec_loaded and kexec_crash_loaded")
     REQUIRE_FALSE(nothing.ok());
     CHECK(nothing.error().message().starts_with("Nothing has been loaded!"));
 
+    FailureKind kind = FailureKind::Usage;
+    CHECK_FALSE(require_loaded(Target::Reboot, system.paths, &kind).ok());
+    CHECK(kind == FailureKind::NothingLoaded);
+    // -e with nothing loaded fails the same way, also as a dry run.
+    kind = FailureKind::Usage;
+    auto exec = exec_loaded(SyncFirst::Yes, DryRun::Yes, &kind, system.paths);
+    REQUIRE_FALSE(exec.ok());
+    CHECK(kind == FailureKind::NothingLoaded);
+    CHECK(exec.error().message() == "Nothing has been loaded! Load a kernel with 'kexec -l KERNEL' first");
+    system.set_sys("kernel/kexec_loaded", "1\n");
+    CHECK(exec_loaded(SyncFirst::Yes, DryRun::Yes, &kind, system.paths).ok());
+
     system.set_sys("kernel/kexec_loaded", "yes\n");
     CHECK(contains(is_loaded(Target::Reboot, system.paths).error().message(), "expected 0 or 1, found 'yes'"));
+    CHECK_FALSE(exec_loaded(SyncFirst::Yes, DryRun::Yes, &kind, system.paths).ok());
+    CHECK(kind == FailureKind::Failed);
 
     CHECK(crash_reservation_bytes(system.paths).value() == 256 * mib);
     system.set_sys("kernel/kexec_crash_size", "0\n");
@@ -533,6 +511,77 @@ TEST_CASE("kexec: planning refuses missing files, empty initrds and over-long co
     CHECK(contains(too_long.error().message(), "takes at most 2047"));
 
     CHECK(contains(plan_load({ .kernel_path = system.dir.path, .initrd_path = {}, .cmdline = "", .target = Target::Reboot, .kernel_debug = false }, system.paths).error().message(), "not a regular file"));
+}
+
+TEST_CASE("kexec: load_kernel, the sequence kexec and kdump start share, says which step failed")
+{
+    FakeSystem system;
+    std::string kernel = system.file("vmlinuz", bzimage());
+    int calls = 0;
+    auto accepting = [&](int, int, std::string const&, unsigned long) { ++calls; return 0; };
+    LoadRequest crash { .kernel_path = kernel, .initrd_path = {}, .cmdline = "ro", .target = Target::Panic, .kernel_debug = false };
+
+    // A dry run plans and describes, and makes no call.
+    FailureKind kind = FailureKind::Usage;
+    auto dry = load_kernel(crash, DryRun::Yes, &kind, system.paths, accepting);
+    REQUIRE(dry.ok());
+    CHECK_FALSE(dry->outcome);
+    CHECK(dry->description.starts_with("kexec_file_load(kernel_fd="));
+    CHECK(contains(dry->description, "flags=KEXEC_FILE_ON_CRASH|KEXEC_FILE_NO_INITRAMFS"));
+    CHECK(calls == 0);
+
+    auto loaded = load_kernel(crash, DryRun::No, &kind, system.paths, accepting);
+    REQUIRE(loaded.ok());
+    REQUIRE(loaded->outcome);
+    CHECK(contains(loaded->description, core::cat(kernel, ": bzImage, boot protocol 2.15")));
+    CHECK(calls == 1);
+
+    // The kind of each step, for kexec(8)'s exit status.
+    system.set_sys("kernel/kexec_crash_size", "0\n");
+    auto unreserved = load_kernel(crash, DryRun::Yes, &kind, system.paths, accepting);
+    REQUIRE_FALSE(unreserved.ok());
+    CHECK(kind == FailureKind::NoCrashReservation);
+    CHECK(contains(unreserved.error().message(), "no memory is reserved for a crash kernel"));
+    system.set_sys("kernel/kexec_crash_size", "268435456\n");
+
+    kind = FailureKind::Usage;
+    auto missing = load_kernel({ .kernel_path = system.dir / "nope", .initrd_path = {}, .cmdline = "", .target = Target::Reboot, .kernel_debug = false }, DryRun::No, &kind, system.paths, accepting);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(kind == FailureKind::Failed);
+    CHECK(contains(missing.error().message(), "no such file"));
+
+    auto refused = load_kernel(crash, DryRun::No, &kind, system.paths, [](int, int, std::string const&, unsigned long) { return ENOEXEC; });
+    REQUIRE_FALSE(refused.ok());
+    CHECK(kind == FailureKind::FileLoadUnusable);
+    auto busy = load_kernel(crash, DryRun::No, &kind, system.paths, [](int, int, std::string const&, unsigned long) { return EBUSY; });
+    REQUIRE_FALSE(busy.ok());
+    CHECK(kind == FailureKind::Failed);
+    CHECK(calls == 1);
+}
+
+TEST_CASE("kexec: load_kernel builds kexec's command line after the reservation check")
+{
+    FakeSystem system;
+    std::string kernel = system.file("vmlinuz", bzimage());
+    auto accepting = [](int, int, std::string const&, unsigned long) { return 0; };
+    LoadRequest crash { .kernel_path = kernel, .initrd_path = {}, .cmdline = "replaced", .target = Target::Panic, .kernel_debug = false };
+    CmdlineRequest reuse { .target = Target::Panic, .reuse_current = true, .append = { "irqpoll nr_cpus=1" } };
+
+    FailureKind kind = FailureKind::Failed;
+    auto dry = load_kernel(crash, reuse, DryRun::Yes, &kind, system.paths, accepting);
+    REQUIRE(dry.ok());
+    CHECK(contains(dry->description, "cmdline=\"root=UUID=1234 ro quiet irqpoll nr_cpus=1\""));
+
+    // kexec-tools dies on an unreadable /proc/cmdline: a usage failure...
+    ::unlink((system.paths.proc + "/cmdline").c_str());
+    auto unreadable = load_kernel(crash, reuse, DryRun::Yes, &kind, system.paths, accepting);
+    REQUIRE_FALSE(unreadable.ok());
+    CHECK(kind == FailureKind::Usage);
+    CHECK(unreadable.error().message().starts_with("--reuse-cmdline: "));
+    // ...but a missing reservation is found first.
+    system.set_sys("kernel/kexec_crash_size", "0\n");
+    CHECK_FALSE(load_kernel(crash, reuse, DryRun::Yes, &kind, system.paths, accepting).ok());
+    CHECK(kind == FailureKind::NoCrashReservation);
 }
 #endif
 

@@ -117,6 +117,25 @@ Result<std::string> read_text_file(std::string const& path, size_t max_bytes)
     }
 }
 
+Result<std::vector<uint8_t>> read_file_bytes(int fd, std::string_view what, uint64_t max_bytes)
+{
+    struct stat status;
+    if (::fstat(fd, &status) != 0)
+        return Error::from_errno(cat("stat ", what));
+    if (static_cast<uint64_t>(status.st_size) > max_bytes)
+        return Error::with_code(EFBIG, cat(what, ": ", static_cast<uint64_t>(status.st_size), " bytes is more than the ", max_bytes >> 20, " MiB limit"));
+    std::vector<uint8_t> bytes(static_cast<size_t>(status.st_size));
+    size_t got = TRY(pread_full(fd, bytes, 0, what));
+    bytes.resize(got);
+    return bytes;
+}
+
+Result<std::vector<uint8_t>> read_file_bytes(std::string const& path, uint64_t max_bytes)
+{
+    auto fd = TRY(open_file(path, O_RDONLY));
+    return read_file_bytes(fd.get(), path, max_bytes);
+}
+
 Result<void> write_text_file(std::string const& path, std::string_view text)
 {
     auto fd = TRY(open_file(path, O_WRONLY));

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 namespace core {
 
@@ -58,6 +59,10 @@ Result<void> pwrite_all(int fd, std::span<uint8_t const> data, uint64_t offset, 
 
 // Whole small files: /proc, /sys, configs. Refuses files above max_bytes.
 Result<std::string> read_text_file(std::string const& path, size_t max_bytes = 1 << 20);
+// Whole binary files (modules, executables), sized by fstat(2): a file
+// above max_bytes is EFBIG, naming `what`.
+Result<std::vector<uint8_t>> read_file_bytes(int fd, std::string_view what, uint64_t max_bytes);
+Result<std::vector<uint8_t>> read_file_bytes(std::string const& path, uint64_t max_bytes);
 // sysfs/procfs style: open, one write, close.
 Result<void> write_text_file(std::string const& path, std::string_view text);
 

@@ -5,8 +5,12 @@
 
 #include "core/base/strings.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
 #include <fcntl.h>
 #include <optional>
 #include <sys/stat.h>
@@ -15,17 +19,14 @@
 
 namespace core {
 
-namespace {
-// The target of link_path, or nullopt if it is not a symlink.
 std::optional<std::string> read_symlink(std::string const& link_path)
 {
-    char buffer[4096];
+    char buffer[PATH_MAX];
     ssize_t length = ::readlink(link_path.c_str(), buffer, sizeof buffer);
     if (length < 0 || static_cast<size_t>(length) >= sizeof buffer)
         return std::nullopt;
     return std::string(buffer, static_cast<size_t>(length));
 }
-} // namespace
 
 Result<std::string> self_executable_path()
 {
@@ -54,6 +55,58 @@ std::string parent_directory(std::string_view path)
     if (slash == 0)
         return "/";
     return std::string(path.substr(0, slash));
+}
+
+std::string_view base_name(std::string_view path)
+{
+    while (path.size() > 1 && path.back() == '/')
+        path.remove_suffix(1);
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+bool exists(std::string const& path)
+{
+    struct stat status;
+    return ::stat(path.c_str(), &status) == 0;
+}
+
+bool is_directory(std::string const& path)
+{
+    struct stat status;
+    return ::stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode);
+}
+
+bool is_regular_file(std::string const& path)
+{
+    struct stat status;
+    return ::stat(path.c_str(), &status) == 0 && S_ISREG(status.st_mode);
+}
+
+Result<std::string> real_path(std::string const& path)
+{
+    char* resolved = ::realpath(path.c_str(), nullptr);
+    if (resolved == nullptr)
+        return Error::from_errno(path);
+    std::string out(resolved);
+    std::free(resolved);
+    return out;
+}
+
+Result<std::vector<std::string>> list_directory(std::string const& path)
+{
+    DIR* directory = ::opendir(path.c_str());
+    if (directory == nullptr)
+        return Error::from_errno(cat("opendir ", path));
+    std::vector<std::string> names;
+    while (dirent* item = ::readdir(directory)) {
+        std::string_view name = item->d_name;
+        if (name != "." && name != "..")
+            names.emplace_back(name);
+    }
+    ::closedir(directory);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 Result<void> fsync_directory(std::string const& directory)

@@ -5,10 +5,12 @@
 
 #include "core/base/error.h"
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 namespace core {
 
@@ -18,6 +20,20 @@ Result<std::string> self_executable_path();
 std::string path_join(std::string_view directory, std::string_view name);
 // The directory holding path: "/a/b" -> "/a", "b" -> ".", "/b" -> "/".
 std::string parent_directory(std::string_view path);
+// The last component: "/a/b/" -> "b", "b" -> "b", "/" -> "/".
+std::string_view base_name(std::string_view path);
+
+// stat(2), following links: whether path names anything, a directory, a
+// regular file. Any error (ENOENT, EACCES) answers false.
+bool exists(std::string const& path);
+bool is_directory(std::string const& path);
+bool is_regular_file(std::string const& path);
+// realpath(3): absolute, every link resolved.
+Result<std::string> real_path(std::string const& path);
+// The target of a symbolic link, or nullopt if link_path is not one.
+std::optional<std::string> read_symlink(std::string const& link_path);
+// The names in a directory, sorted, without "." and "..".
+Result<std::vector<std::string>> list_directory(std::string const& path);
 
 // fsync(2) of a directory, so that names made in it survive a crash. EINVAL
 // (a file system that cannot, such as vfat on old kernels) is not an error:

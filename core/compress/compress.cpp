@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/compress/compress.h"
 
+#include "core/base/bytes.h"
 #include "core/base/fd.h"
 #include "core/base/strings.h"
 
@@ -12,6 +13,8 @@
 
 #define ZLIB_CONST
 #include <zlib.h>
+#include <lz4.h>
+#include <lz4hc.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -418,6 +421,270 @@ Result<uint64_t> decompress_stream(int in_fd, int out_fd, StreamFormat format, u
         break;
     }
     return Error::invalid(cat(what, ": not compressed with a format kdumpbox knows (gzip or zstd)"));
+}
+
+// ---- Whole streams, compressing ----
+
+namespace {
+
+constexpr uint32_t lz4_legacy_magic = 0x184C2102;
+// The legacy frame's fixed block size: every block but the last holds
+// exactly this much input, and the kernel decompresses each into a buffer
+// of this size.
+constexpr size_t lz4_legacy_block_bytes = 8u << 20;
+
+class PassThrough final : public StreamSink {
+public:
+    explicit PassThrough(StreamSink& next) : m_next(next) { }
+    Result<void> write(std::span<uint8_t const> bytes) override { return m_next.write(bytes); }
+    Result<void> finish() override { return m_next.finish(); }
+
+private:
+    StreamSink& m_next;
+};
+
+class ZstdSink final : public StreamSink {
+public:
+    ZstdSink(ZSTD_CCtx* context, StreamSink& next) : m_context(context), m_next(next), m_out(ZSTD_CStreamOutSize()) { }
+    ~ZstdSink() override { ZSTD_freeCCtx(m_context); }
+
+    Result<void> write(std::span<uint8_t const> bytes) override
+    {
+        ZSTD_inBuffer input { bytes.data(), bytes.size(), 0 };
+        while (input.pos < input.size)
+            TRY(step(input, ZSTD_e_continue));
+        return {};
+    }
+    Result<void> finish() override
+    {
+        ZSTD_inBuffer input { nullptr, 0, 0 };
+        while (TRY(step(input, ZSTD_e_end)) != 0) { }
+        return m_next.finish();
+    }
+
+private:
+    // Returns zstd's "bytes still to flush" hint.
+    Result<size_t> step(ZSTD_inBuffer& input, ZSTD_EndDirective mode)
+    {
+        ZSTD_outBuffer output { m_out.data(), m_out.size(), 0 };
+        size_t remaining = ZSTD_compressStream2(m_context, &output, &input, mode);
+        if (ZSTD_isError(remaining))
+            return Error::invalid(cat("zstd compression: ", ZSTD_getErrorName(remaining)));
+        if (output.pos > 0)
+            TRY(m_next.write({ m_out.data(), output.pos }));
+        return remaining;
+    }
+
+    ZSTD_CCtx* m_context;
+    StreamSink& m_next;
+    std::vector<uint8_t> m_out;
+};
+
+class GzipSink final : public StreamSink {
+public:
+    explicit GzipSink(StreamSink& next) : m_next(next), m_out(stream_chunk_bytes) { }
+    ~GzipSink() override
+    {
+        if (m_initialised)
+            deflateEnd(&m_stream);
+    }
+
+    Result<void> init(int level)
+    {
+        // windowBits 15 + 16: zlib writes a gzip header with no name, no
+        // comment and mtime 0, so the output depends on the input only.
+        if (deflateInit2(&m_stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return Error::with_code(ENOMEM, "gzip compression: deflateInit2 failed");
+        m_initialised = true;
+        return {};
+    }
+    Result<void> write(std::span<uint8_t const> bytes) override
+    {
+        // zlib's avail_in is 32 bits wide.
+        while (!bytes.empty()) {
+            size_t piece = std::min<size_t>(bytes.size(), 1u << 30);
+            m_stream.next_in = bytes.data();
+            m_stream.avail_in = static_cast<uInt>(piece);
+            while (m_stream.avail_in > 0)
+                TRY(step(Z_NO_FLUSH));
+            bytes = bytes.subspan(piece);
+        }
+        return {};
+    }
+    Result<void> finish() override
+    {
+        m_stream.next_in = nullptr;
+        m_stream.avail_in = 0;
+        while (TRY(step(Z_FINISH)) != Z_STREAM_END) { }
+        return m_next.finish();
+    }
+
+private:
+    Result<int> step(int flush)
+    {
+        m_stream.next_out = m_out.data();
+        m_stream.avail_out = static_cast<uInt>(m_out.size());
+        int status = deflate(&m_stream, flush);
+        if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR)
+            return Error::invalid(cat("gzip compression: deflate returned ", status));
+        size_t produced = m_out.size() - m_stream.avail_out;
+        if (produced > 0)
+            TRY(m_next.write({ m_out.data(), produced }));
+        return status;
+    }
+
+    StreamSink& m_next;
+    z_stream m_stream {};
+    bool m_initialised { false };
+    std::vector<uint8_t> m_out;
+};
+
+class Lz4LegacySink final : public StreamSink {
+public:
+    Lz4LegacySink(int level, StreamSink& next)
+        : m_level(level)
+        , m_next(next)
+        , m_state(static_cast<size_t>(LZ4_sizeofStateHC()))
+        , m_out(static_cast<size_t>(LZ4_compressBound(static_cast<int>(lz4_legacy_block_bytes))) + 4)
+    {
+        m_in.reserve(lz4_legacy_block_bytes);
+    }
+
+    Result<void> write(std::span<uint8_t const> bytes) override
+    {
+        TRY(write_magic());
+        while (!bytes.empty()) {
+            size_t piece = std::min(bytes.size(), lz4_legacy_block_bytes - m_in.size());
+            m_in.insert(m_in.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(piece));
+            bytes = bytes.subspan(piece);
+            if (m_in.size() == lz4_legacy_block_bytes)
+                TRY(flush_block());
+        }
+        return {};
+    }
+    Result<void> finish() override
+    {
+        TRY(write_magic());
+        if (!m_in.empty())
+            TRY(flush_block());
+        // No end mark: the legacy frame ends where the input ends.
+        return m_next.finish();
+    }
+
+private:
+    Result<void> write_magic()
+    {
+        if (m_magic_written)
+            return {};
+        uint8_t magic[4];
+        store_uint(magic, 4, lz4_legacy_magic, Endian::Little);
+        TRY(m_next.write({ magic, 4 }));
+        m_magic_written = true;
+        return {};
+    }
+    Result<void> flush_block()
+    {
+        int capacity = static_cast<int>(m_out.size() - 4);
+        int size = LZ4_compress_HC_extStateHC(m_state.data(), reinterpret_cast<char const*>(m_in.data()), reinterpret_cast<char*>(m_out.data() + 4),
+            static_cast<int>(m_in.size()), capacity, m_level);
+        if (size <= 0)
+            return Error::invalid(cat("lz4 compression of a ", m_in.size(), "-byte block failed"));
+        store_uint(m_out.data(), 4, static_cast<uint32_t>(size), Endian::Little);
+        TRY(m_next.write({ m_out.data(), static_cast<size_t>(size) + 4 }));
+        m_in.clear();
+        return {};
+    }
+
+    int m_level;
+    StreamSink& m_next;
+    std::vector<uint8_t> m_state; // LZ4HC's working state, reused per block
+    std::vector<uint8_t> m_in;
+    std::vector<uint8_t> m_out;
+    bool m_magic_written { false };
+};
+
+} // namespace
+
+std::string_view compression_name(Compression compression)
+{
+    switch (compression) {
+    case Compression::None:
+        return "none";
+    case Compression::Zstd:
+        return "zstd";
+    case Compression::Gzip:
+        return "gzip";
+    case Compression::Lz4:
+        return "lz4";
+    }
+    return "unknown";
+}
+
+Result<Compression> parse_compression(std::string_view name)
+{
+    if (name == "none")
+        return Compression::None;
+    if (name == "zstd" || name == "zst")
+        return Compression::Zstd;
+    if (name == "gzip" || name == "gz")
+        return Compression::Gzip;
+    if (name == "lz4")
+        return Compression::Lz4;
+    return Error::invalid(cat("unknown initramfs compression \"", name, "\" (expected zstd, gzip, lz4 or none)"));
+}
+
+int effective_level(CompressionOptions const& options)
+{
+    if (options.level != 0)
+        return options.level;
+    switch (options.compression) {
+    case Compression::None:
+        return 0;
+    case Compression::Zstd:
+        return 19;
+    case Compression::Gzip:
+        return 9;
+    case Compression::Lz4:
+        return LZ4HC_CLEVEL_MAX;
+    }
+    return 0;
+}
+
+Result<std::unique_ptr<StreamSink>> make_compressor(CompressionOptions const& options, StreamSink& next)
+{
+    int level = effective_level(options);
+    switch (options.compression) {
+    case Compression::None:
+        return std::unique_ptr<StreamSink>(new PassThrough(next));
+    case Compression::Zstd: {
+        if (level < 1 || level > 19)
+            return Error::invalid(cat("zstd level ", level, " is out of range (1 to 19)"));
+        ZSTD_CCtx* context = ZSTD_createCCtx();
+        if (context == nullptr)
+            return Error::with_code(ENOMEM, "zstd compression: ZSTD_createCCtx failed");
+        auto sink = std::make_unique<ZstdSink>(context, next);
+        size_t status = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level);
+        if (!ZSTD_isError(status))
+            status = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
+        if (!ZSTD_isError(status) && options.pledged_size)
+            status = ZSTD_CCtx_setPledgedSrcSize(context, *options.pledged_size);
+        if (ZSTD_isError(status))
+            return Error::invalid(cat("zstd compression: ", ZSTD_getErrorName(status)));
+        return std::unique_ptr<StreamSink>(std::move(sink));
+    }
+    case Compression::Gzip: {
+        if (level < 1 || level > 9)
+            return Error::invalid(cat("gzip level ", level, " is out of range (1 to 9)"));
+        auto sink = std::make_unique<GzipSink>(next);
+        TRY(sink->init(level));
+        return std::unique_ptr<StreamSink>(std::move(sink));
+    }
+    case Compression::Lz4:
+        if (level < 1 || level > LZ4HC_CLEVEL_MAX)
+            return Error::invalid(cat("lz4 level ", level, " is out of range (1 to ", LZ4HC_CLEVEL_MAX, ")"));
+        return std::unique_ptr<StreamSink>(new Lz4LegacySink(level, next));
+    }
+    return Error::invalid("unknown compression");
 }
 
 } // namespace core

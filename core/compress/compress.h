@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Compression, in two shapes:
+// All of kdumpbox's compression, in three shapes:
 // - per page, for the kdump-compressed format: each page is one independent
 //   zlib stream, zstd frame, LZ4 block... Compressors are reused page after
 //   page (one per thread): per-page setup dominates otherwise;
-// - whole files, streamed from one descriptor to another: compressed kernel
-//   images for kexec, .ko.gz/.ko.zst modules, initramfs members.
+// - whole files decompressed, streamed from one descriptor to another:
+//   compressed kernel images for kexec, .ko.gz/.ko.zst modules;
+// - whole streams compressed, through a StreamSink chain: the initramfs
+//   image, in the formats the kernel's initramfs unpacker reads.
+// zlib, zstd and lz4 are set up here and nowhere else.
 #pragma once
 
 #include "core/base/error.h"
+#include "core/base/stream_sink.h"
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -63,5 +68,41 @@ bool can_decompress_stream(StreamFormat format);
 // bzip2 and lz4, EINVAL for StreamFormat::None; out_fd then holds whatever
 // was written before the error.
 Result<uint64_t> decompress_stream(int in_fd, int out_fd, StreamFormat format, uint64_t max_output_bytes, std::string_view what);
+
+// ---- Whole streams, compressing ----
+
+// What a whole stream can be compressed with: the kernel's initramfs
+// decompressors that kdumpbox can also write.
+enum class Compression { None, Zstd, Gzip, Lz4 };
+
+// "none", "zstd", "gzip", "lz4".
+std::string_view compression_name(Compression compression);
+// The inverse of compression_name; "gz" and "zst" are accepted too.
+Result<Compression> parse_compression(std::string_view name);
+
+struct CompressionOptions {
+    Compression compression { Compression::Zstd };
+    // 0 picks the default: zstd 19, gzip 9, lz4 (HC) 12. zstd 1..19,
+    // gzip 1..9, lz4 1..12.
+    int level { 0 };
+    // The uncompressed size, if known: zstd records it in the frame and
+    // shrinks its window (and so the capture kernel's decompression
+    // workspace) to fit a small archive.
+    std::optional<uint64_t> pledged_size {};
+};
+
+// The level make_compressor uses for these options (0 resolved).
+int effective_level(CompressionOptions const& options);
+
+// A sink that compresses everything written to it into `next` (not
+// owned; it must outlive the compressor). Single-threaded with fixed
+// parameters, so the same input always gives the same bytes. The formats:
+// - zstd: one frame with a checksum;
+// - gzip: zlib's gzip wrapper, no file name, mtime 0;
+// - lz4: the legacy frame (magic 0x184C2102, then per 8 MiB of input a
+//   little-endian compressed size and an LZ4-HC block), the only lz4
+//   format the kernel's initramfs decompressor reads.
+// Compression::None passes bytes through.
+Result<std::unique_ptr<StreamSink>> make_compressor(CompressionOptions const& options, StreamSink& next);
 
 } // namespace core

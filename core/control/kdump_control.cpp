@@ -2,7 +2,6 @@
 #include "core/control/kdump_control.h"
 
 #include "core/system/blkid.h"
-#include "initramfs/cpio.h"
 #include "core/config/cmdline.h"
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
@@ -44,12 +43,6 @@ kexec::SystemPaths kexec_paths(HostPaths const& paths)
     system.sysfs = paths.sysfs;
     system.proc = paths.proc;
     return system;
-}
-
-bool exists(std::string const& path)
-{
-    struct stat status;
-    return ::stat(path.c_str(), &status) == 0;
 }
 
 // The block device the capture side will write to, found now so that its
@@ -98,7 +91,7 @@ Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& co
     std::vector<initramfs::ModuleRequest> requests)
 {
     if (!device.empty()) {
-        auto drivers = TRY(initramfs::block_device_modules(paths.sysfs, device));
+        auto drivers = TRY(block_device_modules(paths.sysfs, device));
         for (auto const& driver : drivers)
             requests.push_back({ driver, cat("driver of ", device) });
     }
@@ -187,7 +180,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
         spec.hooks.push_back(*plan.config.kdump_post);
     std::string kernel_config = cat(plan.settings.boot_dir, "/config-", plan.kernel_release);
     if (exists(kernel_config)) {
-        auto choice = TRY(cpio::choose_compression_for_config_file(kernel_config));
+        auto choice = TRY(initramfs::choose_compression_for_config_file(kernel_config));
         spec.compression.compression = choice.compression;
     }
     return plan;

@@ -2,6 +2,7 @@
 #include "core/net/network.h"
 
 #include "core/net/dhcp.h"
+#include "core/system/device_modules.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 
@@ -189,15 +190,15 @@ Result<NetworkTargetPlan> plan_target_network(std::string_view host, std::string
     plan.network = given ? *given : TRY(plan_network(host));
     // A NIC whose driver sysfs does not name (built in, or virtual) needs
     // no module; extra_modules covers what this cannot see.
-    if (auto modules = initramfs::net_device_modules(sysfs, plan.network.interface_name); modules.ok())
+    if (auto modules = net_device_modules(sysfs, plan.network.interface_name); modules.ok())
         plan.nic_modules = std::move(modules).value();
-    initramfs::ExtraFile plan_file;
+    CaptureImageFile plan_file;
     plan_file.path = std::string(network_plan_path);
     plan_file.data = format_network_plan(plan.network);
     plan_file.reason = cat("network set-up for ", target_text);
     plan.files.push_back(std::move(plan_file));
     if (!Ipv4Address::parse(host).ok()) {
-        initramfs::ExtraFile hosts;
+        CaptureImageFile hosts;
         hosts.path = "/etc/hosts";
         hosts.data = cat(plan.network.target_address.to_string(), " ", host, "\n");
         hosts.reason = cat("address of ", host);

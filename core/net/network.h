@@ -12,7 +12,7 @@
 #pragma once
 
 #include "core/base/error.h"
-#include "initramfs/initramfs.h"
+#include "core/config/capture_image_file.h"
 #include "core/net/netlink.h"
 
 #include <cstdint>
@@ -74,7 +74,7 @@ Result<NetworkPlan> plan_network(std::string_view host);
 struct NetworkTargetPlan {
     NetworkPlan network;
     std::vector<std::string> nic_modules; // nearest first, as net_device_modules
-    std::vector<initramfs::ExtraFile> files;
+    std::vector<CaptureImageFile> files;
 };
 // target_text names the target in the files' reasons ("ssh root@backup").
 Result<NetworkTargetPlan> plan_target_network(std::string_view host, std::string_view target_text, std::optional<NetworkPlan> const& given, std::string const& sysfs);

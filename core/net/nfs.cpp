@@ -314,7 +314,7 @@ Result<NfsCapturePlan> plan_nfs_capture(KdumpConfig const& config, NfsHostInputs
     plan.client_modules = nfs_client_modules(mount);
     plan.network = TRY(plan_target_network(config.target.host, target, inputs.network, inputs.sysfs));
     plan.files = plan.network.files;
-    initramfs::ExtraFile options_file;
+    CaptureImageFile options_file;
     options_file.path = std::string(capture_nfs_options_path);
     options_file.data = plan.options + "\n";
     options_file.reason = plan.options_from_host_mount ? cat("mount options of ", target, " (from /proc/mounts)") : cat("mount options of ", target, " (defaults)");

@@ -20,7 +20,7 @@
 #pragma once
 
 #include "core/base/error.h"
-#include "initramfs/initramfs.h"
+#include "core/config/capture_image_file.h"
 #include "core/config/kdump_conf.h"
 #include "core/net/network.h"
 #include "core/system/target.h"
@@ -131,7 +131,7 @@ struct NfsCapturePlan {
     std::string options;           // recorded at capture_nfs_options_path
     bool options_from_host_mount { false };
     std::vector<std::string> client_modules; // nfs_client_modules
-    std::vector<initramfs::ExtraFile> files; // the network's, then the options
+    std::vector<CaptureImageFile> files; // the network's, then the options
     std::vector<std::string> notices;        // for kdump start to print
 };
 

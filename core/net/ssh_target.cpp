@@ -29,12 +29,6 @@ std::string bare_host(std::string const& host)
     return host;
 }
 
-bool exists(std::string const& path)
-{
-    struct stat status;
-    return ::stat(path.c_str(), &status) == 0;
-}
-
 // The lines for host:port from one known_hosts text, re-written in plain
 // form (a hashed entry cannot be matched by another name, and the capture
 // side needs only this host).
@@ -55,18 +49,18 @@ std::string lines_for_host(KnownHosts const& known, std::string_view host, uint1
     return out;
 }
 
-initramfs::ExtraFile text_file(std::string path, std::string data, std::string reason)
+CaptureImageFile text_file(std::string path, std::string data, std::string reason)
 {
-    initramfs::ExtraFile file;
+    CaptureImageFile file;
     file.path = std::move(path);
     file.data = std::move(data);
     file.reason = std::move(reason);
     return file;
 }
 
-initramfs::ExtraFile copied_file(std::string const& path, uint32_t permissions, std::string reason)
+CaptureImageFile copied_file(std::string const& path, uint32_t permissions, std::string reason)
 {
-    initramfs::ExtraFile file;
+    CaptureImageFile file;
     file.path = path;
     file.source_path = path;
     file.permissions = permissions;

@@ -16,7 +16,7 @@
 #pragma once
 
 #include "core/base/error.h"
-#include "initramfs/initramfs.h"
+#include "core/config/capture_image_file.h"
 #include "core/config/kdump_conf.h"
 #include "core/net/network.h"
 #include "core/net/sftp.h"
@@ -50,7 +50,7 @@ struct SshCapturePlan {
     std::string known_hosts;        // the target's lines only
     std::string known_hosts_source; // the file they came from
     std::vector<std::string> nic_modules; // nearest first, as net_device_modules
-    std::vector<initramfs::ExtraFile> files;
+    std::vector<CaptureImageFile> files;
 };
 
 // The target's known_hosts lines (plain form; @revoked lines kept), from

@@ -13,11 +13,17 @@ constexpr uint8_t class_32 = 1;
 constexpr uint8_t class_64 = 2;
 constexpr uint8_t data_little = 1;
 constexpr uint8_t data_big = 2;
-constexpr uint32_t type_load = 1;
-constexpr uint32_t type_note = 4;
+constexpr uint32_t type_load = segment_load;
+constexpr uint32_t type_note = segment_note;
 // e_phnum's escape value: the real count is in section header 0's sh_info.
 constexpr uint16_t program_header_count_escape = 0xffff;
+// e_shstrndx's escape value: the real index is in section header 0's sh_link.
+constexpr uint16_t section_index_escape = 0xffff;
+constexpr uint32_t section_nobits = 8; // SHT_NOBITS: no bytes in the file
 constexpr uint64_t ident_bytes = 16;
+// Far more than any real executable or module has; bounds the loops on
+// corrupt counts.
+constexpr uint64_t max_object_table_entries = 1u << 20;
 
 // The parts of the layout that depend on the ELF class.
 struct ClassLayout {
@@ -32,10 +38,13 @@ struct ClassLayout {
     uint64_t phnum_at;
     uint64_t shentsize_at;
     uint64_t sh_info_at; // within a section header
+    uint64_t sh_offset_at;
+    uint64_t sh_size_at;
+    uint64_t sh_link_at;
 };
 
-constexpr ClassLayout layout_64 { 64, 56, 64, 8, 32, 40, 48, 54, 56, 58, 44 };
-constexpr ClassLayout layout_32 { 52, 32, 40, 4, 28, 32, 36, 42, 44, 46, 28 };
+constexpr ClassLayout layout_64 { 64, 56, 64, 8, 32, 40, 48, 54, 56, 58, 44, 24, 32, 40 };
+constexpr ClassLayout layout_32 { 52, 32, 40, 4, 28, 32, 36, 42, 44, 46, 28, 16, 20, 24 };
 
 // A limit on the header table so that a corrupt e_phnum cannot make us
 // read gigabytes into memory; 64 MiB holds over a million PT_LOADs.
@@ -146,6 +155,39 @@ Result<void> check_header_size(uint64_t bytes_needed)
 
 std::string_view segment_kind(uint32_t type) { return type == type_load ? "PT_LOAD" : "PT_NOTE"; }
 
+// One program header, every field, in either class (the field order
+// differs: ELF64 moves p_flags up beside p_type).
+struct RawProgramHeader {
+    uint32_t type;
+    uint64_t offset, virt, phys, file_bytes, mem_bytes, align;
+};
+
+Result<RawProgramHeader> decode_program_header(ByteReader const& table, uint64_t at, bool is_64bit)
+{
+    ByteCursor cursor(table, at);
+    RawProgramHeader header {};
+    header.type = cursor.u32();
+    if (is_64bit) {
+        cursor.u32(); // p_flags
+        header.offset = cursor.u64();
+        header.virt = cursor.u64();
+        header.phys = cursor.u64();
+        header.file_bytes = cursor.u64();
+        header.mem_bytes = cursor.u64();
+        header.align = cursor.u64();
+    } else {
+        header.offset = cursor.u32();
+        header.virt = cursor.u32();
+        header.phys = cursor.u32();
+        header.file_bytes = cursor.u32();
+        header.mem_bytes = cursor.u32();
+        cursor.u32(); // p_flags
+        header.align = cursor.u32();
+    }
+    TRY(cursor.status());
+    return header;
+}
+
 } // namespace
 
 // With PN_XNUM the count lives in section header 0, so from the ELF header
@@ -184,27 +226,7 @@ Result<Header> parse_header(std::span<uint8_t const> head, uint64_t file_size)
 
     ByteReader table(head, ident.endian, "ELF program headers");
     for (uint64_t index = 0; index < geometry.phnum; ++index) {
-        ByteCursor cursor(table, geometry.phoff + index * layout.phdr_bytes);
-        uint32_t type = cursor.u32();
-        uint64_t offset, virt, phys, file_bytes, mem_bytes, align;
-        if (ident.is_64bit) {
-            cursor.u32(); // p_flags
-            offset = cursor.u64();
-            virt = cursor.u64();
-            phys = cursor.u64();
-            file_bytes = cursor.u64();
-            mem_bytes = cursor.u64();
-            align = cursor.u64();
-        } else {
-            offset = cursor.u32();
-            virt = cursor.u32();
-            phys = cursor.u32();
-            file_bytes = cursor.u32();
-            mem_bytes = cursor.u32();
-            cursor.u32(); // p_flags
-            align = cursor.u32();
-        }
-        TRY(cursor.status());
+        auto [type, offset, virt, phys, file_bytes, mem_bytes, align] = TRY(decode_program_header(table, geometry.phoff + index * layout.phdr_bytes, ident.is_64bit));
         if (type != type_load && type != type_note)
             continue;
         // Segment numbers in messages count PT_LOADs (or PT_NOTEs) alone, as
@@ -264,6 +286,229 @@ Result<std::vector<Note>> parse_notes(std::span<uint8_t const> note_bytes, Endia
         offset = std::min<uint64_t>(next, note_bytes.size());
     }
     return notes;
+}
+
+// ---- Executables, shared libraries and kernel modules ----
+
+bool has_magic(std::span<uint8_t const> head)
+{
+    return head.size() >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F';
+}
+
+namespace {
+
+Result<Identity> decode_identity(ByteReader const& reader, Ident const& ident)
+{
+    Identity identity {};
+    identity.endian = ident.endian;
+    identity.is_64bit = ident.is_64bit;
+    identity.type = TRY(reader.u16(16));
+    identity.machine = TRY(reader.u16(18));
+    identity.flags = TRY(reader.u32(ident.layout->flags_at));
+    return identity;
+}
+
+Result<std::vector<SectionHeader>> decode_section_headers(ByteReader const& reader, Ident const& ident, uint32_t& section_names_index)
+{
+    ClassLayout const& layout = *ident.layout;
+    std::string_view what = reader.what();
+    uint64_t shoff = TRY(reader.uint(layout.shoff_at, layout.word_bytes));
+    uint64_t shentsize = TRY(reader.u16(layout.shentsize_at));
+    uint64_t shnum = TRY(reader.u16(layout.shentsize_at + 2));
+    section_names_index = TRY(reader.u16(layout.shentsize_at + 4));
+    if (shoff == 0)
+        return std::vector<SectionHeader>();
+    if (shentsize != layout.shdr_bytes)
+        return Error::invalid(cat(what, ": e_shentsize is ", shentsize, ", expected ", layout.shdr_bytes));
+    // Section header 0 carries the real values when they overflow 16 bits.
+    if (shnum == 0 || section_names_index == section_index_escape) {
+        auto first = TRY(reader.sub(shoff, layout.shdr_bytes).context("section header 0"));
+        if (shnum == 0)
+            shnum = TRY(first.uint(layout.sh_size_at, layout.word_bytes));
+        if (section_names_index == section_index_escape)
+            section_names_index = TRY(first.u32(layout.sh_link_at));
+    }
+    if (shnum > max_object_table_entries)
+        return Error::invalid(cat(what, ": ", shnum, " section headers is not a real ELF file"));
+    auto table = TRY(reader.sub(shoff, shnum * layout.shdr_bytes).context("section header table"));
+    std::vector<SectionHeader> headers;
+    headers.reserve(static_cast<size_t>(shnum));
+    for (uint64_t index = 0; index < shnum; ++index) {
+        uint64_t at = index * layout.shdr_bytes;
+        SectionHeader header {};
+        header.name = TRY(table.u32(at));
+        header.type = TRY(table.u32(at + 4));
+        header.offset = TRY(table.uint(at + layout.sh_offset_at, layout.word_bytes));
+        header.size = TRY(table.uint(at + layout.sh_size_at, layout.word_bytes));
+        headers.push_back(header);
+    }
+    return headers;
+}
+
+std::vector<std::string> split_search_path(std::string_view text)
+{
+    std::vector<std::string> out;
+    for (auto part : split(text, ':')) {
+        if (!part.empty())
+            out.emplace_back(part);
+    }
+    return out;
+}
+
+} // namespace
+
+std::optional<Identity> identify(std::span<uint8_t const> head)
+{
+    if (!has_magic(head))
+        return std::nullopt;
+    auto ident = decode_ident(head);
+    if (!ident.ok())
+        return std::nullopt;
+    auto identity = decode_identity(ByteReader(head, ident.value().endian, "ELF header"), ident.value());
+    if (!identity.ok())
+        return std::nullopt;
+    return identity.value();
+}
+
+Result<Object> parse_object(std::span<uint8_t const> bytes, std::string_view what)
+{
+    if (!has_magic(bytes) || bytes.size() < ident_bytes)
+        return Error::invalid(cat(what, ": not an ELF file"));
+    auto ident = TRY(decode_ident(bytes).context(what));
+    ClassLayout const& layout = *ident.layout;
+    ByteReader reader(bytes, ident.endian, what);
+
+    Object object {};
+    object.bytes = bytes;
+    object.what = std::string(what);
+    object.identity = TRY(decode_identity(reader, ident).context("ELF header"));
+
+    auto geometry = TRY(decode_table_geometry(reader, ident).context(what));
+    if (geometry.bytes_needed > bytes.size())
+        return Error::invalid(cat(what, ": the ELF headers end at ", hex(geometry.bytes_needed), ", past the end of the file (", hex(bytes.size()), " bytes)"));
+    if (geometry.phnum > max_object_table_entries)
+        return Error::invalid(cat(what, ": ", geometry.phnum, " program headers is not a real ELF file"));
+    if (geometry.phnum != 0) {
+        auto table = TRY(reader.sub(geometry.phoff, geometry.phnum * layout.phdr_bytes).context("program header table"));
+        for (uint64_t index = 0; index < geometry.phnum; ++index) {
+            auto raw = TRY(decode_program_header(table, index * layout.phdr_bytes, ident.is_64bit));
+            object.program_headers.push_back({ raw.type, raw.offset, raw.virt, raw.file_bytes, raw.mem_bytes });
+        }
+    }
+    object.section_headers = TRY(decode_section_headers(reader, ident, object.section_names_index));
+    return object;
+}
+
+Result<std::optional<std::span<uint8_t const>>> find_section(Object const& object, std::string_view name)
+{
+    using Found = std::optional<std::span<uint8_t const>>;
+    if (object.section_headers.empty())
+        return Found();
+    if (object.section_names_index >= object.section_headers.size())
+        return Error::invalid(cat(object.what, ": e_shstrndx ", object.section_names_index, " is past the ", object.section_headers.size(), " section headers"));
+    ByteReader reader(object.bytes, object.identity.endian, object.what);
+    auto const& names_header = object.section_headers[object.section_names_index];
+    auto names = TRY(reader.sub(names_header.offset, names_header.size).context("section name table"));
+    for (auto const& section : object.section_headers) {
+        if (section.name >= names.size())
+            continue;
+        if (TRY(names.c_string(section.name, names.size() - section.name)) != name)
+            continue;
+        if (section.type == section_nobits)
+            return Found(std::span<uint8_t const>());
+        return Found(TRY(reader.bytes(section.offset, section.size).context(cat("section ", name))));
+    }
+    return Found();
+}
+
+std::optional<uint64_t> file_offset_of(Object const& object, uint64_t address)
+{
+    for (auto const& header : object.program_headers) {
+        if (header.type == segment_load && address >= header.vaddr && address - header.vaddr < header.file_size)
+            return header.offset + (address - header.vaddr);
+    }
+    return std::nullopt;
+}
+
+Result<DynamicInfo> read_dynamic_info(Object const& object)
+{
+    constexpr uint64_t tag_null = 0;
+    constexpr uint64_t tag_needed = 1;
+    constexpr uint64_t tag_strtab = 5;
+    constexpr uint64_t tag_strsz = 10;
+    constexpr uint64_t tag_rpath = 15;
+    constexpr uint64_t tag_runpath = 29;
+
+    std::string_view what = object.what;
+    ByteReader reader(object.bytes, object.identity.endian, what);
+    DynamicInfo info {};
+    std::optional<ProgramHeader> dynamic;
+    for (auto const& header : object.program_headers) {
+        if (header.type == segment_interp) {
+            auto text = TRY(reader.c_string(header.offset, header.file_size).context("PT_INTERP"));
+            info.interpreter = std::string(text);
+        }
+        if (header.type == segment_dynamic)
+            dynamic = header;
+    }
+    if (!dynamic)
+        return info;
+    info.is_dynamic = true;
+
+    unsigned word = object.identity.is_64bit ? 8 : 4;
+    auto table = TRY(reader.sub(dynamic->offset, dynamic->file_size).context("PT_DYNAMIC"));
+    std::optional<uint64_t> strtab, strsz;
+    std::vector<uint64_t> needed, rpath, runpath;
+    for (uint64_t offset = 0; offset + 2 * word <= table.size(); offset += 2 * word) {
+        uint64_t tag = TRY(table.uint(offset, word));
+        uint64_t value = TRY(table.uint(offset + word, word));
+        if (tag == tag_null)
+            break;
+        switch (tag) {
+        case tag_needed:
+            needed.push_back(value);
+            break;
+        case tag_strtab:
+            strtab = value;
+            break;
+        case tag_strsz:
+            strsz = value;
+            break;
+        case tag_rpath:
+            rpath.push_back(value);
+            break;
+        case tag_runpath:
+            runpath.push_back(value);
+            break;
+        default:
+            break;
+        }
+    }
+    if (needed.empty() && rpath.empty() && runpath.empty())
+        return info;
+    if (!strtab)
+        return Error::invalid(cat(what, ": the dynamic section has DT_NEEDED entries but no DT_STRTAB"));
+    auto strtab_offset = file_offset_of(object, *strtab);
+    if (!strtab_offset)
+        return Error::invalid(cat(what, ": DT_STRTAB ", hex(*strtab), " is not inside any PT_LOAD"));
+    uint64_t strtab_size = strsz.value_or(reader.size() - std::min<uint64_t>(*strtab_offset, reader.size()));
+    auto strings = TRY(reader.sub(*strtab_offset, strtab_size).context("DT_STRTAB"));
+    auto string_at = [&](uint64_t index) -> Result<std::string> {
+        if (index >= strings.size())
+            return Error::invalid(cat(what, ": a dynamic string offset ", index, " is past the ", strings.size(), "-byte string table"));
+        return std::string(TRY(strings.c_string(index, strings.size() - index)));
+    };
+    for (auto index : needed)
+        info.needed.push_back(TRY(string_at(index)));
+    for (auto index : rpath) {
+        for (auto& part : split_search_path(TRY(string_at(index))))
+            info.rpath.push_back(std::move(part));
+    }
+    for (auto index : runpath) {
+        for (auto& part : split_search_path(TRY(string_at(index))))
+            info.runpath.push_back(std::move(part));
+    }
+    return info;
 }
 
 } // namespace core::elf

@@ -480,3 +480,57 @@ TEST_CASE("formats without a decompressor are named, and read and write errors p
     ::close(write_only);
     ::close(read_only);
 }
+
+// ---- Whole streams, compressing ----
+
+TEST_CASE("stream compressors: what zstd and gzip write, decompress_stream reads back; none passes through")
+{
+    auto original = file_contents();
+    struct Case {
+        core::Compression compression;
+        StreamFormat format;
+    };
+    for (auto [compression, format] : { Case { core::Compression::Zstd, StreamFormat::Zstd }, Case { core::Compression::Gzip, StreamFormat::Gzip } }) {
+        CAPTURE(core::compression_name(compression));
+        std::string packed;
+        core::StringSink sink(packed);
+        auto compressor = core::make_compressor({ compression, 0, original.size() }, sink);
+        REQUIRE(compressor.ok());
+        // In two writes, as an archive writer streams.
+        std::span<uint8_t const> all(original);
+        REQUIRE(compressor.value()->write(all.first(1000)).ok());
+        REQUIRE(compressor.value()->write(all.subspan(1000)).ok());
+        REQUIRE(compressor.value()->finish().ok());
+        std::vector<uint8_t> bytes(packed.begin(), packed.end());
+        CHECK(core::detect_stream_format(bytes) == format);
+        MemFd in(bytes);
+        MemFd out;
+        REQUIRE(core::decompress_stream(in.fd, out.fd, format, 64 << 20, "image").ok());
+        CHECK(out.contents() == original);
+    }
+    std::string plain;
+    core::StringSink sink(plain);
+    auto none = core::make_compressor({ core::Compression::None }, sink);
+    REQUIRE(none.ok());
+    REQUIRE(none.value()->write(original).ok());
+    REQUIRE(none.value()->finish().ok());
+    CHECK(std::vector<uint8_t>(plain.begin(), plain.end()) == original);
+
+    CHECK(core::compression_name(core::Compression::Lz4) == "lz4");
+    CHECK(core::effective_level({ core::Compression::None }) == 0);
+    CHECK(core::effective_level({ core::Compression::Zstd, 7 }) == 7);
+    CHECK(core::make_compressor({ core::Compression::Lz4, 13 }, sink).error().message() == "lz4 level 13 is out of range (1 to 12)");
+    CHECK(core::make_compressor({ core::Compression::Zstd, 20 }, sink).error().message() == "zstd level 20 is out of range (1 to 19)");
+}
+
+TEST_CASE("stream sinks: a tee feeds both sinks and finishes both")
+{
+    std::string first, second;
+    core::StringSink one(first), two(second);
+    core::TeeSink tee(one, two);
+    std::string_view text = "newc";
+    REQUIRE(tee.write({ reinterpret_cast<uint8_t const*>(text.data()), text.size() }).ok());
+    REQUIRE(tee.finish().ok());
+    CHECK(first == "newc");
+    CHECK(second == "newc");
+}

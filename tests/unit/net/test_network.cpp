@@ -6,7 +6,7 @@
 #include "core/net/network.h"
 
 #include "core/base/fd.h"
-#include "initramfs/initramfs.h"
+#include "core/system/device_modules.h"
 #include "core/net/ssh_target.h"
 #include "core/base/strings.h"
 #include "tests/unit/test_support.h"
@@ -230,13 +230,13 @@ TEST_CASE("net_device_modules: the NIC's driver chain from sysfs")
     sys.mkdirs("devices/virtual/net/lo");
     sys.link("../../devices/virtual/net/lo", "class/net/lo");
 
-    auto modules = core::initramfs::net_device_modules(sys.path, "eth0");
+    auto modules = core::net_device_modules(sys.path, "eth0");
     REQUIRE_MESSAGE(modules.ok(), (modules.ok() ? std::string() : modules.error().message()));
     CHECK_MESSAGE(core::join(modules.value(), ",") == "virtio_net,virtio_pci", core::join(modules.value(), ","));
-    auto virtual_link = core::initramfs::net_device_modules(sys.path, "lo");
+    auto virtual_link = core::net_device_modules(sys.path, "lo");
     REQUIRE(virtual_link.ok());
     CHECK(virtual_link->empty());
-    auto missing = core::initramfs::net_device_modules(sys.path, "eth9");
+    auto missing = core::net_device_modules(sys.path, "eth9");
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message().find("network interface 'eth9': not in") == 0);
 }

@@ -8,6 +8,7 @@
 #include <doctest.h>
 
 #include <string>
+#include <vector>
 
 using core::Endian;
 namespace elf = core::elf;
@@ -398,4 +399,344 @@ TEST_CASE("elf: corrupted headers never crash the parser")
         }
     }
     CHECK(failures > 0);
+}
+
+// ---- Executables, shared libraries and kernel modules ----
+
+namespace {
+
+struct DynamicSpec {
+    bool is_64bit { true };
+    Endian endian { Endian::Little };
+    uint16_t machine { 62 };
+    bool with_dynamic { true };
+    bool with_strtab { true };
+    bool strtab_in_load { true };
+    uint64_t strsz_override { 0 };
+    std::string interpreter { "/lib64/ld-linux-x86-64.so.2" };
+    std::vector<std::string> needed { "libfoo.so.1", "libc.so.6" };
+    std::string rpath { "$ORIGIN/../lib::/opt/lib" };
+    std::string runpath { "/run/lib" };
+};
+
+constexpr uint64_t load_base = 0x400000;
+
+// An ET_DYN file: PT_LOAD over the whole file, PT_INTERP, PT_DYNAMIC with
+// DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_STRTAB and DT_STRSZ.
+std::vector<uint8_t> dynamic_object(DynamicSpec const& spec)
+{
+    core::ByteWriter writer(spec.endian);
+    bool wide = spec.is_64bit;
+    unsigned word = wide ? 8 : 4;
+    uint64_t ehdr = wide ? 64 : 52;
+    uint64_t phdr = wide ? 56 : 32;
+    unsigned phnum = spec.with_dynamic ? 3 : 2;
+    uint64_t interp_at = ehdr + phnum * phdr;
+    uint64_t strings_at = interp_at + spec.interpreter.size() + 1;
+    std::string strings(1, '\0');
+    auto add_string = [&](std::string const& text) {
+        uint64_t at = strings.size();
+        strings += text;
+        strings.push_back('\0');
+        return at;
+    };
+    std::vector<std::pair<uint64_t, uint64_t>> entries;
+    for (auto const& name : spec.needed)
+        entries.push_back({ 1, add_string(name) });
+    if (!spec.rpath.empty())
+        entries.push_back({ 15, add_string(spec.rpath) });
+    if (!spec.runpath.empty())
+        entries.push_back({ 29, add_string(spec.runpath) });
+    if (spec.with_strtab)
+        entries.push_back({ 5, spec.strtab_in_load ? load_base + strings_at : 0x900000 });
+    entries.push_back({ 10, spec.strsz_override ? spec.strsz_override : strings.size() });
+    entries.push_back({ 0, 0 });
+    uint64_t dynamic_at = core::align_up(strings_at + strings.size(), 8);
+    uint64_t end = dynamic_at + entries.size() * 2 * word;
+
+    writer.put_bytes(0, std::vector<uint8_t> { 0x7f, 'E', 'L', 'F', static_cast<uint8_t>(wide ? 2 : 1), static_cast<uint8_t>(spec.endian == Endian::Little ? 1 : 2), 1 });
+    writer.put_u16(16, 3);
+    writer.put_u16(18, spec.machine);
+    writer.put_u32(20, 1);
+    writer.put_uint(wide ? 32 : 28, word, ehdr); // e_phoff
+    writer.put_u32(wide ? 48 : 36, 0x12);        // e_flags
+    writer.put_u16(wide ? 52 : 40, static_cast<uint16_t>(ehdr));
+    writer.put_u16(wide ? 54 : 42, static_cast<uint16_t>(phdr));
+    writer.put_u16(wide ? 56 : 44, static_cast<uint16_t>(phnum));
+    auto program_header = [&](unsigned index, uint32_t type, uint64_t offset, uint64_t size) {
+        uint64_t at = ehdr + index * phdr;
+        writer.put_u32(at, type);
+        if (wide) {
+            writer.put_u64(at + 8, offset);
+            writer.put_u64(at + 16, load_base + offset);
+            writer.put_u64(at + 32, size);
+            writer.put_u64(at + 40, size);
+        } else {
+            writer.put_u32(at + 4, static_cast<uint32_t>(offset));
+            writer.put_u32(at + 8, static_cast<uint32_t>(load_base + offset));
+            writer.put_u32(at + 16, static_cast<uint32_t>(size));
+            writer.put_u32(at + 20, static_cast<uint32_t>(size));
+        }
+    };
+    program_header(0, 1, 0, end);
+    program_header(1, 3, interp_at, spec.interpreter.size() + 1);
+    if (spec.with_dynamic)
+        program_header(2, 2, dynamic_at, end - dynamic_at);
+    writer.put_string(interp_at, spec.interpreter);
+    writer.put_string(strings_at, strings);
+    for (size_t index = 0; index < entries.size(); ++index) {
+        writer.put_uint(dynamic_at + index * 2 * word, word, entries[index].first);
+        writer.put_uint(dynamic_at + index * 2 * word + word, word, entries[index].second);
+    }
+    writer.resize(end);
+    auto bytes = writer.bytes();
+    return { bytes.begin(), bytes.end() };
+}
+
+struct SectionSpec {
+    bool is_64bit { true };
+    Endian endian { Endian::Little };
+    bool counts_in_section_zero { false }; // e_shnum 0 and e_shstrndx SHN_XINDEX
+    uint16_t names_index { 3 };
+    uint64_t modinfo_offset_override { 0 };
+};
+
+// An ET_REL file with .modinfo (PROGBITS), .bss (NOBITS) and .shstrtab.
+std::vector<uint8_t> sectioned_object(SectionSpec const& spec, std::string const& modinfo)
+{
+    core::ByteWriter writer(spec.endian);
+    bool wide = spec.is_64bit;
+    unsigned word = wide ? 8 : 4;
+    uint64_t ehdr = wide ? 64 : 52;
+    uint64_t shdr = wide ? 64 : 40;
+    std::string names("\0.modinfo\0.bss\0.shstrtab\0", 25);
+    uint64_t modinfo_at = ehdr;
+    uint64_t names_at = modinfo_at + modinfo.size();
+    uint64_t shoff = core::align_up(names_at + names.size(), 8);
+    constexpr unsigned count = 4;
+
+    writer.put_bytes(0, std::vector<uint8_t> { 0x7f, 'E', 'L', 'F', static_cast<uint8_t>(wide ? 2 : 1), static_cast<uint8_t>(spec.endian == Endian::Little ? 1 : 2), 1 });
+    writer.put_u16(16, 1);
+    writer.put_u16(18, 183);
+    writer.put_u32(20, 1);
+    writer.put_uint(wide ? 40 : 32, word, shoff);
+    writer.put_u16(wide ? 52 : 40, static_cast<uint16_t>(ehdr));
+    writer.put_u16(wide ? 58 : 46, static_cast<uint16_t>(shdr));
+    writer.put_u16(wide ? 60 : 48, spec.counts_in_section_zero ? 0 : count);
+    writer.put_u16(wide ? 62 : 50, spec.counts_in_section_zero ? 0xffff : spec.names_index);
+    auto section = [&](unsigned index, uint32_t name, uint32_t type, uint64_t offset, uint64_t size, uint32_t link = 0) {
+        uint64_t at = shoff + index * shdr;
+        writer.put_u32(at, name);
+        writer.put_u32(at + 4, type);
+        writer.put_uint(at + (wide ? 24 : 16), word, offset);
+        writer.put_uint(at + (wide ? 32 : 20), word, size);
+        writer.put_u32(at + (wide ? 40 : 24), link);
+    };
+    if (spec.counts_in_section_zero)
+        section(0, 0, 0, 0, count, spec.names_index);
+    else
+        section(0, 0, 0, 0, 0);
+    section(1, 1, 1, spec.modinfo_offset_override ? spec.modinfo_offset_override : modinfo_at, modinfo.size());
+    section(2, 10, 8, 0, 0x1000);
+    section(3, 15, 3, names_at, names.size());
+    writer.put_string(modinfo_at, modinfo);
+    writer.put_string(names_at, names);
+    writer.resize(shoff + count * shdr);
+    auto bytes = writer.bytes();
+    return { bytes.begin(), bytes.end() };
+}
+
+std::string text_of(std::span<uint8_t const> bytes) { return std::string(reinterpret_cast<char const*>(bytes.data()), bytes.size()); }
+
+} // namespace
+
+TEST_CASE("elf objects: PT_INTERP, DT_NEEDED, DT_RPATH and DT_RUNPATH in both classes and byte orders")
+{
+    for (bool wide : { true, false }) {
+        for (Endian endian : { Endian::Little, Endian::Big }) {
+            CAPTURE(wide);
+            CAPTURE(endian == Endian::Little);
+            DynamicSpec spec;
+            spec.is_64bit = wide;
+            spec.endian = endian;
+            auto bytes = dynamic_object(spec);
+            auto object = elf::parse_object(bytes, "/usr/bin/tool");
+            REQUIRE(object.ok());
+            CHECK(object.value().identity.is_64bit == wide);
+            CHECK(object.value().identity.endian == endian);
+            CHECK(object.value().identity.type == 3);
+            CHECK(object.value().identity.machine == 62);
+            CHECK(object.value().identity.flags == 0x12);
+            CHECK(object.value().program_headers.size() == 3);
+            CHECK(object.value().section_headers.empty());
+            auto info = elf::read_dynamic_info(object.value());
+            REQUIRE(info.ok());
+            CHECK(info.value().is_dynamic);
+            CHECK(info.value().interpreter == "/lib64/ld-linux-x86-64.so.2");
+            CHECK(info.value().needed == std::vector<std::string> { "libfoo.so.1", "libc.so.6" });
+            CHECK(info.value().rpath == std::vector<std::string> { "$ORIGIN/../lib", "/opt/lib" });
+            CHECK(info.value().runpath == std::vector<std::string> { "/run/lib" });
+            CHECK(elf::file_offset_of(object.value(), load_base + 10) == 10u);
+            CHECK_FALSE(elf::file_offset_of(object.value(), 0x10).has_value());
+        }
+    }
+}
+
+TEST_CASE("elf objects: a static file has no dynamic section; identify reads the first bytes only")
+{
+    DynamicSpec spec;
+    spec.with_dynamic = false;
+    auto bytes = dynamic_object(spec);
+    auto object = elf::parse_object(bytes, "static");
+    REQUIRE(object.ok());
+    auto info = elf::read_dynamic_info(object.value());
+    REQUIRE(info.ok());
+    CHECK_FALSE(info.value().is_dynamic);
+    CHECK(info.value().needed.empty());
+
+    auto identity = elf::identify(std::span<uint8_t const>(bytes).first(64));
+    REQUIRE(identity.has_value());
+    CHECK(identity->machine == 62);
+    CHECK(identity->is_64bit);
+    CHECK_FALSE(elf::identify(std::span<uint8_t const>(bytes).first(20)).has_value()); // e_flags not reached
+    CHECK(elf::has_magic(bytes));
+    std::vector<uint8_t> bad_class = bytes;
+    bad_class[4] = 3;
+    CHECK_FALSE(elf::identify(bad_class).has_value());
+    std::vector<uint8_t> text { 'a', 'b', 'c' };
+    CHECK_FALSE(elf::has_magic(text));
+    CHECK_FALSE(elf::identify(text).has_value());
+}
+
+TEST_CASE("elf objects: broken dynamic sections and headers are errors, never out-of-bounds reads")
+{
+    SUBCASE("not ELF")
+    {
+        std::vector<uint8_t> text(100, 'x');
+        auto object = elf::parse_object(text, "junk.ko");
+        REQUIRE_FALSE(object.ok());
+        CHECK(object.error().message() == "junk.ko: not an ELF file");
+    }
+    SUBCASE("DT_NEEDED without DT_STRTAB")
+    {
+        DynamicSpec spec;
+        spec.with_strtab = false;
+        auto bytes = dynamic_object(spec);
+        auto info = elf::read_dynamic_info(elf::parse_object(bytes, "tool").value());
+        REQUIRE_FALSE(info.ok());
+        CHECK(info.error().message() == "tool: the dynamic section has DT_NEEDED entries but no DT_STRTAB");
+    }
+    SUBCASE("DT_STRTAB outside every PT_LOAD")
+    {
+        DynamicSpec spec;
+        spec.strtab_in_load = false;
+        auto bytes = dynamic_object(spec);
+        auto info = elf::read_dynamic_info(elf::parse_object(bytes, "tool").value());
+        REQUIRE_FALSE(info.ok());
+        CHECK(contains(info.error().message(), "is not inside any PT_LOAD"));
+    }
+    SUBCASE("a string offset past DT_STRSZ")
+    {
+        DynamicSpec spec;
+        spec.strsz_override = 4;
+        auto bytes = dynamic_object(spec);
+        auto info = elf::read_dynamic_info(elf::parse_object(bytes, "tool").value());
+        REQUIRE_FALSE(info.ok());
+        CHECK(contains(info.error().message(), "is past the 4-byte string table"));
+    }
+    SUBCASE("wrong e_phentsize")
+    {
+        auto bytes = dynamic_object({});
+        core::store_uint(bytes.data() + 54, 2, 32, Endian::Little);
+        auto object = elf::parse_object(bytes, "tool");
+        REQUIRE_FALSE(object.ok());
+        CHECK(contains(object.error().message(), "e_phentsize is 32"));
+    }
+    SUBCASE("every truncation")
+    {
+        auto bytes = dynamic_object({});
+        for (size_t size = 0; size < bytes.size(); ++size) {
+            std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(size));
+            auto object = elf::parse_object(cut, "cut");
+            if (object.ok())
+                (void)elf::read_dynamic_info(object.value());
+            else
+                CHECK_FALSE(object.error().message().empty());
+        }
+        // Cut inside the program headers, it is refused.
+        std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + 100);
+        CHECK_FALSE(elf::parse_object(cut, "cut").ok());
+    }
+}
+
+TEST_CASE("elf objects: sections by name, NOBITS, escapes through section 0, bad tables")
+{
+    std::string modinfo("license=GPL\0depends=virtio\0", 27);
+    for (bool wide : { true, false }) {
+        for (Endian endian : { Endian::Little, Endian::Big }) {
+            CAPTURE(wide);
+            SectionSpec spec;
+            spec.is_64bit = wide;
+            spec.endian = endian;
+            auto bytes = sectioned_object(spec, modinfo);
+            auto object = elf::parse_object(bytes, "virtio.ko");
+            REQUIRE(object.ok());
+            CHECK(object.value().identity.machine == 183);
+            CHECK(object.value().section_headers.size() == 4);
+            CHECK(object.value().program_headers.empty());
+            auto found = elf::find_section(object.value(), ".modinfo");
+            REQUIRE(found.ok());
+            REQUIRE(found.value().has_value());
+            CHECK(text_of(*found.value()) == modinfo);
+            auto bss = elf::find_section(object.value(), ".bss");
+            REQUIRE(bss.ok());
+            REQUIRE(bss.value().has_value());
+            CHECK(bss.value()->empty());
+            auto missing = elf::find_section(object.value(), ".text");
+            REQUIRE(missing.ok());
+            CHECK_FALSE(missing.value().has_value());
+            auto info = elf::read_dynamic_info(object.value());
+            REQUIRE(info.ok());
+            CHECK_FALSE(info.value().is_dynamic);
+        }
+    }
+    SUBCASE("e_shnum and e_shstrndx escaped into section header 0")
+    {
+        SectionSpec spec;
+        spec.counts_in_section_zero = true;
+        auto bytes = sectioned_object(spec, modinfo);
+        auto object = elf::parse_object(bytes, "big.ko");
+        REQUIRE(object.ok());
+        CHECK(object.value().section_headers.size() == 4);
+        CHECK(object.value().section_names_index == 3);
+        auto found = elf::find_section(object.value(), ".modinfo");
+        REQUIRE(found.ok());
+        CHECK(text_of(found.value().value()) == modinfo);
+    }
+    SUBCASE("e_shstrndx past the table")
+    {
+        SectionSpec spec;
+        spec.names_index = 9;
+        auto bytes = sectioned_object(spec, modinfo);
+        auto found = elf::find_section(elf::parse_object(bytes, "odd.ko").value(), ".modinfo");
+        REQUIRE_FALSE(found.ok());
+        CHECK(found.error().message() == "odd.ko: e_shstrndx 9 is past the 4 section headers");
+    }
+    SUBCASE("a section past the end of the file")
+    {
+        SectionSpec spec;
+        spec.modinfo_offset_override = 0x100000;
+        auto bytes = sectioned_object(spec, modinfo);
+        auto found = elf::find_section(elf::parse_object(bytes, "odd.ko").value(), ".modinfo");
+        REQUIRE_FALSE(found.ok());
+        CHECK(contains(found.error().message(), "section .modinfo"));
+    }
+    SUBCASE("a section header table cut short")
+    {
+        auto bytes = sectioned_object({}, modinfo);
+        bytes.resize(bytes.size() - 10);
+        auto object = elf::parse_object(bytes, "cut.ko");
+        REQUIRE_FALSE(object.ok());
+        CHECK(contains(object.error().message(), "section header table"));
+    }
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "initramfs/cpio.h"
+#include "initramfs/newc.h"
 
 #include "core/base/bytes.h"
 #include "core/base/fd.h"
@@ -8,13 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
-#include <lz4.h>
-#include <lz4hc.h>
-#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 namespace core::cpio {
 
@@ -27,12 +22,6 @@ constexpr std::string_view trailer_name = "TRAILER!!!";
 constexpr size_t max_name_bytes = 4095;
 constexpr uint64_t max_field_value = 0xffffffffu;
 constexpr size_t copy_chunk_bytes = 256 * 1024;
-
-constexpr uint32_t lz4_legacy_magic = 0x184C2102;
-// The legacy frame's fixed block size: every block but the last holds
-// exactly this much input, and the kernel decompresses each into a buffer
-// of this size.
-constexpr size_t lz4_legacy_block_bytes = 8u << 20;
 
 uint64_t pad4(uint64_t size) { return align_up(size, 4) - size; }
 
@@ -99,12 +88,12 @@ uint64_t entry_bytes(std::string_view name, uint64_t data_size)
     return head + pad4(head) + data_size + pad4(data_size);
 }
 
-Result<void> write_text(Sink& sink, std::string_view text)
+Result<void> write_text(StreamSink& sink, std::string_view text)
 {
     return sink.write({ reinterpret_cast<uint8_t const*>(text.data()), text.size() });
 }
 
-Result<void> write_zeros(Sink& sink, uint64_t count)
+Result<void> write_zeros(StreamSink& sink, uint64_t count)
 {
     static constexpr uint8_t zeros[4] = {};
     if (count == 0)
@@ -113,7 +102,7 @@ Result<void> write_zeros(Sink& sink, uint64_t count)
 }
 
 // Streams exactly `size` bytes of source_path into the sink.
-Result<void> copy_file(Sink& sink, std::string const& source_path, uint64_t size, std::string_view archive_path)
+Result<void> copy_file(StreamSink& sink, std::string const& source_path, uint64_t size, std::string_view archive_path)
 {
     auto fd = TRY(open_file(source_path, O_RDONLY));
     struct stat status;
@@ -134,310 +123,7 @@ Result<void> copy_file(Sink& sink, std::string const& source_path, uint64_t size
     return {};
 }
 
-// ---- Compressors ----
-
-class PassThrough final : public Sink {
-public:
-    explicit PassThrough(Sink& next) : m_next(next) { }
-    Result<void> write(std::span<uint8_t const> bytes) override { return m_next.write(bytes); }
-    Result<void> finish() override { return m_next.finish(); }
-
-private:
-    Sink& m_next;
-};
-
-class ZstdSink final : public Sink {
-public:
-    ZstdSink(ZSTD_CCtx* context, Sink& next) : m_context(context), m_next(next), m_out(ZSTD_CStreamOutSize()) { }
-    ~ZstdSink() override { ZSTD_freeCCtx(m_context); }
-
-    Result<void> write(std::span<uint8_t const> bytes) override
-    {
-        ZSTD_inBuffer input { bytes.data(), bytes.size(), 0 };
-        while (input.pos < input.size)
-            TRY(step(input, ZSTD_e_continue));
-        return {};
-    }
-    Result<void> finish() override
-    {
-        ZSTD_inBuffer input { nullptr, 0, 0 };
-        while (TRY(step(input, ZSTD_e_end)) != 0) { }
-        return m_next.finish();
-    }
-
-private:
-    // Returns zstd's "bytes still to flush" hint.
-    Result<size_t> step(ZSTD_inBuffer& input, ZSTD_EndDirective mode)
-    {
-        ZSTD_outBuffer output { m_out.data(), m_out.size(), 0 };
-        size_t remaining = ZSTD_compressStream2(m_context, &output, &input, mode);
-        if (ZSTD_isError(remaining))
-            return Error::invalid(cat("zstd compression: ", ZSTD_getErrorName(remaining)));
-        if (output.pos > 0)
-            TRY(m_next.write({ m_out.data(), output.pos }));
-        return remaining;
-    }
-
-    ZSTD_CCtx* m_context;
-    Sink& m_next;
-    std::vector<uint8_t> m_out;
-};
-
-class GzipSink final : public Sink {
-public:
-    explicit GzipSink(Sink& next) : m_next(next), m_out(copy_chunk_bytes) { }
-    ~GzipSink() override
-    {
-        if (m_initialised)
-            deflateEnd(&m_stream);
-    }
-
-    Result<void> init(int level)
-    {
-        // windowBits 15 + 16: zlib writes a gzip header with no name, no
-        // comment and mtime 0, so the output depends on the input only.
-        if (deflateInit2(&m_stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-            return Error::with_code(ENOMEM, "gzip compression: deflateInit2 failed");
-        m_initialised = true;
-        return {};
-    }
-    Result<void> write(std::span<uint8_t const> bytes) override
-    {
-        // zlib's avail_in is 32 bits wide.
-        while (!bytes.empty()) {
-            size_t piece = std::min<size_t>(bytes.size(), 1u << 30);
-            m_stream.next_in = const_cast<Bytef*>(bytes.data());
-            m_stream.avail_in = static_cast<uInt>(piece);
-            while (m_stream.avail_in > 0)
-                TRY(step(Z_NO_FLUSH));
-            bytes = bytes.subspan(piece);
-        }
-        return {};
-    }
-    Result<void> finish() override
-    {
-        m_stream.next_in = nullptr;
-        m_stream.avail_in = 0;
-        while (TRY(step(Z_FINISH)) != Z_STREAM_END) { }
-        return m_next.finish();
-    }
-
-private:
-    Result<int> step(int flush)
-    {
-        m_stream.next_out = m_out.data();
-        m_stream.avail_out = static_cast<uInt>(m_out.size());
-        int status = deflate(&m_stream, flush);
-        if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR)
-            return Error::invalid(cat("gzip compression: deflate returned ", status));
-        size_t produced = m_out.size() - m_stream.avail_out;
-        if (produced > 0)
-            TRY(m_next.write({ m_out.data(), produced }));
-        return status;
-    }
-
-    Sink& m_next;
-    z_stream m_stream {};
-    bool m_initialised { false };
-    std::vector<uint8_t> m_out;
-};
-
-class Lz4LegacySink final : public Sink {
-public:
-    Lz4LegacySink(int level, Sink& next)
-        : m_level(level)
-        , m_next(next)
-        , m_state(static_cast<size_t>(LZ4_sizeofStateHC()))
-        , m_out(static_cast<size_t>(LZ4_compressBound(static_cast<int>(lz4_legacy_block_bytes))) + 4)
-    {
-        m_in.reserve(lz4_legacy_block_bytes);
-    }
-
-    Result<void> write(std::span<uint8_t const> bytes) override
-    {
-        TRY(write_magic());
-        while (!bytes.empty()) {
-            size_t piece = std::min(bytes.size(), lz4_legacy_block_bytes - m_in.size());
-            m_in.insert(m_in.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(piece));
-            bytes = bytes.subspan(piece);
-            if (m_in.size() == lz4_legacy_block_bytes)
-                TRY(flush_block());
-        }
-        return {};
-    }
-    Result<void> finish() override
-    {
-        TRY(write_magic());
-        if (!m_in.empty())
-            TRY(flush_block());
-        // No end mark: the legacy frame ends where the input ends.
-        return m_next.finish();
-    }
-
-private:
-    Result<void> write_magic()
-    {
-        if (m_magic_written)
-            return {};
-        uint8_t magic[4];
-        store_le32(magic, lz4_legacy_magic);
-        TRY(m_next.write({ magic, 4 }));
-        m_magic_written = true;
-        return {};
-    }
-    static void store_le32(uint8_t* out, uint32_t value)
-    {
-        for (int index = 0; index < 4; ++index)
-            out[index] = static_cast<uint8_t>(value >> (8 * index));
-    }
-    Result<void> flush_block()
-    {
-        int capacity = static_cast<int>(m_out.size() - 4);
-        int size = LZ4_compress_HC_extStateHC(m_state.data(), reinterpret_cast<char const*>(m_in.data()), reinterpret_cast<char*>(m_out.data() + 4),
-            static_cast<int>(m_in.size()), capacity, m_level);
-        if (size <= 0)
-            return Error::invalid(cat("lz4 compression of a ", m_in.size(), "-byte block failed"));
-        store_le32(m_out.data(), static_cast<uint32_t>(size));
-        TRY(m_next.write({ m_out.data(), static_cast<size_t>(size) + 4 }));
-        m_in.clear();
-        return {};
-    }
-
-    int m_level;
-    Sink& m_next;
-    std::vector<uint8_t> m_state; // LZ4HC's working state, reused per block
-    std::vector<uint8_t> m_in;
-    std::vector<uint8_t> m_out;
-    bool m_magic_written { false };
-};
-
 } // namespace
-
-Result<void> StringSink::write(std::span<uint8_t const> bytes)
-{
-    m_out.append(reinterpret_cast<char const*>(bytes.data()), bytes.size());
-    return {};
-}
-
-Result<void> FdSink::write(std::span<uint8_t const> bytes)
-{
-    TRY(write_all(m_fd, bytes, m_what));
-    m_bytes_written += bytes.size();
-    return {};
-}
-
-std::string_view compression_name(Compression compression)
-{
-    switch (compression) {
-    case Compression::None:
-        return "none";
-    case Compression::Zstd:
-        return "zstd";
-    case Compression::Gzip:
-        return "gzip";
-    case Compression::Lz4:
-        return "lz4";
-    }
-    return "unknown";
-}
-
-Result<Compression> parse_compression(std::string_view name)
-{
-    if (name == "none")
-        return Compression::None;
-    if (name == "zstd" || name == "zst")
-        return Compression::Zstd;
-    if (name == "gzip" || name == "gz")
-        return Compression::Gzip;
-    if (name == "lz4")
-        return Compression::Lz4;
-    return Error::invalid(cat("unknown initramfs compression \"", name, "\" (expected zstd, gzip, lz4 or none)"));
-}
-
-int effective_level(CompressionOptions const& options)
-{
-    if (options.level != 0)
-        return options.level;
-    switch (options.compression) {
-    case Compression::None:
-        return 0;
-    case Compression::Zstd:
-        return 19;
-    case Compression::Gzip:
-        return 9;
-    case Compression::Lz4:
-        return LZ4HC_CLEVEL_MAX;
-    }
-    return 0;
-}
-
-Result<std::unique_ptr<Sink>> make_compressor(CompressionOptions const& options, Sink& next)
-{
-    int level = effective_level(options);
-    switch (options.compression) {
-    case Compression::None:
-        return std::unique_ptr<Sink>(new PassThrough(next));
-    case Compression::Zstd: {
-        if (level < 1 || level > 19)
-            return Error::invalid(cat("zstd level ", level, " is out of range (1 to 19)"));
-        ZSTD_CCtx* context = ZSTD_createCCtx();
-        if (context == nullptr)
-            return Error::with_code(ENOMEM, "zstd compression: ZSTD_createCCtx failed");
-        auto sink = std::make_unique<ZstdSink>(context, next);
-        size_t status = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level);
-        if (!ZSTD_isError(status))
-            status = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
-        if (!ZSTD_isError(status) && options.pledged_size)
-            status = ZSTD_CCtx_setPledgedSrcSize(context, *options.pledged_size);
-        if (ZSTD_isError(status))
-            return Error::invalid(cat("zstd compression: ", ZSTD_getErrorName(status)));
-        return std::unique_ptr<Sink>(std::move(sink));
-    }
-    case Compression::Gzip: {
-        if (level < 1 || level > 9)
-            return Error::invalid(cat("gzip level ", level, " is out of range (1 to 9)"));
-        auto sink = std::make_unique<GzipSink>(next);
-        TRY(sink->init(level));
-        return std::unique_ptr<Sink>(std::move(sink));
-    }
-    case Compression::Lz4:
-        if (level < 1 || level > LZ4HC_CLEVEL_MAX)
-            return Error::invalid(cat("lz4 level ", level, " is out of range (1 to ", LZ4HC_CLEVEL_MAX, ")"));
-        return std::unique_ptr<Sink>(new Lz4LegacySink(level, next));
-    }
-    return Error::invalid("unknown compression");
-}
-
-CompressionChoice choose_compression(std::string_view kernel_config_text, std::string_view config_name)
-{
-    std::set<std::string_view> enabled;
-    for (auto line : split(kernel_config_text, '\n')) {
-        line = trim(line);
-        if (line.ends_with("=y") && line.starts_with("CONFIG_RD_"))
-            enabled.insert(line.substr(0, line.size() - 2));
-    }
-    struct Candidate {
-        std::string_view option;
-        Compression compression;
-    };
-    static constexpr Candidate candidates[] = {
-        { "CONFIG_RD_ZSTD", Compression::Zstd },
-        { "CONFIG_RD_GZIP", Compression::Gzip },
-        { "CONFIG_RD_LZ4", Compression::Lz4 },
-    };
-    for (auto const& candidate : candidates) {
-        if (enabled.contains(candidate.option))
-            return { candidate.compression, cat(candidate.option, "=y in ", config_name), {} };
-    }
-    return { Compression::None, cat("none of CONFIG_RD_ZSTD, CONFIG_RD_GZIP, CONFIG_RD_LZ4 is set in ", config_name),
-        cat(config_name, ": the kernel has no zstd, gzip or lz4 initramfs decompressor; the initramfs is left uncompressed (larger, and it all sits in the crash kernel's memory)") };
-}
-
-Result<CompressionChoice> choose_compression_for_config_file(std::string const& kernel_config_path)
-{
-    auto text = TRY(read_text_file(kernel_config_path, 16 << 20));
-    return choose_compression(text, kernel_config_path);
-}
 
 // ---- Archive ----
 
@@ -571,7 +257,7 @@ uint64_t Archive::serialized_size() const
     return total + entry_bytes(trailer_name, 0);
 }
 
-Result<uint64_t> Archive::write(Sink& sink) const
+Result<uint64_t> Archive::write(StreamSink& sink) const
 {
     // A directory's link count is 2 (its entry in the parent and its own
     // ".") plus one for each subdirectory's "..".

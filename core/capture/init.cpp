@@ -25,18 +25,6 @@ namespace {
 std::atomic<int> g_fatal_reboot_command { RB_AUTOBOOT };
 int g_kmsg_fd = -1;
 
-int reboot_command_of(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Halt:
-        return RB_HALT_SYSTEM;
-    case PowerAction::PowerOff:
-        return RB_POWER_OFF;
-    case PowerAction::Reboot:
-        break;
-    }
-    return RB_AUTOBOOT;
-}
 
 // Async-signal-safe: write(2) of a fixed text, sync, reboot.
 [[noreturn]] void fatal_stop(char const* why)
@@ -72,12 +60,7 @@ void on_fatal_signal(int signal)
 void on_power_signal(int signal)
 {
     ::sync();
-    if (signal == SIGUSR1)
-        ::reboot(RB_HALT_SYSTEM);
-    else if (signal == SIGUSR2)
-        ::reboot(RB_POWER_OFF);
-    else
-        ::reboot(RB_AUTOBOOT);
+    ::reboot(reboot_command(signal == SIGUSR1 ? PowerAction::Halt : signal == SIGUSR2 ? PowerAction::PowerOff : PowerAction::Reboot));
 }
 
 void mount_one(char const* source, char const* target, char const* type, unsigned long flags)
@@ -115,7 +98,7 @@ void install_pid1_fatal_path(PowerAction action)
 
 void set_pid1_fatal_action(PowerAction action)
 {
-    g_fatal_reboot_command.store(reboot_command_of(action));
+    g_fatal_reboot_command.store(reboot_command(action));
 }
 
 PowerAction power_action_of(FinalAction action)

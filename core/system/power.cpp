@@ -2,6 +2,7 @@
 #include "core/system/power.h"
 
 #include "core/base/fd.h"
+#include "core/base/fs.h"
 #include "core/base/strings.h"
 
 #include <csignal>
@@ -15,25 +16,30 @@ namespace {
 constexpr int capability_kill = 5;
 constexpr int capability_sys_boot = 22;
 
-int reboot_command(PowerAction action)
+// The one map between an action, the command that names it, and what
+// reboot(2) is told.
+struct PowerActionEntry {
+    PowerAction action;
+    std::string_view name;
+    int reboot_command;
+    std::string_view reboot_command_name;
+};
+constexpr PowerActionEntry power_actions[] = {
+    { PowerAction::Reboot, "reboot", static_cast<int>(RB_AUTOBOOT), "RB_AUTOBOOT" },
+    { PowerAction::Halt, "halt", static_cast<int>(RB_HALT_SYSTEM), "RB_HALT_SYSTEM" },
+    { PowerAction::PowerOff, "poweroff", static_cast<int>(RB_POWER_OFF), "RB_POWER_OFF" },
+};
+
+PowerActionEntry const& entry_of(PowerAction action)
 {
-    switch (action) {
-    case PowerAction::Reboot: return RB_AUTOBOOT;
-    case PowerAction::Halt: return RB_HALT_SYSTEM;
-    case PowerAction::PowerOff: return RB_POWER_OFF;
+    for (auto const& entry : power_actions) {
+        if (entry.action == action)
+            return entry;
     }
-    return RB_AUTOBOOT;
+    return power_actions[0];
 }
 
-std::string_view reboot_command_name(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Reboot: return "RB_AUTOBOOT";
-    case PowerAction::Halt: return "RB_HALT_SYSTEM";
-    case PowerAction::PowerOff: return "RB_POWER_OFF";
-    }
-    return "?";
-}
+std::string_view reboot_command_name(PowerAction action) { return entry_of(action).reboot_command_name; }
 
 int init_signal(InitSystem system, PowerAction action)
 {
@@ -65,12 +71,6 @@ std::string signal_name(int signal)
     return cat("signal ", signal);
 }
 
-std::string_view basename_of(std::string_view path)
-{
-    size_t slash = path.rfind('/');
-    return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
 // CapEff from /proc/self/status; nullopt when /proc is not there.
 std::optional<uint64_t> effective_capabilities(std::string const& proc_root)
 {
@@ -88,24 +88,18 @@ std::optional<uint64_t> effective_capabilities(std::string const& proc_root)
 }
 } // namespace
 
-std::string_view power_action_name(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Reboot: return "reboot";
-    case PowerAction::Halt: return "halt";
-    case PowerAction::PowerOff: return "poweroff";
-    }
-    return "reboot";
-}
+int reboot_command(PowerAction action) { return entry_of(action).reboot_command; }
+
+std::string_view power_action_name(PowerAction action) { return entry_of(action).name; }
 
 std::optional<PowerAction> power_action_from_name(std::string_view name)
 {
-    if (name == "reboot")
-        return PowerAction::Reboot;
-    if (name == "halt")
-        return PowerAction::Halt;
-    if (name == "poweroff" || name == "power-off")
+    if (name == "power-off")
         return PowerAction::PowerOff;
+    for (auto const& entry : power_actions) {
+        if (entry.name == name)
+            return entry.action;
+    }
     return std::nullopt;
 }
 
@@ -116,7 +110,7 @@ InitProcess detect_init(std::string const& proc_root)
     init.name = comm.ok() ? std::string(trim(comm.value())) : std::string("?");
     char exe[4096];
     ssize_t length = ::readlink((proc_root + "/1/exe").c_str(), exe, sizeof exe - 1);
-    std::string_view exe_name = length > 0 ? basename_of(std::string_view(exe, static_cast<size_t>(length))) : std::string_view();
+    std::string_view exe_name = length > 0 ? base_name(std::string_view(exe, static_cast<size_t>(length))) : std::string_view();
 
     if (init.name == "systemd" || exe_name == "systemd")
         init.system = InitSystem::Systemd;

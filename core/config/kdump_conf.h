@@ -16,6 +16,7 @@
 
 #include "arch/arch.h"
 #include "core/base/error.h"
+#include "core/config/device_spec.h"
 
 #include <cstdint>
 #include <optional>
@@ -50,20 +51,11 @@ std::string_view target_kind_name(TargetKind kind); // "none", "raw", "file syst
 // The file systems a `<fstype> <dev>` line may name.
 bool is_target_fs_type(std::string_view word);
 
-// A block device as kdump.conf names it. For virtiofs, a Path holds the
-// virtiofs tag instead.
-struct DeviceSpec {
-    enum class Kind { Path, Uuid, Label, PartUuid, PartLabel };
-    Kind kind { Kind::Path };
-    std::string value; // without the UUID=/LABEL=/... prefix
-    // As written in kdump.conf: "/dev/sda3", "UUID=...", "LABEL=...".
-    std::string text() const;
-};
 
 struct DumpTarget {
     TargetKind kind { TargetKind::None };
     std::string fs_type; // Filesystem: "ext4", "xfs", ..., "virtiofs"
-    DeviceSpec device;   // Raw and Filesystem
+    DeviceSpec device;   // Raw and Filesystem; for virtiofs a Path holding the tag
     // Nfs: the host (IPv6 without its brackets) and the exported directory.
     // Ssh: the host (as written, brackets included) and the user.
     std::string host;

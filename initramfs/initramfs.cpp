@@ -6,6 +6,7 @@
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/strings.h"
+#include "core/system/target.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -1052,7 +1053,7 @@ Result<InitramfsPlan> plan_initramfs(InitramfsSpec const& spec)
         { "/dev", 0755, "devtmpfs mount point" },
         { "/etc", 0755, "configuration" },
         { "/lib", 0755, "modules and libraries" },
-        { "/mnt", 0755, "dump target mount point" },
+        { core::capture_mount_point, 0755, "dump target mount point" },
         { "/proc", 0555, "procfs mount point (/proc/vmcore)" },
         { "/run", 0755, "tmpfs mount point" },
         { "/sys", 0555, "sysfs mount point" },

@@ -16,7 +16,6 @@
 
 #include <ctime>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -56,21 +55,21 @@ Exit status: 0 saved, 1 failed (an -incomplete file may be left as evidence).
 
 namespace {
 
-struct Input {
-    std::string source; // as given, for messages
-    std::string name;   // the file name in the dump directory
-    core::UniqueFd fd;
-    int raw_fd { -1 };
+// The files to save, and the descriptors they own (standard input owns
+// none).
+struct Inputs {
+    std::vector<core::StreamToSave> streams;
+    std::vector<core::UniqueFd> open_files;
 };
 
 // Opens every input before the target is touched, so a typo fails at once
 // rather than after a 90-second wait and a mount.
-core::Result<std::vector<Input>> open_inputs(std::span<std::string_view const> files, std::optional<std::string> const& stdin_name)
+core::Result<Inputs> open_inputs(std::span<std::string_view const> files, std::optional<std::string> const& stdin_name)
 {
-    std::vector<Input> inputs;
+    Inputs inputs;
     bool stdin_used = false;
     for (auto file : files) {
-        Input input;
+        core::StreamToSave input;
         input.source = std::string(file);
         if (file == "-") {
             if (stdin_used)
@@ -80,32 +79,21 @@ core::Result<std::vector<Input>> open_inputs(std::span<std::string_view const> f
             stdin_used = true;
             input.name = *stdin_name;
             input.source = "standard input";
-            input.raw_fd = STDIN_FILENO;
+            input.fd = STDIN_FILENO;
         } else {
             input.name = std::string(core::base_name(file));
-            input.fd = TRY(core::open_file(input.source, O_RDONLY));
-            input.raw_fd = input.fd.get();
+            auto& opened = inputs.open_files.emplace_back(TRY(core::open_file(input.source, O_RDONLY)));
+            input.fd = opened.get();
         }
-        for (auto const& other : inputs) {
+        for (auto const& other : inputs.streams) {
             if (other.name == input.name)
                 return core::Error::invalid(core::cat(other.source, " and ", input.source, " would both be saved as ", input.name, "; rename one"));
         }
-        inputs.push_back(std::move(input));
+        inputs.streams.push_back(std::move(input));
     }
     if (stdin_name && !stdin_used)
         return core::Error::invalid("--name names standard input, but no FILE is '-'");
     return inputs;
-}
-
-uint64_t known_input_bytes(std::vector<Input> const& inputs)
-{
-    uint64_t total = 0;
-    for (auto const& input : inputs) {
-        struct stat status;
-        if (::fstat(input.raw_fd, &status) == 0 && S_ISREG(status.st_mode))
-            total += static_cast<uint64_t>(status.st_size);
-    }
-    return total;
 }
 
 core::Result<int> mount_and_save_main(Context&, Arguments args)
@@ -159,15 +147,7 @@ core::Result<int> mount_and_save_main(Context&, Arguments args)
     auto target = nfs_mount ? TRY(core::mount_nfs(*nfs_mount, where, host_ip.value_or("")))
                             : TRY(core::find_and_mount_target(*spec, find_options, fstype.value_or(""), where, options.value_or("")));
     auto save = [&](std::string const& directory) -> core::Result<void> {
-        uint64_t needed = known_input_bytes(inputs);
-        if (auto available = core::free_bytes(directory); available.ok() && *available < needed)
-            core::log::warn(core::cat("only ", *available, " bytes free in ", directory, " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
-        for (auto& input : inputs) {
-            auto file = TRY(core::SafeFile::create(directory, input.name));
-            uint64_t bytes = TRY(file.write_from(input.raw_fd, input.source).context(core::cat("saving ", input.source, " (", file.incomplete_path(), " is left)")));
-            TRY(file.commit());
-            core::log::notice(core::cat("saved ", file.final_path(), " (", bytes, " bytes)"));
-        }
+        TRY(core::save_streams(directory, inputs.streams));
         return core::write_all(STDOUT_FILENO, core::cat(directory, '\n'), "standard output");
     };
     TRY(core::save_in_dump_directory(target, path.value_or("/var/crash"), host_ip.value_or("127.0.0.1"), ::time(nullptr), save));

@@ -287,6 +287,25 @@ Result<std::string> save_in_dump_directory(MountedTarget& target, std::string co
     return directory;
 }
 
+Result<void> save_streams(std::string const& directory, std::span<StreamToSave const> streams)
+{
+    uint64_t needed = 0;
+    for (auto const& stream : streams) {
+        struct stat status;
+        if (::fstat(stream.fd, &status) == 0 && S_ISREG(status.st_mode))
+            needed += static_cast<uint64_t>(status.st_size);
+    }
+    if (auto available = free_bytes(directory); available.ok() && *available < needed)
+        log::warn(cat("only ", *available, " bytes free in ", directory, " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
+    for (auto const& stream : streams) {
+        auto file = TRY(SafeFile::create(directory, stream.name));
+        uint64_t bytes = TRY(file.write_from(stream.fd, stream.source).context(cat("saving ", stream.source, " (", file.incomplete_path(), " is left)")));
+        TRY(file.commit());
+        log::notice(cat("saved ", file.final_path(), " (", bytes, " bytes)"));
+    }
+    return {};
+}
+
 // --- Free space ---------------------------------------------------------------------------
 
 Result<uint64_t> free_bytes(std::string const& path)

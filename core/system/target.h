@@ -124,6 +124,18 @@ Result<std::string> save_in_dump_directory(MountedTarget& target, std::string co
 
 // SafeFile and write_file_safely are core/base/safe_file.h.
 
+// A stream to save into a dump directory: its file name there, what
+// messages call it, and the descriptor read until end of file.
+struct StreamToSave {
+    std::string name;
+    std::string source;
+    int fd { -1 };
+};
+// Saves each stream as directory/NAME through SafeFile (a failure leaves
+// NAME-incomplete and names it), logging each file saved. Warns first when
+// the free space is short of what the regular files among them hold.
+Result<void> save_streams(std::string const& directory, std::span<StreamToSave const> streams);
+
 // Bytes available to an unprivileged writer (statvfs f_bavail * f_frsize).
 Result<uint64_t> free_bytes(std::string const& path);
 

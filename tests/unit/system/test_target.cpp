@@ -344,3 +344,36 @@ TEST_CASE("mount_target mounts a real ext4 image through a loop device and unmou
     if (!not_block.ok())
         CHECK(not_block.error().message().find(image) != std::string::npos);
 }
+
+TEST_CASE("save_streams: each stream saved safely; a failure names the -incomplete file")
+{
+    TempDir dir;
+    std::string source = dir.path + "/source.txt";
+    REQUIRE(core::write_text_atomically(source, "from a file").ok());
+    auto file = core::open_file(source, O_RDONLY).value();
+    int ends[2];
+    REQUIRE(::pipe(ends) == 0);
+    core::UniqueFd read_end(ends[0]);
+    {
+        core::UniqueFd write_end(ends[1]);
+        REQUIRE(core::write_all(write_end.get(), std::string_view("from a pipe"), "pipe").ok());
+    }
+    std::string saved = dir.path + "/saved";
+    REQUIRE(::mkdir(saved.c_str(), 0700) == 0);
+    std::vector<core::StreamToSave> streams {
+        { "source.txt", source, file.get() },
+        { "kexec-dmesg.log", "standard input", read_end.get() },
+    };
+    REQUIRE(core::save_streams(saved, streams).ok());
+    CHECK(contents(saved + "/source.txt") == "from a file");
+    CHECK(contents(saved + "/kexec-dmesg.log") == "from a pipe");
+    CHECK_FALSE(exists(saved + "/source.txt-incomplete"));
+
+    // A stream that cannot be read leaves its -incomplete file and says so.
+    std::vector<core::StreamToSave> unreadable { { "broken", "a closed descriptor", -1 } };
+    auto failed = core::save_streams(saved, unreadable);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().message().find("saving a closed descriptor (" + saved + "/broken-incomplete is left)") == 0);
+    CHECK(exists(saved + "/broken-incomplete"));
+    CHECK_FALSE(exists(saved + "/broken"));
+}

@@ -7,9 +7,12 @@
 
 #include <doctest.h>
 #include "tests/unit/test_support.h"
+#include <cerrno>
+#include <cstdio>
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -26,6 +29,108 @@ unsigned mode_of(std::string const& path)
 }
 
 } // namespace
+
+// --- SafeFile::create, as the capture saves files ----------------------------------
+
+TEST_CASE("SafeFile writes NAME-incomplete with mode 0600, then renames on commit")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    auto file = core::SafeFile::create(dir.path, "vmcore");
+    REQUIRE(file.ok());
+    CHECK(file->incomplete_path() == dir.path + "/vmcore-incomplete");
+    CHECK(file->final_path() == dir.path + "/vmcore");
+    CHECK(core::path_exists_no_follow(dir.path + "/vmcore-incomplete"));
+    CHECK_FALSE(core::path_exists_no_follow(dir.path + "/vmcore"));
+    CHECK(mode_of(dir.path + "/vmcore-incomplete") == 0600);
+
+    REQUIRE(file->write(std::string_view("page data")).ok());
+    REQUIRE(file->commit().ok());
+    CHECK(file->committed());
+    CHECK_FALSE(core::path_exists_no_follow(dir.path + "/vmcore-incomplete"));
+    CHECK(contents(dir.path + "/vmcore") == "page data");
+    CHECK(mode_of(dir.path + "/vmcore") == 0600);
+    CHECK(file->commit().ok()); // again: nothing to do
+    CHECK_FALSE(file->write(std::string_view("late")).ok());
+}
+
+TEST_CASE("SafeFile refuses an existing -incomplete file (O_EXCL) and an existing final file")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    auto first = core::SafeFile::create(dir.path, "vmcore");
+    REQUIRE(first.ok());
+    auto second = core::SafeFile::create(dir.path, "vmcore");
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.error().errno_code() == EEXIST);
+    CHECK(second.error().message().find("vmcore-incomplete already exists") != std::string::npos);
+
+    REQUIRE(core::write_file_safely(dir.path, "vmcore-dmesg.txt", std::string_view("log")).ok());
+    auto again = core::write_file_safely(dir.path, "vmcore-dmesg.txt", std::string_view("other"));
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().errno_code() == EEXIST);
+    CHECK(contents(dir.path + "/vmcore-dmesg.txt") == "log");
+    CHECK_FALSE(core::path_exists_no_follow(dir.path + "/vmcore-dmesg.txt-incomplete"));
+
+    CHECK_FALSE(core::SafeFile::create(dir.path, "../escape").ok());
+    CHECK_FALSE(core::SafeFile::create(dir.path, "").ok());
+}
+
+TEST_CASE("SafeFile destroyed without commit leaves the -incomplete file as evidence")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    {
+        auto file = core::SafeFile::create(dir.path, "vmcore").value();
+        REQUIRE(file.write(std::string_view("half a dump")).ok());
+    }
+    CHECK(contents(dir.path + "/vmcore-incomplete") == "half a dump");
+    CHECK_FALSE(core::path_exists_no_follow(dir.path + "/vmcore"));
+}
+
+TEST_CASE("SafeFile commit never replaces a file that appeared meanwhile")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    auto file = core::SafeFile::create(dir.path, "vmcore").value();
+    REQUIRE(file.write(std::string_view("new")).ok());
+    {
+        // Another writer, not through SafeFile.
+        auto other = core::open_file(dir.path + "/vmcore", O_WRONLY | O_CREAT | O_EXCL, 0600).value();
+        REQUIRE(core::write_all(other.get(), std::string_view("old"), "vmcore").ok());
+    }
+    auto committed = file.commit();
+    REQUIRE_FALSE(committed.ok());
+    CHECK(committed.error().errno_code() == EEXIST);
+    CHECK(contents(dir.path + "/vmcore") == "old");
+    CHECK(contents(dir.path + "/vmcore-incomplete") == "new");
+}
+
+TEST_CASE("SafeFile write_from copies a pipe until end of file")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    std::string payload(300000, 'x');
+    payload += "end";
+    FILE* writer = ::fdopen(fds[1], "w");
+    REQUIRE(writer);
+    // The pipe holds 64 KiB: write from a child so the copy can drain it.
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(fds[0]);
+        std::fwrite(payload.data(), 1, payload.size(), writer);
+        std::fclose(writer);
+        ::_exit(0);
+    }
+    std::fclose(writer);
+    auto file = core::SafeFile::create(dir.path, "vmcore-dmesg.txt").value();
+    auto copied = file.write_from(fds[0], "pipe");
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    REQUIRE(copied.ok());
+    CHECK(*copied == payload.size());
+    REQUIRE(file.commit().ok());
+    CHECK(contents(dir.path + "/vmcore-dmesg.txt") == payload);
+}
 
 TEST_CASE("SafeFile create_replacing: written as NAME-incomplete, renamed over NAME on commit")
 {

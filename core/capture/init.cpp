@@ -103,15 +103,7 @@ void set_pid1_fatal_action(PowerAction action)
 
 PowerAction power_action_of(FinalAction action)
 {
-    switch (action) {
-    case FinalAction::Halt:
-        return PowerAction::Halt;
-    case FinalAction::Poweroff:
-        return PowerAction::PowerOff;
-    case FinalAction::Reboot:
-        break;
-    }
-    return PowerAction::Reboot;
+    return action; // one enum since final_action is named like the commands
 }
 
 void perform_power_action(PowerAction action)

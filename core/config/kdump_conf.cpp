@@ -413,12 +413,10 @@ Result<void> parse_conf_line(ParseState& state, unsigned line, std::string_view 
             config.extra_modules.emplace_back(word);
         }
     } else if (key == "final_action") {
-        if (value == "reboot") {
-            config.final_action = FinalAction::Reboot;
-        } else if (value == "halt") {
-            config.final_action = FinalAction::Halt;
-        } else if (value == "poweroff") {
-            config.final_action = FinalAction::Poweroff;
+        // kdump-utils' three words only (power_action_from_name also
+        // takes "power-off", the command's alias).
+        if (auto action = power_action_from_name(value); action && value != "power-off") {
+            config.final_action = *action;
         } else {
             std::string hint = value == "shell" || value == "dump_to_rootfs" ? cat(" (", value, " is a failure_action value, not a final_action one)") : std::string();
             return line_error(file, line, cat("final_action: '", value, "' is not allowed; the allowed values are reboot, halt and poweroff", hint));
@@ -658,15 +656,7 @@ std::string_view failure_action_name(FailureAction action)
 
 std::string_view final_action_name(FinalAction action)
 {
-    switch (action) {
-    case FinalAction::Reboot:
-        return "reboot";
-    case FinalAction::Halt:
-        return "halt";
-    case FinalAction::Poweroff:
-        return "poweroff";
-    }
-    return "reboot";
+    return power_action_name(action);
 }
 
 std::string_view target_kind_name(TargetKind kind)

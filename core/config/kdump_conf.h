@@ -16,6 +16,7 @@
 
 #include "arch/arch.h"
 #include "core/base/error.h"
+#include "core/base/power_action.h"
 #include "core/config/device_spec.h"
 
 #include <cstdint>
@@ -32,7 +33,8 @@ namespace core {
 // `default`).
 enum class FailureAction { Reboot, Halt, Poweroff, Shell, DumpToRootfs };
 // What happens after the dump, saved or not (final_action).
-enum class FinalAction { Reboot, Halt, Poweroff };
+// (final_action): a PowerAction, named as the reboot commands name it.
+using FinalAction = PowerAction;
 std::string_view failure_action_name(FailureAction action); // "dump_to_rootfs"
 std::string_view final_action_name(FinalAction action);     // "poweroff"
 

@@ -129,7 +129,7 @@ TEST_CASE("kdump_conf: every directive")
     CHECK(config.extra_bins == std::vector<std::string> { "/bin/cp", "/usr/bin/lftp" });
     CHECK(config.extra_modules == std::vector<std::string> { "gfs2", "dm_crypt" });
     CHECK(config.failure_action == FailureAction::Shell);
-    CHECK(config.final_action == FinalAction::Poweroff);
+    CHECK(config.final_action == FinalAction::PowerOff);
     CHECK(config.disk_timeout_seconds == 30);
     CHECK(config.force_rebuild);
     CHECK_FALSE(config.force_no_rebuild);

@@ -5,13 +5,11 @@
 #include "applets/applet.h"
 
 #include "core/dump/collector.h"
-#include "core/dump/dump_output.h"
+#include "core/dump/makedumpfile.h"
 #include "core/base/fd.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -98,44 +96,15 @@ core::Result<int> vmcore_dmesg_main(Arguments args)
     return 0;
 }
 
-core::Result<int> dump_dmesg(std::string const& input, std::string const& output, bool overwrite)
-{
-    auto text = TRY(core::read_dmesg(input));
-    struct stat status;
-    if (!overwrite && ::stat(output.c_str(), &status) == 0)
-        return core::Error::with_code(EEXIST, core::cat(output, " already exists; remove it or add -f to overwrite it"));
-    auto fd = TRY(core::open_file(output, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-    TRY(core::write_all(fd.get(), std::string_view(text), output));
-    if (::fsync(fd.get()) != 0)
-        return core::Error::from_errno(core::cat("fsync ", output));
-    TRY(fd.close_checked(output));
-    core::log::notice(core::cat("The dmesg log is saved to ", output, "."));
-    return exit_completed;
-}
-
-core::Result<int> rebuild(std::string const& output, bool overwrite)
-{
-    struct stat status;
-    if (!overwrite && ::stat(output.c_str(), &status) == 0)
-        return core::Error::with_code(EEXIST, core::cat(output, " already exists; remove it or add -f to overwrite it"));
-    auto fd = TRY(core::open_file(output, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-    TRY(core::rebuild_flattened(STDIN_FILENO, "standard input", fd.get(), output));
-    if (::fsync(fd.get()) != 0)
-        return core::Error::from_errno(core::cat("fsync ", output));
-    TRY(fd.close_checked(output));
-    return exit_completed;
-}
-
 core::Result<int> collector_main(Context& context, Arguments args)
 {
     if (context.invoked_name == "vmcore-dmesg")
         return vmcore_dmesg_main(args);
 
-    core::CollectorOptions options;
+    core::MakedumpfileRequest request;
+    auto& options = request.options;
     options.thread_count = std::max(1u, std::thread::hardware_concurrency());
-    bool help = false, version = false, zlib = false, lzo = false, snappy = false, zstd = false;
-    bool elf = false, flatten = false, rearrange = false, dmesg = false, check_params = false, show_stats = false, debug = false;
-    std::optional<int> message_level;
+    bool help = false, version = false;
 
     core::cli::OptionParser parser;
     add_help_option(parser, &help);
@@ -147,26 +116,26 @@ core::Result<int> collector_main(Context& context, Arguments args)
         options.dump_level = static_cast<int>(level);
         return {};
     }, "leave out pages: a sum of 1 zero, 2 non-private cache, 4 all cache, 8 user, 16 free");
-    parser.flag('c', "", &zlib, "compress pages with zlib");
-    parser.flag('l', "", &lzo, "accepted for compatibility: lzo is not built in; writes zstd, with a warning");
-    parser.flag('p', "", &snappy, "accepted for compatibility: snappy is not built in; writes zstd, with a warning");
-    parser.flag('z', "", &zstd, "compress pages with zstd (the default)");
-    parser.flag('E', "", &elf, "write an ELF dump");
-    parser.flag('F', "", &flatten, "write a flattened stream to standard output");
-    parser.flag('R', "", &rearrange, "rebuild a flattened stream from standard input into DUMPFILE");
+    parser.flag('c', "", &request.zlib, "compress pages with zlib");
+    parser.flag('l', "", &request.lzo, "accepted for compatibility: lzo is not built in; writes zstd, with a warning");
+    parser.flag('p', "", &request.snappy, "accepted for compatibility: snappy is not built in; writes zstd, with a warning");
+    parser.flag('z', "", &request.zstd, "compress pages with zstd (the default)");
+    parser.flag('E', "", &request.elf, "write an ELF dump");
+    parser.flag('F', "", &request.flatten, "write a flattened stream to standard output");
+    parser.flag('R', "", &request.rearrange, "rebuild a flattened stream from standard input into DUMPFILE");
     parser.flag('f', "force", &options.overwrite, "overwrite an existing DUMPFILE");
-    parser.flag(0, "dump-dmesg", &dmesg, "write the crashed kernel's log to LOGFILE");
+    parser.flag(0, "dump-dmesg", &request.dump_dmesg, "write the crashed kernel's log to LOGFILE");
     parser.flag(0, "dry-run", &options.dry_run, "do everything but write the dump; the report still shows its size");
-    parser.flag(0, "check-params", &check_params, "only check the options and exit");
-    parser.flag(0, "show-stats", &show_stats, "print the report of pages excluded and written");
-    parser.flag('D', "", &debug, "print debugging messages (message level + 8)");
+    parser.flag(0, "check-params", &request.check_params, "only check the options and exit");
+    parser.flag(0, "show-stats", &request.show_stats, "print the report of pages excluded and written");
+    parser.flag('D', "", &request.debug, "print debugging messages (message level + 8)");
     parser.flag(0, "non-mmap", &options.pread_only, "read the vmcore with read(2), not mmap");
     parser.flag(0, "no-page-sharing", &options.no_page_sharing, "store every kept page on its own (no sharing of identical pages)");
     parser.custom(0, "message-level", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
         auto level = TRY(core::parse_u64(*value, "message level"));
         if (level > 31)
             return core::Error::invalid(core::cat("message level ", level, " is out of range; use 0 to 31 (1 progress, 2 common, 4 errors, 8 debug, 16 report)"));
-        message_level = static_cast<int>(level);
+        request.message_level = static_cast<int>(level);
         return {};
     }, "what to print: a sum of 1 progress, 2 common, 4 errors, 8 debug, 16 report (default 7)");
     parser.custom(0, "num-threads", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
@@ -192,7 +161,8 @@ core::Result<int> collector_main(Context& context, Arguments args)
     }, "memory for each whole-dump page bitmap (default 2048 KiB); bigger dumps filter twice, 1 GiB of RAM at a time");
     add_refused_options(parser, refused_options, "makedumpfile");
 
-    auto operands = TRY(parser.parse(args));
+    for (auto operand : TRY(parser.parse(args)))
+        request.operands.emplace_back(operand);
     if (help) {
         print_help(collector_applet, parser);
         return exit_completed;
@@ -202,52 +172,22 @@ core::Result<int> collector_main(Context& context, Arguments args)
         TRY(core::write_all(STDOUT_FILENO, std::string_view(text), "standard output"));
         return exit_completed;
     }
-    options.message_level = message_level.value_or(core::message_level::standard) | (debug ? core::message_level::debug : 0) | (show_stats ? core::message_level::report : 0);
-    if (!(options.message_level & core::message_level::common))
-        core::log::set_threshold(core::log::Level::Error);
-    if (options.message_level & core::message_level::debug)
-        core::log::set_threshold(core::log::Level::Debug);
-    if (!(options.message_level & core::message_level::error))
-        core::log::set_threshold(core::log::Level::Error); // errors always reach the exit status
-
-    if (int(zlib) + int(lzo) + int(snappy) + int(zstd) > 1)
-        return core::Error::invalid("-c, -l, -p and -z exclude each other; pick one compression");
-    if (zlib)
-        options.codec = core::Codec::Zlib;
-    if ((lzo || snappy) && !check_params)
-        core::log::warn(core::cat(lzo ? "-l (lzo)" : "-p (snappy)", " is not built into kdumpbox; writing zstd-compressed pages instead (crash and libkdumpfile read both)"));
-
-    if (rearrange) {
-        if (operands.size() != 1)
-            return core::Error::invalid("usage: makedumpfile -R DUMPFILE < STREAM");
-        if (check_params)
-            return exit_completed;
-        return rebuild(std::string(operands[0]), options.overwrite);
-    }
-    if (dmesg) {
-        if (operands.size() != 2)
-            return core::Error::invalid("usage: makedumpfile --dump-dmesg VMCORE LOGFILE");
-        if (check_params)
-            return exit_completed;
-        return dump_dmesg(std::string(operands[0]), std::string(operands[1]), options.overwrite);
-    }
-    if (flatten) {
-        if (operands.size() != 1)
-            return core::Error::invalid("usage: makedumpfile -F [OPTIONS] VMCORE > STREAM (the stream goes to standard output)");
-        options.input_path = std::string(operands[0]);
-        options.output_path = "-";
-        options.format = elf ? core::DumpFormat::ElfFlattened : core::DumpFormat::KdumpFlattened;
-        if (::isatty(STDOUT_FILENO) && !check_params)
-            return core::Error::invalid("-F writes a binary stream to standard output, which is a terminal; redirect it to a file or a pipe");
-    } else {
-        if (operands.size() != 2)
-            return core::Error::invalid(core::cat("expected VMCORE and DUMPFILE, got ", operands.size(), " operand", operands.size() == 1 ? "" : "s", " (see --help)"));
-        options.input_path = std::string(operands[0]);
-        options.output_path = std::string(operands[1]);
-        options.format = elf ? core::DumpFormat::Elf : core::DumpFormat::Kdump;
-    }
-    if (check_params)
+    request.stdout_is_terminal = ::isatty(STDOUT_FILENO);
+    auto plan = TRY(core::plan_makedumpfile(request));
+    if (plan.check_only)
         return exit_completed;
+    options = plan.options;
+    switch (plan.mode) {
+    case core::MakedumpfileMode::Rebuild:
+        TRY(core::rebuild_flattened_file(STDIN_FILENO, "standard input", options.output_path, options.overwrite));
+        return exit_completed;
+    case core::MakedumpfileMode::DumpDmesg:
+        TRY(core::save_dmesg_file(options.input_path, options.output_path, options.overwrite));
+        core::log::notice(core::cat("The dmesg log is saved to ", options.output_path, "."));
+        return exit_completed;
+    case core::MakedumpfileMode::Collect:
+        break;
+    }
 
     auto report = TRY(core::collect(options));
     if (options.message_level & core::message_level::report)

@@ -8,6 +8,7 @@
 
 #include "core/system/blkid.h"
 #include "core/base/fd.h"
+#include "core/base/fs.h"
 #include "core/base/log.h"
 #include "core/net/nfs.h"
 #include "core/base/strings.h"
@@ -15,7 +16,6 @@
 
 #include <ctime>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -55,29 +55,21 @@ Exit status: 0 saved, 1 failed (an -incomplete file may be left as evidence).
 
 namespace {
 
-struct Input {
-    std::string source; // as given, for messages
-    std::string name;   // the file name in the dump directory
-    core::UniqueFd fd;
-    int raw_fd { -1 };
+// The files to save, and the descriptors they own (standard input owns
+// none).
+struct Inputs {
+    std::vector<core::StreamToSave> streams;
+    std::vector<core::UniqueFd> open_files;
 };
-
-std::string_view base_name(std::string_view path)
-{
-    while (path.size() > 1 && path.back() == '/')
-        path.remove_suffix(1);
-    auto slash = path.rfind('/');
-    return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
 
 // Opens every input before the target is touched, so a typo fails at once
 // rather than after a 90-second wait and a mount.
-core::Result<std::vector<Input>> open_inputs(std::span<std::string_view const> files, std::optional<std::string> const& stdin_name)
+core::Result<Inputs> open_inputs(std::span<std::string_view const> files, std::optional<std::string> const& stdin_name)
 {
-    std::vector<Input> inputs;
+    Inputs inputs;
     bool stdin_used = false;
     for (auto file : files) {
-        Input input;
+        core::StreamToSave input;
         input.source = std::string(file);
         if (file == "-") {
             if (stdin_used)
@@ -87,32 +79,21 @@ core::Result<std::vector<Input>> open_inputs(std::span<std::string_view const> f
             stdin_used = true;
             input.name = *stdin_name;
             input.source = "standard input";
-            input.raw_fd = STDIN_FILENO;
+            input.fd = STDIN_FILENO;
         } else {
-            input.name = std::string(base_name(file));
-            input.fd = TRY(core::open_file(input.source, O_RDONLY));
-            input.raw_fd = input.fd.get();
+            input.name = std::string(core::base_name(file));
+            auto& opened = inputs.open_files.emplace_back(TRY(core::open_file(input.source, O_RDONLY)));
+            input.fd = opened.get();
         }
-        for (auto const& other : inputs) {
+        for (auto const& other : inputs.streams) {
             if (other.name == input.name)
                 return core::Error::invalid(core::cat(other.source, " and ", input.source, " would both be saved as ", input.name, "; rename one"));
         }
-        inputs.push_back(std::move(input));
+        inputs.streams.push_back(std::move(input));
     }
     if (stdin_name && !stdin_used)
         return core::Error::invalid("--name names standard input, but no FILE is '-'");
     return inputs;
-}
-
-uint64_t known_input_bytes(std::vector<Input> const& inputs)
-{
-    uint64_t total = 0;
-    for (auto const& input : inputs) {
-        struct stat status;
-        if (::fstat(input.raw_fd, &status) == 0 && S_ISREG(status.st_mode))
-            total += static_cast<uint64_t>(status.st_size);
-    }
-    return total;
 }
 
 core::Result<int> mount_and_save_main(Context&, Arguments args)
@@ -134,7 +115,8 @@ core::Result<int> mount_and_save_main(Context&, Arguments args)
     }, "wait this long for TARGET to appear (default 90)");
     parser.value(0, "path", "DIR", &path, "directory on the target for dumps (default /var/crash)");
     parser.value(0, "host-ip", "IP", &host_ip, "the address that starts the directory name (default 127.0.0.1)");
-    parser.value(0, "mountpoint", "DIR", &mountpoint, "where to mount TARGET (default /kdumproot)");
+    static std::string const mountpoint_help = core::cat("where to mount TARGET (default ", core::capture_mount_point, ")");
+    parser.value(0, "mountpoint", "DIR", &mountpoint, mountpoint_help);
     parser.value(0, "name", "NAME", &stdin_name, "the file name for '-' (standard input)");
     auto operands = TRY(parser.parse(args));
     if (help) {
@@ -149,43 +131,26 @@ core::Result<int> mount_and_save_main(Context&, Arguments args)
     // An NFS export (HOST:/EXPORT), or a device as kdump.conf names it.
     bool nfs = fstype ? (*fstype == "nfs" || *fstype == "nfs4") : operands[0].find(":/") != std::string_view::npos;
     std::optional<core::NfsMount> nfs_mount;
-    std::optional<core::TargetSpec> spec;
+    std::optional<core::DeviceSpec> spec;
     if (nfs) {
         auto nfs_target = TRY(core::parse_nfs_target(operands[0]));
         // -t nfs4 first, so that a vers= in -o still wins.
         auto nfs_options = core::cat(fstype == "nfs4" ? "vers=4," : "", options.value_or(""));
         nfs_mount = TRY(core::nfs_mount_from_target(nfs_target, nfs_options));
     } else {
-        spec = TRY(core::TargetSpec::parse(operands[0]));
+        spec = TRY(core::DeviceSpec::parse(operands[0]));
+        TRY(spec->check_findable());
     }
     auto inputs = TRY(open_inputs(std::span(operands).subspan(1), stdin_name));
 
-    core::MountedTarget target;
-    if (nfs_mount) {
-        target = TRY(core::mount_nfs(*nfs_mount, mountpoint.value_or("/kdumproot"), host_ip.value_or("")));
-    } else {
-        auto device = TRY(core::find_device(*spec, find_options));
-        target = TRY(core::mount_target(device, fstype.value_or(""), mountpoint.value_or("/kdumproot"), options.value_or("")));
-        core::log::info(core::cat("mounted ", device, " (", target.fstype(), ") on ", target.mountpoint()));
-    }
-    auto directory = TRY(core::make_dump_directory(target.mountpoint(), path.value_or("/var/crash"), host_ip.value_or("127.0.0.1"), ::time(nullptr)));
-
-    uint64_t needed = known_input_bytes(inputs);
-    if (auto available = core::free_bytes(directory); available.ok() && *available < needed)
-        core::log::warn(core::cat("only ", *available, " bytes free in ", directory, " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
-
-    for (auto& input : inputs) {
-        auto file = TRY(core::SafeFile::create(directory, input.name));
-        uint64_t bytes = TRY(file.write_from(input.raw_fd, input.source).context(core::cat("saving ", input.source, " (", file.incomplete_path(), " is left)")));
-        TRY(file.commit());
-        core::log::notice(core::cat("saved ", file.final_path(), " (", bytes, " bytes)"));
-    }
-    TRY(core::write_all(STDOUT_FILENO, core::cat(directory, '\n'), "standard output"));
-
-    // Every file is fsynced and renamed already: a failed unmount loses
-    // nothing, so it is a warning.
-    if (auto unmounted = target.unmount(); !unmounted.ok())
-        core::log::warn(unmounted.error().message());
+    std::string where = mountpoint.value_or(std::string(core::capture_mount_point));
+    auto target = nfs_mount ? TRY(core::mount_nfs(*nfs_mount, where, host_ip.value_or("")))
+                            : TRY(core::find_and_mount_target(*spec, find_options, fstype.value_or(""), where, options.value_or("")));
+    auto save = [&](std::string const& directory) -> core::Result<void> {
+        TRY(core::save_streams(directory, inputs.streams));
+        return core::write_all(STDOUT_FILENO, core::cat(directory, '\n'), "standard output");
+    };
+    TRY(core::save_in_dump_directory(target, path.value_or("/var/crash"), host_ip.value_or("127.0.0.1"), ::time(nullptr), save));
     return 0;
 }
 

@@ -4,6 +4,7 @@
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/strings.h"
+#include "core/system/target.h"
 #include "core/vmcore/elf.h"
 #include "initramfs/libraries.h"
 
@@ -166,7 +167,7 @@ Result<InitramfsPlan> plan_initramfs(InitramfsSpec const& spec)
     auto& archive = builder.archive;
 
     // The skeleton: mount points the capture init uses, /tmp for scratch.
-    // No /var/crash: dumps go to the target mounted under /mnt, never into
+    // No /var/crash: dumps go to the target mounted at capture_mount_point, never into
     // the initramfs's RAM.
     struct Skeleton {
         std::string_view path;
@@ -178,7 +179,7 @@ Result<InitramfsPlan> plan_initramfs(InitramfsSpec const& spec)
         { "/dev", 0755, "devtmpfs mount point" },
         { "/etc", 0755, "configuration" },
         { "/lib", 0755, "modules and libraries" },
-        { "/mnt", 0755, "dump target mount point" },
+        { core::capture_mount_point, 0755, "dump target mount point" },
         { "/proc", 0555, "procfs mount point (/proc/vmcore)" },
         { "/run", 0755, "tmpfs mount point" },
         { "/sys", 0555, "sysfs mount point" },

@@ -104,14 +104,14 @@ Result<ModuleIndex> load_module_index(std::string const& modules_dir)
     ModuleIndex index;
     index.modules_dir = modules_dir;
     std::string dep_path = path_join(modules_dir, "modules.dep");
-    if (exists(dep_path)) {
+    if (path_exists(dep_path)) {
         TRY(read_modules_dep(index, dep_path));
         index.from_modules_dep = true;
     } else {
         TRY(scan_module_tree(index, modules_dir, "", 0));
     }
     std::string builtin_path = path_join(modules_dir, "modules.builtin");
-    if (exists(builtin_path)) {
+    if (path_exists(builtin_path)) {
         auto text = TRY(read_text_file(builtin_path, 16 << 20));
         for (auto line : split(text, '\n')) {
             line = trim(line);

@@ -45,6 +45,26 @@ std::string path_join(std::string_view directory, std::string_view name)
     return cat(directory, '/', name);
 }
 
+std::string_view base_name(std::string_view path)
+{
+    while (path.size() > 1 && path.back() == '/')
+        path.remove_suffix(1);
+    auto slash = path.rfind('/');
+    return slash == std::string_view::npos || path.size() == 1 ? path : path.substr(slash + 1);
+}
+
+bool path_exists(std::string const& path)
+{
+    struct stat status;
+    return ::stat(path.c_str(), &status) == 0;
+}
+
+bool path_exists_no_follow(std::string const& path)
+{
+    struct stat status;
+    return ::lstat(path.c_str(), &status) == 0;
+}
+
 std::string parent_directory(std::string_view path)
 {
     while (path.size() > 1 && path.back() == '/')
@@ -55,20 +75,6 @@ std::string parent_directory(std::string_view path)
     if (slash == 0)
         return "/";
     return std::string(path.substr(0, slash));
-}
-
-std::string_view base_name(std::string_view path)
-{
-    while (path.size() > 1 && path.back() == '/')
-        path.remove_suffix(1);
-    auto slash = path.rfind('/');
-    return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-bool exists(std::string const& path)
-{
-    struct stat status;
-    return ::stat(path.c_str(), &status) == 0;
 }
 
 bool is_directory(std::string const& path)
@@ -121,8 +127,7 @@ Result<void> rename_durably(std::string const& from, std::string const& to)
 {
     if (::rename(from.c_str(), to.c_str()) != 0)
         return Error::from_errno(cat("rename ", from, " to ", to));
-    (void)fsync_directory(parent_directory(to));
-    return {};
+    return fsync_directory(parent_directory(to));
 }
 
 Result<size_t> install_symlinks(std::string const& directory, std::string const& target, std::span<std::string_view const> names, ReplaceExisting replace)
@@ -175,28 +180,33 @@ Result<size_t> install_symlinks(std::string const& directory, std::string const&
     return to_create.size();
 }
 
-Result<void> make_parent_directories(std::string const& path)
+Result<void> make_directories(std::string const& path, mode_t mode)
 {
-    for (size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-        std::string parent = path.substr(0, slash);
-        if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST)
-            return Error::from_errno(cat("mkdir ", parent));
+    if (path.empty())
+        return {};
+    size_t position = 0;
+    while (position != std::string::npos) {
+        position = path.find('/', position + 1);
+        std::string prefix = path.substr(0, position);
+        if (prefix.empty())
+            continue;
+        if (::mkdir(prefix.c_str(), mode) == 0)
+            continue;
+        if (errno != EEXIST)
+            return Error::from_errno(cat("create directory ", prefix));
+        struct stat status;
+        if (::stat(prefix.c_str(), &status) != 0)
+            return Error::from_errno(prefix);
+        if (!S_ISDIR(status.st_mode))
+            return Error::with_code(ENOTDIR, cat(prefix, " exists and is not a directory"));
     }
     return {};
 }
 
-
-Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode)
+Result<void> make_parent_directories(std::string const& path)
 {
-    std::string temporary = path + ".tmp";
-    {
-        auto fd = TRY(open_file(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-        TRY(write_all(fd.get(), text, temporary));
-        if (::fsync(fd.get()) != 0)
-            return Error::from_errno(cat("fsync ", temporary));
-        TRY(fd.close_checked(temporary));
-    }
-    return rename_durably(temporary, path);
+    return make_directories(parent_directory(path), 0755);
 }
+
 
 } // namespace core

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// File-system helpers shared by the installer, the initramfs builder and
-// mount-and-save.
+// File-system helpers shared by the installer, the initramfs builder, the
+// capture and the host side. Writing a file safely is core/base/safe_file.h.
 #pragma once
 
 #include "core/base/error.h"
@@ -20,12 +20,16 @@ Result<std::string> self_executable_path();
 std::string path_join(std::string_view directory, std::string_view name);
 // The directory holding path: "/a/b" -> "/a", "b" -> ".", "/b" -> "/".
 std::string parent_directory(std::string_view path);
-// The last component: "/a/b/" -> "b", "b" -> "b", "/" -> "/".
+// The last component: "/a/b" -> "b", "/a/b/" -> "b", "b" -> "b", "/" -> "/".
 std::string_view base_name(std::string_view path);
 
-// stat(2), following links: whether path names anything, a directory, a
-// regular file. Any error (ENOENT, EACCES) answers false.
-bool exists(std::string const& path);
+// Whether path names anything: stat(2) succeeds (links followed, so a
+// dangling link does not exist), or with path_exists_no_follow lstat(2)
+// (a dangling link exists).
+bool path_exists(std::string const& path);
+bool path_exists_no_follow(std::string const& path);
+// Whether path is a directory, a regular file (stat(2), links followed; any
+// error answers false).
 bool is_directory(std::string const& path);
 bool is_regular_file(std::string const& path);
 // realpath(3): absolute, every link resolved.
@@ -39,14 +43,16 @@ Result<std::vector<std::string>> list_directory(std::string const& path);
 // (a file system that cannot, such as vfat on old kernels) is not an error:
 // its metadata is durable after the final syncfs at unmount.
 Result<void> fsync_directory(std::string const& directory);
-// rename(2), then the new name's directory is synced. Only the rename can
-// fail: once it is done the file has its name, so the directory sync is
-// best effort.
+// rename(2), then the new name's directory is synced. Either can fail: a
+// failed directory sync means the new name may not survive a crash, which
+// the caller must hear about (the file does have its name meanwhile).
 Result<void> rename_durably(std::string const& from, std::string const& to);
-// PATH.tmp written, fsync'd, renamed over path (rename_durably): readers
-// see the old text or the new, never half.
-Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode = 0644);
-// mkdir (0755) of every missing directory above path, not path itself.
+// mkdir -p: every missing directory of path, path itself included, with
+// `mode`. Existing directories are fine; anything else in the way is an
+// error naming it (ENOTDIR).
+Result<void> make_directories(std::string const& path, mode_t mode = 0755);
+// make_directories (0755) of every missing directory above path, not path
+// itself.
 Result<void> make_parent_directories(std::string const& path);
 
 enum class ReplaceExisting { No, Yes };

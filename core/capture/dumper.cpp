@@ -49,15 +49,15 @@ void load_modules(CaptureEnvironment const& environment)
         log::error(cat("modules: ", failure));
 }
 
-Result<std::string> wait_for_device(std::string const& spec_text, unsigned timeout_seconds, CaptureEnvironment const& environment)
+// How long and where to look for the target's device; says so first.
+FindOptions announce_device_wait(DeviceSpec const& spec, unsigned timeout_seconds, CaptureEnvironment const& environment)
 {
-    auto spec = TRY(TargetSpec::parse(spec_text));
     FindOptions options;
     options.sysfs_root = environment.sysfs_root;
     options.dev_root = environment.dev_root;
     options.timeout = std::chrono::seconds(timeout_seconds);
-    log::notice(cat("waiting up to ", timeout_seconds, " s for ", spec_text));
-    return find_device(spec, options);
+    log::notice(cat("waiting up to ", timeout_seconds, " s for ", spec.text()));
+    return options;
 }
 
 // A hook's exit status feeds kdump-utils' rules: kdump_pre non-zero stops
@@ -132,14 +132,11 @@ Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironm
 {
     std::string final_path = cat(directory, "/vmcore");
     if (config.core_collector) {
-        std::string incomplete = final_path + "-incomplete";
-        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, incomplete, -1));
+        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, final_path + "-incomplete", -1));
         // The external program wrote the file; make it durable, then give
         // it its name, as the built-in collector does.
-        auto file = TRY(open_file(incomplete, O_RDONLY | O_CLOEXEC));
-        if (::fchmod(file.get(), 0600) != 0 || ::fsync(file.get()) != 0)
-            return Error::from_errno(cat("fsync ", incomplete));
-        return rename_durably(incomplete, final_path);
+        auto file = TRY(SafeFile::adopt(final_path));
+        return file.commit();
     }
     auto options = builtin_collector_options(environment);
     options.output_path = final_path;
@@ -209,22 +206,6 @@ CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& e
 
 time_t capture_time(CaptureEnvironment const& environment) { return environment.now ? environment.now : ::time(nullptr); }
 
-// On the mounted file system: PATH/<host-ip>-<date>/ there.
-CaptureOutcome save_into(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& base)
-{
-    auto directory = make_dump_directory(base, config.path, environment.host_ip, capture_time(environment));
-    if (!directory.ok()) {
-        CaptureOutcome outcome;
-        outcome.failure = directory.error().message();
-        return outcome;
-    }
-    DumpDestination destination;
-    destination.directory = directory.value();
-    destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(directory.value(), name, text); };
-    destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, directory.value()); };
-    return save_files(config, environment, destination);
-}
-
 CaptureOutcome failed(std::string message)
 {
     CaptureOutcome outcome;
@@ -233,26 +214,29 @@ CaptureOutcome failed(std::string message)
 }
 
 // The same steps for every mounted target (a disk, the root file system,
-// an NFS export): save_into, then unmount.
+// an NFS export): PATH/<host-ip>-<date>/ there, the files, the unmount.
 CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted)
 {
-    auto outcome = save_into(config, environment, mounted.mountpoint());
-    // Every file is synced and renamed already: a failed unmount loses nothing.
-    auto unmounted = mounted.unmount();
-    if (!unmounted.ok())
-        log::warn(unmounted.error().message());
+    CaptureOutcome outcome;
+    auto directory = save_in_dump_directory(mounted, config.path, environment.host_ip, capture_time(environment), [&](std::string const& path) -> Result<void> {
+        DumpDestination destination;
+        destination.directory = path;
+        destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(path, name, text); };
+        destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, path); };
+        outcome = save_files(config, environment, destination);
+        return {};
+    });
+    if (!directory.ok())
+        outcome.failure = directory.error().message();
     return outcome;
 }
 
-CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& spec_text, std::string const& fs_type)
+CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment const& environment, DeviceSpec const& spec, std::string const& fs_type)
 {
-    auto device = wait_for_device(spec_text, config.disk_timeout_seconds, environment);
-    if (!device.ok())
-        return failed(device.error().message());
-    auto mounted = mount_target(device.value(), fs_type, environment.mount_point, "");
+    auto find = announce_device_wait(spec, config.disk_timeout_seconds, environment);
+    auto mounted = find_and_mount_target(spec, find, fs_type, environment.mount_point, "");
     if (!mounted.ok())
         return failed(mounted.error().message());
-    log::notice(cat("mounted ", device.value(), " (", mounted.value().fstype(), ") on ", mounted.value().mountpoint()));
     return save_on_mounted(config, environment, mounted.value());
 }
 
@@ -368,7 +352,10 @@ CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironme
     if (root.empty())
         return failed("the capture kernel's command line has no root=; add it (KDUMP_COMMANDLINE_APPEND) or configure a dump target in kdump.conf");
     log::notice(cat("dumping to the root file system ", root));
-    return mount_and_save(config, environment, root, "");
+    auto spec = DeviceSpec::parse(root);
+    if (!spec.ok())
+        return failed(spec.error().message());
+    return mount_and_save(config, environment, spec.value(), "");
 }
 
 CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& environment)
@@ -378,11 +365,11 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
     load_modules(environment);
     switch (config.target.kind) {
     case TargetKind::Filesystem:
-        return mount_and_save(config, environment, config.target.device.text(), config.target.fs_type);
+        return mount_and_save(config, environment, config.target.device, config.target.fs_type);
     case TargetKind::None:
         return run_capture_to_rootfs(config, environment);
     case TargetKind::Raw: {
-        auto device = wait_for_device(config.target.device.text(), config.disk_timeout_seconds, environment);
+        auto device = find_device(config.target.device, announce_device_wait(config.target.device, config.disk_timeout_seconds, environment));
         if (!device.ok())
             return failed(device.error().message());
         CaptureOutcome outcome;

@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "core/config/kdump_conf.h"
+#include "core/system/target.h"
 
 #include <ctime>
 #include <string>
@@ -22,7 +23,7 @@ struct CaptureEnvironment {
     std::string sysfs_root { "/sys" };
     std::string dev_root { "/dev" };
     // Where the target (or the root file system) is mounted.
-    std::string mount_point { "/kdumpbox/target" };
+    std::string mount_point { capture_mount_point };
     // The host's address on the way to the target names the dump
     // directory; local targets use 127.0.0.1, as kdump-utils.
     std::string host_ip { "127.0.0.1" };

@@ -25,18 +25,6 @@ namespace {
 std::atomic<int> g_fatal_reboot_command { RB_AUTOBOOT };
 int g_kmsg_fd = -1;
 
-int reboot_command_of(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Halt:
-        return RB_HALT_SYSTEM;
-    case PowerAction::PowerOff:
-        return RB_POWER_OFF;
-    case PowerAction::Reboot:
-        break;
-    }
-    return RB_AUTOBOOT;
-}
 
 // Async-signal-safe: write(2) of a fixed text, sync, reboot.
 [[noreturn]] void fatal_stop(char const* why)
@@ -72,12 +60,7 @@ void on_fatal_signal(int signal)
 void on_power_signal(int signal)
 {
     ::sync();
-    if (signal == SIGUSR1)
-        ::reboot(RB_HALT_SYSTEM);
-    else if (signal == SIGUSR2)
-        ::reboot(RB_POWER_OFF);
-    else
-        ::reboot(RB_AUTOBOOT);
+    ::reboot(reboot_command(signal == SIGUSR1 ? PowerAction::Halt : signal == SIGUSR2 ? PowerAction::PowerOff : PowerAction::Reboot));
 }
 
 void mount_one(char const* source, char const* target, char const* type, unsigned long flags)
@@ -115,20 +98,7 @@ void install_pid1_fatal_path(PowerAction action)
 
 void set_pid1_fatal_action(PowerAction action)
 {
-    g_fatal_reboot_command.store(reboot_command_of(action));
-}
-
-PowerAction power_action_of(FinalAction action)
-{
-    switch (action) {
-    case FinalAction::Halt:
-        return PowerAction::Halt;
-    case FinalAction::Poweroff:
-        return PowerAction::PowerOff;
-    case FinalAction::Reboot:
-        break;
-    }
-    return PowerAction::Reboot;
+    g_fatal_reboot_command.store(reboot_command(action));
 }
 
 PowerAction fatal_power_action(FailureAction action)
@@ -235,7 +205,7 @@ void run_final_or_failure_action(KdumpConfig const& config, CaptureEnvironment c
         }
     }
     log::notice(cat("the dump is saved in ", outcome.dump_directory));
-    perform_power_action(power_action_of(config.final_action));
+    perform_power_action(config.final_action);
 }
 
 int run_dumper(DumperOptions const& options, CaptureEnvironment const& environment)

@@ -27,7 +27,6 @@ void install_pid1_fatal_path(PowerAction action);
 // Changes the action the fatal path takes (once kdump.conf is read).
 void set_pid1_fatal_action(PowerAction action);
 
-PowerAction power_action_of(FinalAction action);
 // What the fatal path does for a failure_action: halt and poweroff as
 // written, reboot for the rest (a signal handler can start no shell and
 // mount no root file system).

@@ -211,37 +211,22 @@ Result<DeviceSpec> parse_device(std::string_view key, std::string_view value, st
         device.value = std::string(value);
         return device;
     }
-    if (value.starts_with('/')) {
-        device.value = std::string(value);
+    auto split = DeviceSpec::split(value);
+    if (!split)
+        return line_error(file, line, cat(key, ": '", value, "' is not a device; write a /dev path, UUID=..., LABEL=... (`blkid` lists them)"));
+    device = std::move(*split);
+    if (device.kind == DeviceSpec::Kind::Path)
         return device;
-    }
-    struct Tag {
-        std::string_view prefix;
-        DeviceSpec::Kind kind;
-    };
-    constexpr std::array tags {
-        Tag { "UUID=", DeviceSpec::Kind::Uuid },
-        Tag { "LABEL=", DeviceSpec::Kind::Label },
-        Tag { "PARTUUID=", DeviceSpec::Kind::PartUuid },
-        Tag { "PARTLABEL=", DeviceSpec::Kind::PartLabel },
-    };
-    auto tag = std::find_if(tags.begin(), tags.end(), [&](Tag const& t) { return value.starts_with(t.prefix); });
-    if (tag == tags.end())
-        return line_error(file, line, cat(key, ": '", value, "' is not a device; write a /dev path, UUID=..., LABEL=..., PARTUUID=... or PARTLABEL=... (`blkid` lists them)"));
-    std::string_view name = value.substr(tag->prefix.size());
-    if (name.size() >= 2 && (name.front() == '"' || name.front() == '\'') && name.back() == name.front())
-        name = name.substr(1, name.size() - 2);
-    device.kind = tag->kind;
-    device.value = std::string(name);
-    std::string_view tag_name = tag->prefix.substr(0, tag->prefix.size() - 1);
+    std::string_view name = device.value;
+    std::string_view tag_name = device.tag_name();
     if (name.empty())
         return line_error(file, line, cat(key, ": ", tag_name, "= has no value; write the device's ", tag_name, " as `blkid` shows it"));
     bool raw = key == "raw";
-    if (raw && (tag->kind == DeviceSpec::Kind::Uuid || tag->kind == DeviceSpec::Kind::Label))
-        return line_error(file, line, cat("raw: a raw partition has no file system, so no ", tag_name, "; write its /dev path or PARTUUID=..."));
-    if (key == "minix" && (tag->kind == DeviceSpec::Kind::Uuid || tag->kind == DeviceSpec::Kind::Label))
-        return line_error(file, line, cat("minix: minix file systems have no ", tag_name, "; write the /dev path or PARTUUID=..."));
-    switch (tag->kind) {
+    if (raw && (device.kind == DeviceSpec::Kind::Uuid || device.kind == DeviceSpec::Kind::Label))
+        return line_error(file, line, cat("raw: a raw partition has no file system, so no ", tag_name, "; write its /dev path"));
+    if (key == "minix" && (device.kind == DeviceSpec::Kind::Uuid || device.kind == DeviceSpec::Kind::Label))
+        return line_error(file, line, cat("minix: minix file systems have no ", tag_name, "; write the /dev path"));
+    switch (device.kind) {
     case DeviceSpec::Kind::Uuid:
         if (key == "vfat") {
             if (!is_uuid_shape(name, { 4, 4 }))
@@ -428,12 +413,10 @@ Result<void> parse_conf_line(ParseState& state, unsigned line, std::string_view 
             config.extra_modules.emplace_back(word);
         }
     } else if (key == "final_action") {
-        if (value == "reboot") {
-            config.final_action = FinalAction::Reboot;
-        } else if (value == "halt") {
-            config.final_action = FinalAction::Halt;
-        } else if (value == "poweroff") {
-            config.final_action = FinalAction::Poweroff;
+        // kdump-utils' three words only (power_action_from_name also
+        // takes "power-off", the command's alias).
+        if (auto action = power_action_from_name(value); action && value != "power-off") {
+            config.final_action = *action;
         } else {
             std::string hint = value == "shell" || value == "dump_to_rootfs" ? cat(" (", value, " is a failure_action value, not a final_action one)") : std::string();
             return line_error(file, line, cat("final_action: '", value, "' is not allowed; the allowed values are reboot, halt and poweroff", hint));
@@ -673,15 +656,7 @@ std::string_view failure_action_name(FailureAction action)
 
 std::string_view final_action_name(FinalAction action)
 {
-    switch (action) {
-    case FinalAction::Reboot:
-        return "reboot";
-    case FinalAction::Halt:
-        return "halt";
-    case FinalAction::Poweroff:
-        return "poweroff";
-    }
-    return "reboot";
+    return power_action_name(action);
 }
 
 std::string_view target_kind_name(TargetKind kind)
@@ -704,23 +679,6 @@ std::string_view target_kind_name(TargetKind kind)
 bool is_target_fs_type(std::string_view word)
 {
     return std::find(target_fs_types.begin(), target_fs_types.end(), word) != target_fs_types.end();
-}
-
-std::string DeviceSpec::text() const
-{
-    switch (kind) {
-    case Kind::Path:
-        return value;
-    case Kind::Uuid:
-        return cat("UUID=", value);
-    case Kind::Label:
-        return cat("LABEL=", value);
-    case Kind::PartUuid:
-        return cat("PARTUUID=", value);
-    case Kind::PartLabel:
-        return cat("PARTLABEL=", value);
-    }
-    return value;
 }
 
 std::string DumpTarget::value_text() const

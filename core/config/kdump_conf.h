@@ -16,6 +16,8 @@
 
 #include "arch/host.h"
 #include "core/base/error.h"
+#include "core/base/power_action.h"
+#include "core/config/device_spec.h"
 
 #include <cstdint>
 #include <optional>
@@ -31,7 +33,8 @@ namespace core {
 // `default`).
 enum class FailureAction { Reboot, Halt, Poweroff, Shell, DumpToRootfs };
 // What happens after the dump, saved or not (final_action).
-enum class FinalAction { Reboot, Halt, Poweroff };
+// (final_action): a PowerAction, named as the reboot commands name it.
+using FinalAction = PowerAction;
 std::string_view failure_action_name(FailureAction action); // "dump_to_rootfs"
 std::string_view final_action_name(FinalAction action);     // "poweroff"
 
@@ -50,20 +53,11 @@ std::string_view target_kind_name(TargetKind kind); // "none", "raw", "file syst
 // The file systems a `<fstype> <dev>` line may name.
 bool is_target_fs_type(std::string_view word);
 
-// A block device as kdump.conf names it. For virtiofs, a Path holds the
-// virtiofs tag instead.
-struct DeviceSpec {
-    enum class Kind { Path, Uuid, Label, PartUuid, PartLabel };
-    Kind kind { Kind::Path };
-    std::string value; // without the UUID=/LABEL=/... prefix
-    // As written in kdump.conf: "/dev/sda3", "UUID=...", "LABEL=...".
-    std::string text() const;
-};
 
 struct DumpTarget {
     TargetKind kind { TargetKind::None };
     std::string fs_type; // Filesystem: "ext4", "xfs", ..., "virtiofs"
-    DeviceSpec device;   // Raw and Filesystem
+    DeviceSpec device;   // Raw and Filesystem; for virtiofs a Path holding the tag
     // Nfs: the host (IPv6 without its brackets) and the exported directory.
     // Ssh: the host (as written, brackets included) and the user.
     std::string host;

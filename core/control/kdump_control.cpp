@@ -6,6 +6,7 @@
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
 #include "core/base/fs.h"
+#include "core/base/safe_file.h"
 #include "core/kexec/kexec.h"
 #include "core/base/log.h"
 #include "core/net/nfs.h"
@@ -49,9 +50,9 @@ kexec::SystemPaths kexec_paths(HostPaths const& paths)
 // drivers go into the initramfs. Empty when the target has no device here.
 Result<std::string> host_target_device(KdumpConfig const& config, HostPaths const& paths)
 {
-    std::string spec_text;
+    DeviceSpec spec;
     if (config.target.kind == TargetKind::Filesystem || config.target.kind == TargetKind::Raw) {
-        spec_text = config.target.device.text();
+        spec = config.target.device;
     } else if (config.target.kind == TargetKind::None) {
         auto cmdline = read_text_file(path_join(paths.proc, "cmdline"));
         if (!cmdline.ok())
@@ -59,11 +60,11 @@ Result<std::string> host_target_device(KdumpConfig const& config, HostPaths cons
         std::string root = root_device_from_cmdline(cmdline.value());
         if (root.empty())
             return std::string();
-        spec_text = root;
+        spec = TRY(DeviceSpec::parse(root));
     } else {
         return std::string();
     }
-    auto spec = TRY(TargetSpec::parse(spec_text));
+    std::string spec_text = spec.text();
     FindOptions options;
     options.sysfs_root = paths.sysfs;
     options.timeout = std::chrono::milliseconds(0);
@@ -74,7 +75,7 @@ bool file_system_is_built_in(HostPaths const& paths, std::string const& fs_type)
 {
     // A loadable module has /sys/module/NAME/initstate; a built-in one
     // does not, but its file system is in /proc/filesystems.
-    if (exists(path_join(paths.sysfs, cat("module/", fs_type, "/initstate"))))
+    if (path_exists(path_join(paths.sysfs, cat("module/", fs_type, "/initstate"))))
         return false;
     auto filesystems = read_text_file(path_join(paths.proc, "filesystems"));
     if (!filesystems.ok())
@@ -128,7 +129,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     plan.kernel_release = capture_kernel_version(plan.settings, running);
     plan.kernel_path = capture_kernel_path(plan.settings, running);
     plan.initrd_path = capture_initrd_path(plan.settings, running);
-    if (!exists(plan.kernel_path))
+    if (!path_exists(plan.kernel_path))
         return Error::with_code(ENOENT, cat("the capture kernel ", plan.kernel_path, " does not exist; install it, or set KDUMPBOX_KERNEL in ", plan.settings.file_name));
 
     auto proc_cmdline = TRY(read_text_file(path_join(paths.proc, "cmdline")));
@@ -168,7 +169,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
             network_modules.push_back({ name, cat("NFS client for ", plan.config.target.value_text()) });
         spec.extra_files.insert(spec.extra_files.end(), nfs.files.begin(), nfs.files.end());
     }
-    if (exists(modules_dir))
+    if (path_exists(modules_dir))
         spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device, network_modules));
 
     else if (!plan.config.extra_modules.empty())
@@ -179,7 +180,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     if (plan.config.kdump_post)
         spec.hooks.push_back(*plan.config.kdump_post);
     std::string kernel_config = cat(plan.settings.boot_dir, "/config-", plan.kernel_release);
-    if (exists(kernel_config)) {
+    if (path_exists(kernel_config)) {
         auto choice = TRY(initramfs::choose_compression_for_config_file(kernel_config));
         spec.compression.compression = choice.compression;
     }
@@ -191,7 +192,7 @@ Result<RebuildReport> rebuild_initramfs(CapturePlan const& plan, bool force)
     RebuildReport report;
     std::string digest = TRY(initramfs::inputs_digest(plan.spec));
     auto recorded = read_text_file(digest_path(plan.initrd_path));
-    bool image_exists = exists(plan.initrd_path);
+    bool image_exists = path_exists(plan.initrd_path);
     if (!force && !plan.config.force_rebuild && image_exists) {
         if (plan.config.force_no_rebuild) {
             report.reason = "force_no_rebuild 1 in kdump.conf: the existing image is used as it is";
@@ -360,7 +361,7 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
     uint64_t unpacked = 0;
     for (auto const& entry : planned.manifest)
         unpacked += entry.size;
-    uint64_t compressed = exists(plan.initrd_path) ? [&] {
+    uint64_t compressed = path_exists(plan.initrd_path) ? [&] {
         struct stat image_status {};
         ::stat(plan.initrd_path.c_str(), &image_status);
         return static_cast<uint64_t>(image_status.st_size);

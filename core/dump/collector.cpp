@@ -11,6 +11,7 @@
 #include "core/dump/kdump_format.h"
 #include "core/vmcore/kernel_memory.h"
 #include "core/base/log.h"
+#include "core/base/safe_file.h"
 #include "core/dump/page_sharing.h"
 #include "core/base/strings.h"
 #include "core/vmcore/vmcore_file.h"
@@ -594,8 +595,7 @@ private:
 
 struct OutputTarget {
     std::unique_ptr<OutputSink> sink;
-    UniqueFd fd;
-    std::string incomplete_path; // empty for stdout and dry runs
+    std::optional<SafeFile> file; // absent for streams and dry runs
     std::string final_path;
 };
 
@@ -621,17 +621,12 @@ Result<OutputTarget> open_output(CollectorOptions const& options)
         target.final_path = "standard output";
         return target;
     }
-    struct stat status;
-    if (!options.overwrite && ::stat(options.output_path.c_str(), &status) == 0)
-        return Error::with_code(EEXIST, cat(options.output_path, " already exists; remove it or add -f to overwrite it"));
     target.final_path = options.output_path;
-    target.incomplete_path = options.output_path + "-incomplete";
-    // 0600: a dump holds all of the crashed machine's memory, secrets too.
-    target.fd = TRY(open_file(target.incomplete_path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    auto& file = target.file.emplace(TRY(create_dump_file(options.output_path, options.overwrite)));
     if (is_flattened(options.format))
-        target.sink = TRY(FlattenedSink::create(target.fd.get(), target.incomplete_path));
+        target.sink = TRY(FlattenedSink::create(file.fd(), file.incomplete_path()));
     else
-        target.sink = std::make_unique<FileSink>(target.fd.get(), target.incomplete_path);
+        target.sink = std::make_unique<FileSink>(file.fd(), file.incomplete_path());
     return target;
 }
 
@@ -639,10 +634,9 @@ Result<OutputTarget> open_output(CollectorOptions const& options)
 // itself durable.
 Result<void> publish_output(OutputTarget& target)
 {
-    if (target.incomplete_path.empty())
+    if (!target.file)
         return {};
-    TRY(target.fd.close_checked(target.incomplete_path));
-    return rename_durably(target.incomplete_path, target.final_path);
+    return target.file->commit();
 }
 
 // Creates the page filter for one pass over the windows (the filter keeps
@@ -830,13 +824,37 @@ Result<CollectorReport> collect(CollectorOptions const& options)
         : write_kdump(input, view, header_info(input, view, options), pfn_limit, options, *target.sink, report);
     report.output_bytes = target.sink->bytes_written();
     if (!written.ok()) {
-        if (!target.incomplete_path.empty())
-            return std::move(written).error().with_context(cat("the dump is incomplete; what was written is in ", target.incomplete_path));
+        if (target.file)
+            return std::move(written).error().with_context(cat("the dump is incomplete; what was written is in ", target.file->incomplete_path()));
         return written.error();
     }
     TRY(publish_output(target));
     report.output_path = target.final_path;
     return report;
+}
+
+Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite)
+{
+    if (!overwrite && path_exists(output_path))
+        return Error::with_code(EEXIST, cat(output_path, " already exists; remove it or add -f to overwrite it"));
+    // 0600: a dump holds all of the crashed machine's memory, secrets too.
+    return SafeFile::create_replacing(output_path, 0600);
+}
+
+Result<void> rebuild_flattened_file(int input_fd, std::string const& input_name, std::string const& output_path, bool overwrite)
+{
+    auto file = TRY(create_dump_file(output_path, overwrite));
+    TRY(rebuild_flattened(input_fd, input_name, file.fd(), file.incomplete_path())
+            .context(cat("the dump is incomplete; what arrived is in ", file.incomplete_path())));
+    return file.commit();
+}
+
+Result<void> save_dmesg_file(std::string const& input_path, std::string const& output_path, bool overwrite)
+{
+    auto text = TRY(read_dmesg(input_path));
+    auto file = TRY(create_dump_file(output_path, overwrite));
+    TRY(file.write(std::string_view(text)));
+    return file.commit();
 }
 
 std::string format_report(CollectorReport const& report)

@@ -6,6 +6,7 @@
 
 #include "core/compress/compress.h"
 #include "core/base/error.h"
+#include "core/base/safe_file.h"
 #include "core/vmcore/page_filter.h"
 
 #include <cstdint>
@@ -70,6 +71,19 @@ struct CollectorReport {
 // synced. On a write error (ENOSPC) the -incomplete file keeps what was
 // written with the incomplete flag set, and the error says where it is.
 Result<CollectorReport> collect(CollectorOptions const& options);
+
+// DUMPFILE as makedumpfile writes it: refused (EEXIST) if it exists and
+// overwrite (-f) is not set, else a SafeFile that replaces it on commit.
+Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite);
+
+// makedumpfile -R: the flattened stream on input_fd rebuilt into
+// output_path through create_dump_file, so a stream that stops early
+// leaves only OUTPUT-incomplete, never a truncated OUTPUT.
+Result<void> rebuild_flattened_file(int input_fd, std::string const& input_name, std::string const& output_path, bool overwrite);
+
+// makedumpfile --dump-dmesg: the crashed kernel's log (read_dmesg) saved
+// into output_path the same way.
+Result<void> save_dmesg_file(std::string const& input_path, std::string const& output_path, bool overwrite);
 
 // makedumpfile's end report (--show-stats, message level 16).
 std::string format_report(CollectorReport const& report);

@@ -2,6 +2,7 @@
 #include "core/net/dhcp.h"
 
 #include "core/base/bytes.h"
+#include "core/base/clock.h"
 #include "core/base/fd.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
@@ -490,13 +491,6 @@ Step Exchange::timeout(uint64_t now_ms)
 }
 
 // ---- I/O ----------------------------------------------------------------
-
-static uint64_t monotonic_ms()
-{
-    timespec now {};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
-}
 
 static uint32_t random_xid()
 {

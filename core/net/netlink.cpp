@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/net/netlink.h"
 
+#include "core/base/clock.h"
 #include "core/base/strings.h"
 
 #include <cerrno>
@@ -743,13 +744,6 @@ Result<std::vector<netlink::AddressInfo>> NetlinkSocket::list_ipv4_addresses()
             addresses.push_back(TRY(netlink::parse_address(message)));
     }
     return addresses;
-}
-
-static uint64_t monotonic_ms()
-{
-    timespec now {};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
 }
 
 Result<netlink::LinkInfo> NetlinkSocket::wait_for_carrier(int ifindex, int timeout_ms)

@@ -3,6 +3,7 @@
 
 #include "core/net/dhcp.h"
 #include "core/system/device_modules.h"
+#include "core/base/clock.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 
@@ -20,11 +21,6 @@ namespace core {
 namespace {
 
 constexpr std::array plan_keys { "target_host", "target_address", "interface", "mac", "mode", "address", "gateway" };
-
-uint64_t monotonic_ms()
-{
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
-}
 
 // "10.0.2.15/24".
 Result<std::pair<Ipv4Address, uint8_t>> parse_address_with_prefix(std::string_view text)

@@ -4,6 +4,7 @@
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
 #include "core/base/fs.h"
+#include "core/base/safe_file.h"
 #include "core/net/known_hosts.h"
 #include "core/base/log.h"
 #include "core/base/process.h"
@@ -113,9 +114,9 @@ Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs
     plan.known_hosts = TRY(recorded_host_keys(host, config.ssh_port, inputs.known_hosts_files, &plan.known_hosts_source));
 
     std::string public_key = ssh_public_key_path(config.sshkey);
-    if (!exists(config.sshkey))
+    if (!path_exists(config.sshkey))
         return Error::with_code(ENOENT, cat("sshkey ", config.sshkey, " does not exist; run 'kdump propagate' to create it and install it on ", config.target.value_text()));
-    if (!exists(public_key))
+    if (!path_exists(public_key))
         return Error::with_code(ENOENT, cat(public_key, " does not exist (the capture side needs the public key beside sshkey); write it with: ssh-keygen -y -f ", config.sshkey, " > ", public_key));
     auto public_text = TRY(read_text_file(public_key));
     if (auto type = ssh_key_type_from_name(first_word(public_text)); type && !ssh_key_type_supported(*type))
@@ -210,13 +211,13 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
     // libssh2 cannot make keys; ssh-keygen is on any host that has ssh.
     // RSA in PEM: mbedTLS reads no OpenSSH-format RSA key, and has no
     // Ed25519 at all.
-    if (!exists(config.sshkey)) {
+    if (!path_exists(config.sshkey)) {
         std::string key_directory = parent_directory(config.sshkey);
-        if (!exists(key_directory) && ::mkdir(key_directory.c_str(), 0700) != 0)
+        if (!path_exists(key_directory) && ::mkdir(key_directory.c_str(), 0700) != 0)
             return Error::from_errno(cat("mkdir ", key_directory, " for sshkey"));
         TRY(run({ "ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-m", "PEM", "-N", "", "-C", "kdumpbox", "-f", config.sshkey }).context(cat("making the key ", config.sshkey)));
         report.steps.push_back(cat("made the key pair ", config.sshkey, " (RSA 3072, PEM)"));
-    } else if (!exists(public_key)) {
+    } else if (!path_exists(public_key)) {
         auto out = TRY(open_file(public_key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         TRY(run({ "ssh-keygen", "-y", "-f", config.sshkey }, stdout_to(out.get())).context(cat("writing ", public_key)));
         report.steps.push_back(cat("wrote the public key ", public_key));

@@ -436,48 +436,6 @@ std::string describe(FsProbe const& probe)
     return out;
 }
 
-// --- Target specs -------------------------------------------------------------
-
-Result<TargetSpec> TargetSpec::parse(std::string_view text)
-{
-    auto unquote = [](std::string_view quoted) {
-        if (quoted.size() >= 2 && quoted.front() == '"' && quoted.back() == '"')
-            return quoted.substr(1, quoted.size() - 2);
-        return quoted;
-    };
-    TargetSpec spec;
-    if (text.starts_with("UUID=")) {
-        spec.kind = Kind::Uuid;
-        spec.value = std::string(unquote(text.substr(5)));
-    } else if (text.starts_with("LABEL=")) {
-        spec.kind = Kind::Label;
-        spec.value = std::string(unquote(text.substr(6)));
-    } else if (text.starts_with("PARTUUID=") || text.starts_with("PARTLABEL=") || text.starts_with("ID=")) {
-        return Error::unsupported(cat("dump target '", text, "': only a device path, UUID= or LABEL= is supported; use the file system's UUID (blkid shows it)"));
-    } else {
-        if (!text.starts_with('/'))
-            return Error::invalid(cat("dump target '", text, "' is neither a device path (/dev/...) nor UUID=... or LABEL=..."));
-        spec.value = std::string(text);
-        return spec;
-    }
-    if (spec.value.empty())
-        return Error::invalid(cat("dump target '", text, "' has an empty value"));
-    return spec;
-}
-
-std::string TargetSpec::to_string() const
-{
-    switch (kind) {
-    case Kind::Uuid:
-        return cat("UUID=", value);
-    case Kind::Label:
-        return cat("LABEL=", value);
-    case Kind::Path:
-        break;
-    }
-    return value;
-}
-
 // --- Finding the device ---------------------------------------------------------
 
 namespace {
@@ -493,12 +451,6 @@ bool equal_ignoring_case(std::string_view a, std::string_view b)
 {
     auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; };
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool path_exists(std::string const& path)
-{
-    struct stat status;
-    return ::stat(path.c_str(), &status) == 0;
 }
 
 std::vector<SeenDevice> scan_block_devices(FindOptions const& options)
@@ -541,13 +493,13 @@ std::vector<SeenDevice> scan_block_devices(FindOptions const& options)
     return seen;
 }
 
-bool matches(TargetSpec const& spec, SeenDevice const& device)
+bool matches(DeviceSpec const& spec, SeenDevice const& device)
 {
     if (!device.probe)
         return false;
-    if (spec.kind == TargetSpec::Kind::Uuid)
+    if (spec.kind == DeviceSpec::Kind::Uuid)
         return !device.probe->uuid.empty() && equal_ignoring_case(device.probe->uuid, spec.value);
-    if (spec.kind == TargetSpec::Kind::Label)
+    if (spec.kind == DeviceSpec::Kind::Label)
         return !device.probe->label.empty() && device.probe->label == spec.value;
     return false;
 }
@@ -587,14 +539,15 @@ std::string resolve_path_spec(std::string const& path, FindOptions const& option
 
 } // namespace
 
-Result<std::string> find_device(TargetSpec const& spec, FindOptions const& options)
+Result<std::string> find_device(DeviceSpec const& spec, FindOptions const& options)
 {
+    TRY(spec.check_findable());
     using Clock = std::chrono::steady_clock;
     auto start = Clock::now();
-    std::string path = spec.kind == TargetSpec::Kind::Path ? resolve_path_spec(spec.value, options) : std::string();
+    std::string path = spec.kind == DeviceSpec::Kind::Path ? resolve_path_spec(spec.value, options) : std::string();
     std::vector<SeenDevice> seen;
     while (true) {
-        if (spec.kind == TargetSpec::Kind::Path) {
+        if (spec.kind == DeviceSpec::Kind::Path) {
             if (path_exists(path))
                 return path;
         } else {
@@ -613,7 +566,7 @@ Result<std::string> find_device(TargetSpec const& spec, FindOptions const& optio
                     std::string names;
                     for (auto* device : found)
                         names += cat(names.empty() ? "" : ", ", device->name);
-                    log::warn(cat(spec.to_string(), " is on ", found.size(), " devices (", names, "); using ", chosen->name));
+                    log::warn(cat(spec.text(), " is on ", found.size(), " devices (", names, "); using ", chosen->name));
                 }
                 return chosen->path;
             }
@@ -624,11 +577,11 @@ Result<std::string> find_device(TargetSpec const& spec, FindOptions const& optio
         std::this_thread::sleep_for(std::min(options.poll_interval, options.timeout - elapsed));
     }
     auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
-    if (spec.kind == TargetSpec::Kind::Path) {
+    if (spec.kind == DeviceSpec::Kind::Path) {
         seen = scan_block_devices(options);
         return Error::with_code(ETIMEDOUT, cat("dump target ", spec.value, " did not appear within ", format_seconds(elapsed), " (disk_timeout); ", describe_seen(seen), "; check the device name, or raise disk_timeout if the disk is slow to appear"));
     }
-    return Error::with_code(ETIMEDOUT, cat("no block device has ", spec.to_string(), " after waiting ", format_seconds(elapsed), " (disk_timeout); ", describe_seen(seen), "; check the ", spec.kind == TargetSpec::Kind::Uuid ? "UUID" : "label", " with blkid on the host, or raise disk_timeout if the disk is slow to appear"));
+    return Error::with_code(ETIMEDOUT, cat("no block device has ", spec.text(), " after waiting ", format_seconds(elapsed), " (disk_timeout); ", describe_seen(seen), "; check the ", spec.kind == DeviceSpec::Kind::Uuid ? "UUID" : "label", " with blkid on the host, or raise disk_timeout if the disk is slow to appear"));
 }
 
 } // namespace core

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/base/error.h"
+#include "core/config/device_spec.h"
 
 #include <chrono>
 #include <cstdint>
@@ -48,19 +49,6 @@ Result<std::optional<FsProbe>> probe_filesystem(std::string const& path);
 // "TYPE UUID=... LABEL=..." (the parts that are set), for messages.
 std::string describe(FsProbe const& probe);
 
-// How kdump.conf and fstab name a device.
-struct TargetSpec {
-    enum class Kind { Path, Uuid, Label };
-    Kind kind { Kind::Path };
-    std::string value;
-
-    // UUID= and LABEL= (one pair of quotes around the value is removed);
-    // anything else must be an absolute path.
-    static Result<TargetSpec> parse(std::string_view text);
-    // Back to the text form: "UUID=...", "LABEL=...", or the path.
-    std::string to_string() const;
-};
-
 struct FindOptions {
     // Injectable for tests; devices are sysfs_root/class/block/NAME and
     // dev_root/NAME. A Path spec under /dev/ is looked up under dev_root.
@@ -76,7 +64,8 @@ struct FindOptions {
 // spec, the time waited and every block device seen with what it holds.
 // Several devices with the same UUID or label (multipath legs under a dm
 // device, a cloned disk) prefer dm-*, then the first name in sort order,
-// with a warning naming them all.
-Result<std::string> find_device(TargetSpec const& spec, FindOptions const& options = {});
+// with a warning naming them all. A spec the capture cannot look for yet
+// (DeviceSpec::check_findable) is refused at once.
+Result<std::string> find_device(DeviceSpec const& spec, FindOptions const& options = {});
 
 } // namespace core

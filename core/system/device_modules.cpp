@@ -69,7 +69,7 @@ Result<std::string> sysfs_block_directory(std::string const& sysfs_root, std::st
         candidates.push_back(cat(sysfs_root, "/class/block/", name));
     }
     for (auto const& candidate : candidates) {
-        if (exists(candidate))
+        if (path_exists(candidate))
             return real_path(candidate);
     }
     return Error::with_code(ENOENT, cat(device, ": no such block device in ", sysfs_root, " (looked for ", candidates.back(), ")"));
@@ -95,7 +95,7 @@ std::optional<std::string> md_level_module(std::string_view level)
 // then virtio_pci), from their driver/module links.
 Result<void> collect_device_chain_modules(std::string const& devices_root, std::string const& device_link, std::vector<std::string>& out)
 {
-    if (!exists(device_link))
+    if (!path_exists(device_link))
         return {};
     std::string directory = TRY(real_path(device_link));
     while (directory.size() > devices_root.size() && directory.starts_with(devices_root + "/")) {
@@ -110,7 +110,7 @@ Result<void> collect_block_modules(std::string const& sysfs_root, std::string co
 {
     if (depth > 16)
         return Error::invalid(cat(block_directory, ": the slaves/ chain is more than 16 levels deep"));
-    if (exists(path_join(block_directory, "partition")))
+    if (path_exists(path_join(block_directory, "partition")))
         block_directory = parent_directory(block_directory);
 
     std::string dm_directory = path_join(block_directory, "dm");
@@ -158,7 +158,7 @@ Result<std::vector<std::string>> net_device_modules(std::string sysfs_root, std:
     while (sysfs_root.size() > 1 && sysfs_root.back() == '/')
         sysfs_root.pop_back();
     std::string directory = cat(sysfs_root, "/class/net/", interface_name);
-    if (interface_name.empty() || interface_name.find('/') != std::string::npos || !exists(directory))
+    if (interface_name.empty() || interface_name.find('/') != std::string::npos || !path_exists(directory))
         return Error::with_code(ENODEV, cat("network interface '", interface_name, "': not in ", sysfs_root, "/class/net"));
     std::string devices_root = TRY(real_path(path_join(sysfs_root, "devices")));
     std::vector<std::string> out;

@@ -2,6 +2,7 @@
 #include "core/system/power.h"
 
 #include "core/base/fd.h"
+#include "core/base/fs.h"
 #include "core/base/strings.h"
 
 #include <csignal>
@@ -15,26 +16,6 @@ namespace {
 // Linux capability numbers (linux/capability.h).
 constexpr int capability_kill = 5;
 constexpr int capability_sys_boot = 22;
-
-int reboot_command(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Reboot: return RB_AUTOBOOT;
-    case PowerAction::Halt: return RB_HALT_SYSTEM;
-    case PowerAction::PowerOff: return RB_POWER_OFF;
-    }
-    return RB_AUTOBOOT;
-}
-
-std::string_view reboot_command_name(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Reboot: return "RB_AUTOBOOT";
-    case PowerAction::Halt: return "RB_HALT_SYSTEM";
-    case PowerAction::PowerOff: return "RB_POWER_OFF";
-    }
-    return "?";
-}
 
 int init_signal(InitSystem system, PowerAction action)
 {
@@ -66,12 +47,6 @@ std::string signal_name(int signal)
     return cat("signal ", signal);
 }
 
-std::string_view basename_of(std::string_view path)
-{
-    size_t slash = path.rfind('/');
-    return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
 // CapEff from /proc/self/status; nullopt when /proc is not there.
 std::optional<uint64_t> effective_capabilities(std::string const& proc_root)
 {
@@ -89,27 +64,6 @@ std::optional<uint64_t> effective_capabilities(std::string const& proc_root)
 }
 } // namespace
 
-std::string_view power_action_name(PowerAction action)
-{
-    switch (action) {
-    case PowerAction::Reboot: return "reboot";
-    case PowerAction::Halt: return "halt";
-    case PowerAction::PowerOff: return "poweroff";
-    }
-    return "reboot";
-}
-
-std::optional<PowerAction> power_action_from_name(std::string_view name)
-{
-    if (name == "reboot")
-        return PowerAction::Reboot;
-    if (name == "halt")
-        return PowerAction::Halt;
-    if (name == "poweroff" || name == "power-off")
-        return PowerAction::PowerOff;
-    return std::nullopt;
-}
-
 InitProcess detect_init(std::string const& proc_root)
 {
     InitProcess init;
@@ -117,7 +71,7 @@ InitProcess detect_init(std::string const& proc_root)
     init.name = comm.ok() ? std::string(trim(comm.value())) : std::string("?");
     char exe[4096];
     ssize_t length = ::readlink((proc_root + "/1/exe").c_str(), exe, sizeof exe - 1);
-    std::string_view exe_name = length > 0 ? basename_of(std::string_view(exe, static_cast<size_t>(length))) : std::string_view();
+    std::string_view exe_name = length > 0 ? base_name(std::string_view(exe, static_cast<size_t>(length))) : std::string_view();
 
     if (init.name == "systemd" || exe_name == "systemd")
         init.system = InitSystem::Systemd;

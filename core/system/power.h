@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/base/error.h"
+#include "core/base/power_action.h"
 
 #include <optional>
 #include <string>
@@ -12,10 +13,7 @@
 
 namespace core {
 
-enum class PowerAction { Reboot, Halt, PowerOff };
-std::string_view power_action_name(PowerAction action);
-// "reboot", "halt", "poweroff" (also "power-off"); anything else is nullopt.
-std::optional<PowerAction> power_action_from_name(std::string_view name);
+// PowerAction and its names: core/base/power_action.h.
 
 enum class InitSystem {
     Systemd,  // takes SIGRTMIN+3/+4/+5 (halt/poweroff/reboot target)

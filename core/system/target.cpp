@@ -17,46 +17,12 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
 
-#ifndef RENAME_NOREPLACE
-#    define RENAME_NOREPLACE (1 << 0)
-#endif
-
 namespace core {
-
-namespace {
-
-// mkdir -p: every missing component with `mode`; existing directories are
-// fine, anything else in the way is an error naming it.
-Result<void> make_directories(std::string const& path, mode_t mode)
-{
-    if (path.empty())
-        return {};
-    size_t position = 0;
-    while (position != std::string::npos) {
-        position = path.find('/', position + 1);
-        std::string prefix = path.substr(0, position);
-        if (prefix.empty())
-            continue;
-        if (::mkdir(prefix.c_str(), mode) == 0)
-            continue;
-        if (errno != EEXIST)
-            return Error::from_errno(cat("create directory ", prefix));
-        struct stat status;
-        if (::stat(prefix.c_str(), &status) != 0)
-            return Error::from_errno(prefix);
-        if (!S_ISDIR(status.st_mode))
-            return Error::with_code(ENOTDIR, cat(prefix, " exists and is not a directory"));
-    }
-    return {};
-}
-
-} // namespace
 
 MountOptions parse_mount_options(std::string_view options)
 {
@@ -241,6 +207,14 @@ Result<MountedTarget> mount_source(std::string const& source, std::string const&
     return MountedTarget(source, fstype, mountpoint);
 }
 
+Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions const& find, std::string const& fstype, std::string const& mountpoint, std::string const& options)
+{
+    auto device = TRY(find_device(spec, find));
+    auto mounted = TRY(mount_target(device, fstype, mountpoint, options));
+    log::notice(cat("mounted ", device, " (", mounted.fstype(), ") on ", mounted.mountpoint()));
+    return mounted;
+}
+
 // --- The dump directory --------------------------------------------------------------
 
 std::string dump_timestamp(time_t when)
@@ -300,97 +274,39 @@ Result<std::string> make_dump_directory(std::string const& base, std::string con
     return Error::with_code(EEXIST, cat(stem, " and 999 numbered variants exist; clean up old dumps in ", parent));
 }
 
-// --- SafeFile ---------------------------------------------------------------------------
-
-Result<SafeFile> SafeFile::create(std::string const& directory, std::string const& name)
+Result<std::string> save_in_dump_directory(MountedTarget& target, std::string const& path, std::string const& host_ip, time_t when,
+    std::function<Result<void>(std::string const& directory)> const& save)
 {
-    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-        return Error::invalid(cat("file name '", name, "' is not a plain name"));
-    std::string final_path = path_join(directory, name);
-    std::string incomplete_path = cat(final_path, "-incomplete");
-    struct stat status;
-    if (::lstat(final_path.c_str(), &status) == 0)
-        return Error::with_code(EEXIST, cat(final_path, " already exists; a saved file is never overwritten: move it away or save elsewhere"));
-    int fd = ::open(incomplete_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return Error::with_code(EEXIST, cat(incomplete_path, " already exists (left by an interrupted capture?); move it away or save elsewhere"));
-        return Error::from_errno(cat("create ", incomplete_path));
-    }
-    UniqueFd owned(fd);
-    // Exactly 0600 whatever the umask; vfat may refuse, and has no modes.
-    (void)::fchmod(owned.get(), 0600);
-    return SafeFile(std::move(owned), directory, std::move(incomplete_path), std::move(final_path));
+    auto directory = make_dump_directory(target.mountpoint(), path, host_ip, when);
+    Result<void> saved = directory.ok() ? save(directory.value()) : Result<void>(directory.error());
+    // Every file is synced and renamed already: a failed unmount loses nothing.
+    if (auto unmounted = target.unmount(); !unmounted.ok())
+        log::warn(unmounted.error().message());
+    if (!saved.ok())
+        return saved.error();
+    return directory;
 }
 
-Result<void> SafeFile::write(std::span<uint8_t const> bytes)
+Result<void> save_streams(std::string const& directory, std::span<StreamToSave const> streams)
 {
-    if (!m_fd.valid())
-        return Error::invalid(cat(m_incomplete_path, ": written after commit"));
-    return write_all(m_fd.get(), bytes, m_incomplete_path);
-}
-
-Result<void> SafeFile::write(std::string_view text)
-{
-    return write(std::span<uint8_t const>(reinterpret_cast<uint8_t const*>(text.data()), text.size()));
-}
-
-Result<uint64_t> SafeFile::write_from(int input_fd, std::string_view input_name)
-{
-    std::vector<uint8_t> buffer(1 << 20);
-    uint64_t total = 0;
-    while (true) {
-        ssize_t got = ::read(input_fd, buffer.data(), buffer.size());
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            return Error::from_errno(cat("read ", input_name));
-        }
-        if (got == 0)
-            return total;
-        TRY(write(std::span<uint8_t const>(buffer.data(), static_cast<size_t>(got))));
-        total += static_cast<uint64_t>(got);
-    }
-}
-
-Result<void> SafeFile::commit()
-{
-    if (m_committed)
-        return {};
-    if (!m_fd.valid())
-        return Error::invalid(cat(m_incomplete_path, ": not open"));
-    if (::fsync(m_fd.get()) != 0)
-        return Error::from_errno(cat("fsync ", m_incomplete_path));
-    TRY(m_fd.close_checked(m_incomplete_path));
-    // Never replace a file that appeared meanwhile. File systems without
-    // RENAME_NOREPLACE get a check-then-rename, which is enough with one
-    // writer (the capture kernel).
-    if (::syscall(SYS_renameat2, AT_FDCWD, m_incomplete_path.c_str(), AT_FDCWD, m_final_path.c_str(), RENAME_NOREPLACE) != 0) {
-        int error = errno;
-        if (error != EINVAL && error != ENOSYS)
-            return Error::from_errno(error, cat("rename ", m_incomplete_path, " to ", m_final_path));
+    uint64_t needed = 0;
+    for (auto const& stream : streams) {
         struct stat status;
-        if (::lstat(m_final_path.c_str(), &status) == 0)
-            return Error::with_code(EEXIST, cat(m_final_path, " appeared while writing; ", m_incomplete_path, " is kept"));
-        if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
-            return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
+        if (::fstat(stream.fd, &status) == 0 && S_ISREG(status.st_mode))
+            needed += static_cast<uint64_t>(status.st_size);
     }
-    m_committed = true;
-    return fsync_directory(m_directory);
+    if (auto available = free_bytes(directory); available.ok() && *available < needed)
+        log::warn(cat("only ", *available, " bytes free in ", directory, " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
+    for (auto const& stream : streams) {
+        auto file = TRY(SafeFile::create(directory, stream.name));
+        uint64_t bytes = TRY(file.write_from(stream.fd, stream.source).context(cat("saving ", stream.source, " (", file.incomplete_path(), " is left)")));
+        TRY(file.commit());
+        log::notice(cat("saved ", file.final_path(), " (", bytes, " bytes)"));
+    }
+    return {};
 }
 
-Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::span<uint8_t const> bytes)
-{
-    auto file = TRY(SafeFile::create(directory, name));
-    TRY(file.write(bytes));
-    TRY(file.commit());
-    return file.final_path();
-}
-
-Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::string_view text)
-{
-    return write_file_safely(directory, name, std::span<uint8_t const>(reinterpret_cast<uint8_t const*>(text.data()), text.size()));
-}
+// --- Free space ---------------------------------------------------------------------------
 
 Result<uint64_t> free_bytes(std::string const& path)
 {

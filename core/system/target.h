@@ -7,9 +7,13 @@
 
 #include "core/base/error.h"
 #include "core/base/fd.h"
+#include "core/base/safe_file.h"
+#include "core/config/device_spec.h"
+#include "core/system/blkid.h"
 
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +21,11 @@
 namespace core {
 
 // --- Mounting ------------------------------------------------------------------
+
+// Where the capture mounts the dump target (or the root file system for
+// dump_to_rootfs, or the NFS export): the dumper and mount-and-save by
+// default, and the empty directory the capture initramfs provides for it.
+inline constexpr std::string_view capture_mount_point = "/mnt";
 
 // fstab-style options split for mount(2), as mount_target does it: the flag
 // words become flags, the dropped words go, the rest is the data string.
@@ -78,6 +87,11 @@ Result<MountedTarget> mount_target(std::string const& device, std::string const&
 // advise (core/nfs does).
 Result<MountedTarget> mount_source(std::string const& source, std::string const& fstype, std::string const& mountpoint, MountOptions const& options);
 
+// Finds the device spec names (find_device: waits up to find.timeout) and
+// mounts it (mount_target); logs where. The dumper and mount-and-save
+// reach a local target this way.
+Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions const& find, std::string const& fstype, std::string const& mountpoint, std::string const& options);
+
 // --- The dump directory -----------------------------------------------------------
 
 // Creates <base>/<path>/<host_ip>-<YYYY-MM-DD-HH:MM:SS> (kdump-utils'
@@ -96,55 +110,31 @@ Result<std::string> make_dump_directory(std::string const& base, std::string con
 // "YYYY-MM-DD-HH:MM:SS" in UTC.
 std::string dump_timestamp(time_t when);
 
+// What every mounted target gets (a disk, the root file system, an NFS
+// export), in the dumper and in mount-and-save: a new dump directory
+// (make_dump_directory(target.mountpoint(), path, host_ip, when)),
+// save(directory) writing its files there safely (SafeFile), then the
+// unmount. The unmount runs whatever happened before it, and its failure
+// is only a warning: every file is synced and renamed by then. Returns the
+// directory, or the first error.
+Result<std::string> save_in_dump_directory(MountedTarget& target, std::string const& path, std::string const& host_ip, time_t when,
+    std::function<Result<void>(std::string const& directory)> const& save);
+
 // --- Writing files safely ----------------------------------------------------------
 
-// A file written as <dir>/<name>-incomplete (created O_EXCL, mode 0600) and
-// renamed to <dir>/<name> by commit() after an fsync; the directory is
-// fsynced after the rename. Destroyed without commit(), the -incomplete
-// file stays: it is the evidence that the capture stopped half-way.
-class SafeFile {
-public:
-    SafeFile(SafeFile&&) noexcept = default;
-    SafeFile& operator=(SafeFile&&) noexcept = default;
-    SafeFile(SafeFile const&) = delete;
-    SafeFile& operator=(SafeFile const&) = delete;
+// SafeFile and write_file_safely are core/base/safe_file.h.
 
-    // Refuses (EEXIST) if <name> or <name>-incomplete already exists.
-    static Result<SafeFile> create(std::string const& directory, std::string const& name);
-
-    int fd() const { return m_fd.get(); }
-    std::string const& incomplete_path() const { return m_incomplete_path; }
-    std::string const& final_path() const { return m_final_path; }
-    bool committed() const { return m_committed; }
-
-    Result<void> write(std::span<uint8_t const> bytes);
-    Result<void> write(std::string_view text);
-    // Copies from input until end of file; returns the bytes copied.
-    Result<uint64_t> write_from(int input_fd, std::string_view input_name);
-
-    // fsync, close (checked), rename to the final name without replacing an
-    // existing file, fsync the directory.
-    Result<void> commit();
-
-private:
-    SafeFile(UniqueFd fd, std::string directory, std::string incomplete_path, std::string final_path)
-        : m_fd(std::move(fd))
-        , m_directory(std::move(directory))
-        , m_incomplete_path(std::move(incomplete_path))
-        , m_final_path(std::move(final_path))
-    {
-    }
-    UniqueFd m_fd;
-    std::string m_directory;
-    std::string m_incomplete_path;
-    std::string m_final_path;
-    bool m_committed { false };
+// A stream to save into a dump directory: its file name there, what
+// messages call it, and the descriptor read until end of file.
+struct StreamToSave {
+    std::string name;
+    std::string source;
+    int fd { -1 };
 };
-
-// For small files (vmcore-dmesg.txt, kexec-dmesg.log): SafeFile, write,
-// commit. Returns the final path.
-Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::span<uint8_t const> bytes);
-Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::string_view text);
+// Saves each stream as directory/NAME through SafeFile (a failure leaves
+// NAME-incomplete and names it), logging each file saved. Warns first when
+// the free space is short of what the regular files among them hold.
+Result<void> save_streams(std::string const& directory, std::span<StreamToSave const> streams);
 
 // Bytes available to an unprivileged writer (statvfs f_bavail * f_frsize).
 Result<uint64_t> free_bytes(std::string const& path);

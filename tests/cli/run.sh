@@ -119,6 +119,22 @@ else
     skip "reboot in a PID namespace" "unshare --pid is not permitted here"
 fi
 
+# --- makedumpfile writes DUMPFILE-incomplete, renamed only when complete --------
+printf 'makedumpfile\0\0\0\0' >"$work/short-stream"
+expect "-R of a truncated stream fails and says where the bytes are" 1 "the dump is incomplete; what arrived is in $work/rebuilt-incomplete" -- \
+    sh -c 'exec "$0" -R "$1" <"$2"' "$bin/makedumpfile" "$work/rebuilt" "$work/short-stream"
+if [ ! -e "$work/rebuilt" ] && [ -e "$work/rebuilt-incomplete" ]; then
+    ok "-R of a truncated stream leaves no DUMPFILE, only DUMPFILE-incomplete"
+else
+    fail "-R of a truncated stream leaves no DUMPFILE, only DUMPFILE-incomplete" "$(ls -l "$work" | grep rebuilt)"
+fi
+echo "keep me" >"$work/kept"
+expect "-R keeps an existing DUMPFILE without -f" 1 'kept already exists; remove it or add -f to overwrite it' -- \
+    sh -c 'exec "$0" -R "$1" <"$2"' "$bin/makedumpfile" "$work/kept" "$work/short-stream"
+[ "$(cat "$work/kept")" = "keep me" ] && ok "the refused -R left DUMPFILE as it was" || fail "the refused -R left DUMPFILE as it was" "$(cat "$work/kept")"
+expect "--dump-dmesg of a non-vmcore fails" 1 'makedumpfile' -- "$bin/makedumpfile" --dump-dmesg "$work/short-stream" "$work/dmesg.txt"
+[ ! -e "$work/dmesg.txt" ] && ok "a failed --dump-dmesg leaves no LOGFILE" || fail "a failed --dump-dmesg leaves no LOGFILE" "$(ls -l "$work/dmesg.txt")"
+
 # --- the release artifact ----------------------------------------------------
 if "$binary" --version | head -1 | grep -q 'static musl'; then
     if command -v readelf >/dev/null; then

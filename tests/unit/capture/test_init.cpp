@@ -5,9 +5,6 @@
 
 TEST_CASE("PID 1's actions: final_action and the fatal path's failure_action")
 {
-    CHECK(core::power_action_of(core::FinalAction::Reboot) == core::PowerAction::Reboot);
-    CHECK(core::power_action_of(core::FinalAction::Halt) == core::PowerAction::Halt);
-    CHECK(core::power_action_of(core::FinalAction::Poweroff) == core::PowerAction::PowerOff);
     CHECK(core::fatal_power_action(core::FailureAction::Halt) == core::PowerAction::Halt);
     CHECK(core::fatal_power_action(core::FailureAction::Poweroff) == core::PowerAction::PowerOff);
     CHECK(core::fatal_power_action(core::FailureAction::Reboot) == core::PowerAction::Reboot);

@@ -129,7 +129,7 @@ TEST_CASE("kdump_conf: every directive")
     CHECK(config.extra_bins == std::vector<std::string> { "/bin/cp", "/usr/bin/lftp" });
     CHECK(config.extra_modules == std::vector<std::string> { "gfs2", "dm_crypt" });
     CHECK(config.failure_action == FailureAction::Shell);
-    CHECK(config.final_action == FinalAction::Poweroff);
+    CHECK(config.final_action == FinalAction::PowerOff);
     CHECK(config.disk_timeout_seconds == 30);
     CHECK(config.force_rebuild);
     CHECK_FALSE(config.force_no_rebuild);
@@ -286,7 +286,7 @@ TEST_CASE("kdump_conf: errors name the file, the line, the problem and the fix")
         { "xfs LABEL=far-too-long-label", "xfs: LABEL=far-too-long-label is 18 bytes, and xfs labels are at most 12" },
         { "ext4 sda3", "/etc/kdump.conf:1: ext4: 'sda3' is not a device; write a /dev path, UUID=..., LABEL=..." },
         { "ext4 uuid=03138356-5e61-4ab3-b58e-27507ac41937", "is not a device" },
-        { "raw UUID=03138356-5e61-4ab3-b58e-27507ac41937", "raw: a raw partition has no file system, so no UUID; write its /dev path or PARTUUID=..." },
+        { "raw UUID=03138356-5e61-4ab3-b58e-27507ac41937", "raw: a raw partition has no file system, so no UUID; write its /dev path" },
         { "raw PARTUUID=xyz", "raw: PARTUUID=xyz is not a partition UUID" },
         { "minix LABEL=x", "minix: minix file systems have no LABEL" },
         { "virtiofs /dev/vda", "virtiofs: '/dev/vda' is not a virtiofs tag" },

@@ -2,6 +2,7 @@
 #include "core/net/nfs.h"
 
 #include "core/base/fs.h"
+#include "core/base/safe_file.h"
 #include "core/base/strings.h"
 #include "tests/unit/test_support.h"
 

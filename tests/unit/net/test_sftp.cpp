@@ -9,6 +9,7 @@
 
 #include "core/base/fd.h"
 #include "core/base/fs.h"
+#include "core/base/safe_file.h"
 #include "core/base/strings.h"
 #include "tests/unit/test_support.h"
 

@@ -394,28 +394,33 @@ TEST_CASE("probe real mkfs images and compare with blkid")
 
 // --- Target specs and find_device -------------------------------------------------
 
-TEST_CASE("find_device: TargetSpec parsing")
+TEST_CASE("find_device: DeviceSpec parsing")
 {
-    auto uuid = core::TargetSpec::parse("UUID=\"abc-def\"");
+    auto uuid = core::DeviceSpec::parse("UUID=\"abc-def\"");
     REQUIRE(uuid.ok());
-    CHECK(uuid->kind == core::TargetSpec::Kind::Uuid);
+    CHECK(uuid->kind == core::DeviceSpec::Kind::Uuid);
     CHECK(uuid->value == "abc-def");
-    CHECK(uuid->to_string() == "UUID=abc-def");
-    auto label = core::TargetSpec::parse("LABEL=my dumps");
+    CHECK(uuid->text() == "UUID=abc-def");
+    auto label = core::DeviceSpec::parse("LABEL=my dumps");
     REQUIRE(label.ok());
-    CHECK(label->kind == core::TargetSpec::Kind::Label);
+    CHECK(label->kind == core::DeviceSpec::Kind::Label);
     CHECK(label->value == "my dumps");
-    auto path = core::TargetSpec::parse("/dev/vda1");
+    auto path = core::DeviceSpec::parse("/dev/vda1");
     REQUIRE(path.ok());
-    CHECK(path->kind == core::TargetSpec::Kind::Path);
+    CHECK(path->kind == core::DeviceSpec::Kind::Path);
 
-    auto relative = core::TargetSpec::parse("vda1");
+    auto relative = core::DeviceSpec::parse("vda1");
     REQUIRE_FALSE(relative.ok());
     CHECK(relative.error().message().find("neither a device path") != std::string::npos);
-    CHECK_FALSE(core::TargetSpec::parse("UUID=").ok());
-    auto partuuid = core::TargetSpec::parse("PARTUUID=1234");
-    REQUIRE_FALSE(partuuid.ok());
-    CHECK(partuuid.error().errno_code() == ENOTSUP);
+    CHECK_FALSE(core::DeviceSpec::parse("UUID=").ok());
+    // One spec type for kdump.conf and the capture: PARTUUID= parses, and
+    // finding it is refused at once, with ENOTSUP.
+    auto partuuid = core::DeviceSpec::parse("PARTUUID=1234");
+    REQUIRE(partuuid.ok());
+    auto partuuid_found = core::find_device(*partuuid);
+    REQUIRE_FALSE(partuuid_found.ok());
+    CHECK(partuuid_found.error().errno_code() == ENOTSUP);
+    CHECK(partuuid_found.error().message().find("only a device path, UUID= or LABEL= is supported") != std::string::npos);
 }
 
 namespace {
@@ -458,16 +463,16 @@ TEST_CASE("find_device by UUID=, LABEL= and path in a fake /sys and /dev")
     machine.add("vdb", xfs_image("crash").bytes());
     machine.add("loop0", {}, "0");
 
-    auto by_uuid = core::find_device(core::TargetSpec::parse(std::string("UUID=") + std::string(sample_uuid_text)).value(), machine.options);
+    auto by_uuid = core::find_device(core::DeviceSpec::parse(std::string("UUID=") + std::string(sample_uuid_text)).value(), machine.options);
     REQUIRE(by_uuid.ok());
     // Both carry sample_uuid; the first in name order wins, with a warning.
     CHECK(*by_uuid == machine.options.dev_root + "/vda1");
-    auto by_label = core::find_device(core::TargetSpec::parse("LABEL=crash").value(), machine.options);
+    auto by_label = core::find_device(core::DeviceSpec::parse("LABEL=crash").value(), machine.options);
     REQUIRE(by_label.ok());
     CHECK(*by_label == machine.options.dev_root + "/vdb");
-    auto upper = core::find_device(core::TargetSpec::parse("LABEL=CRASH").value(), machine.options);
+    auto upper = core::find_device(core::DeviceSpec::parse("LABEL=CRASH").value(), machine.options);
     CHECK_FALSE(upper.ok()); // labels are case-sensitive
-    auto by_path = core::find_device(core::TargetSpec::parse("/dev/vdb").value(), machine.options);
+    auto by_path = core::find_device(core::DeviceSpec::parse("/dev/vdb").value(), machine.options);
     REQUIRE(by_path.ok());
     CHECK(*by_path == machine.options.dev_root + "/vdb");
 }
@@ -480,7 +485,7 @@ TEST_CASE("find_device: UUIDs compare without case, and dm devices win over thei
     machine.add("sdb", image.bytes());
     machine.add("dm-0", image.bytes());
     std::string upper_uuid = "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0";
-    auto found = core::find_device(core::TargetSpec::parse("UUID=" + upper_uuid).value(), machine.options);
+    auto found = core::find_device(core::DeviceSpec::parse("UUID=" + upper_uuid).value(), machine.options);
     REQUIRE(found.ok());
     CHECK(*found == machine.options.dev_root + "/dm-0");
 }
@@ -495,7 +500,7 @@ TEST_CASE("find_device: the timeout error names the spec, the wait and what was 
     machine.add_sysfs_only("sr0"); // no node in /dev
 
     auto start = std::chrono::steady_clock::now();
-    auto missing = core::find_device(core::TargetSpec::parse("UUID=11111111-2222-3333-4444-555555555555").value(), machine.options);
+    auto missing = core::find_device(core::DeviceSpec::parse("UUID=11111111-2222-3333-4444-555555555555").value(), machine.options);
     auto waited = std::chrono::steady_clock::now() - start;
     REQUIRE_FALSE(missing.ok());
     CHECK(waited >= std::chrono::milliseconds(300));
@@ -510,7 +515,7 @@ TEST_CASE("find_device: the timeout error names the spec, the wait and what was 
     CHECK(message.find(std::string("vda1 (ext4 UUID=") + std::string(sample_uuid_text) + " LABEL=boot)") != std::string::npos);
     CHECK(message.find("sr0 (unreadable: ") != std::string::npos);
 
-    auto no_path = core::find_device(core::TargetSpec::parse("/dev/vdz").value(), machine.options);
+    auto no_path = core::find_device(core::DeviceSpec::parse("/dev/vdz").value(), machine.options);
     REQUIRE_FALSE(no_path.ok());
     CHECK(no_path.error().message().find("dump target /dev/vdz did not appear within 0.") != std::string::npos);
     CHECK(no_path.error().message().find("vda1 (ext4") != std::string::npos);
@@ -520,7 +525,7 @@ TEST_CASE("find_device: an empty machine says to add the driver")
 {
     FakeMachine machine;
     machine.options.timeout = std::chrono::milliseconds(0);
-    auto missing = core::find_device(core::TargetSpec::parse("LABEL=x").value(), machine.options);
+    auto missing = core::find_device(core::DeviceSpec::parse("LABEL=x").value(), machine.options);
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message().find("no block devices at all") != std::string::npos);
     CHECK(missing.error().message().find("extra_modules") != std::string::npos);
@@ -538,7 +543,7 @@ TEST_CASE("find_device: rescans until a slow disk appears")
         ::mkdir(sys.c_str(), 0755);
     });
     auto start = std::chrono::steady_clock::now();
-    auto found = core::find_device(core::TargetSpec::parse("LABEL=late").value(), machine.options);
+    auto found = core::find_device(core::DeviceSpec::parse("LABEL=late").value(), machine.options);
     late.join();
     REQUIRE(found.ok());
     CHECK(*found == machine.options.dev_root + "/vdc");

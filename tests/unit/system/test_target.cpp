@@ -106,108 +106,6 @@ TEST_CASE("dump directory refuses .., a missing base and a file in the way")
     CHECK_FALSE(core::make_dump_directory(base.path, "", "a/b", new_year_noon).ok());
 }
 
-// --- SafeFile --------------------------------------------------------------------------
-
-TEST_CASE("SafeFile writes NAME-incomplete with mode 0600, then renames on commit")
-{
-    TempDir dir;
-    auto file = core::SafeFile::create(dir.path, "vmcore");
-    REQUIRE(file.ok());
-    CHECK(file->incomplete_path() == dir.path + "/vmcore-incomplete");
-    CHECK(file->final_path() == dir.path + "/vmcore");
-    CHECK(exists(dir.path + "/vmcore-incomplete"));
-    CHECK_FALSE(exists(dir.path + "/vmcore"));
-    CHECK(mode_of(dir.path + "/vmcore-incomplete") == 0600);
-
-    REQUIRE(file->write(std::string_view("page data")).ok());
-    REQUIRE(file->commit().ok());
-    CHECK(file->committed());
-    CHECK_FALSE(exists(dir.path + "/vmcore-incomplete"));
-    CHECK(contents(dir.path + "/vmcore") == "page data");
-    CHECK(mode_of(dir.path + "/vmcore") == 0600);
-    CHECK(file->commit().ok()); // again: nothing to do
-    CHECK_FALSE(file->write(std::string_view("late")).ok());
-}
-
-TEST_CASE("SafeFile refuses an existing -incomplete file (O_EXCL) and an existing final file")
-{
-    TempDir dir;
-    auto first = core::SafeFile::create(dir.path, "vmcore");
-    REQUIRE(first.ok());
-    auto second = core::SafeFile::create(dir.path, "vmcore");
-    REQUIRE_FALSE(second.ok());
-    CHECK(second.error().errno_code() == EEXIST);
-    CHECK(second.error().message().find("vmcore-incomplete already exists") != std::string::npos);
-
-    REQUIRE(core::write_file_safely(dir.path, "vmcore-dmesg.txt", std::string_view("log")).ok());
-    auto again = core::write_file_safely(dir.path, "vmcore-dmesg.txt", std::string_view("other"));
-    REQUIRE_FALSE(again.ok());
-    CHECK(again.error().errno_code() == EEXIST);
-    CHECK(contents(dir.path + "/vmcore-dmesg.txt") == "log");
-    CHECK_FALSE(exists(dir.path + "/vmcore-dmesg.txt-incomplete"));
-
-    CHECK_FALSE(core::SafeFile::create(dir.path, "../escape").ok());
-    CHECK_FALSE(core::SafeFile::create(dir.path, "").ok());
-}
-
-TEST_CASE("SafeFile destroyed without commit leaves the -incomplete file as evidence")
-{
-    TempDir dir;
-    {
-        auto file = core::SafeFile::create(dir.path, "vmcore").value();
-        REQUIRE(file.write(std::string_view("half a dump")).ok());
-    }
-    CHECK(contents(dir.path + "/vmcore-incomplete") == "half a dump");
-    CHECK_FALSE(exists(dir.path + "/vmcore"));
-}
-
-TEST_CASE("SafeFile commit never replaces a file that appeared meanwhile")
-{
-    TempDir dir;
-    auto file = core::SafeFile::create(dir.path, "vmcore").value();
-    REQUIRE(file.write(std::string_view("new")).ok());
-    {
-        // Another writer, not through SafeFile.
-        auto other = core::open_file(dir.path + "/vmcore", O_WRONLY | O_CREAT | O_EXCL, 0600).value();
-        REQUIRE(core::write_all(other.get(), std::string_view("old"), "vmcore").ok());
-    }
-    auto committed = file.commit();
-    REQUIRE_FALSE(committed.ok());
-    CHECK(committed.error().errno_code() == EEXIST);
-    CHECK(contents(dir.path + "/vmcore") == "old");
-    CHECK(contents(dir.path + "/vmcore-incomplete") == "new");
-}
-
-TEST_CASE("SafeFile write_from copies a pipe until end of file")
-{
-    TempDir dir;
-    int fds[2];
-    REQUIRE(::pipe(fds) == 0);
-    std::string payload(300000, 'x');
-    payload += "end";
-    FILE* writer = ::fdopen(fds[1], "w");
-    REQUIRE(writer);
-    // The pipe holds 64 KiB: write from a child so the copy can drain it.
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        ::close(fds[0]);
-        std::fwrite(payload.data(), 1, payload.size(), writer);
-        std::fclose(writer);
-        ::_exit(0);
-    }
-    std::fclose(writer);
-    auto file = core::SafeFile::create(dir.path, "vmcore-dmesg.txt").value();
-    auto copied = file.write_from(fds[0], "pipe");
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    REQUIRE(copied.ok());
-    CHECK(*copied == payload.size());
-    REQUIRE(file.commit().ok());
-    CHECK(contents(dir.path + "/vmcore-dmesg.txt") == payload);
-}
-
 TEST_CASE("SafeFile free_bytes reports space, and names a missing path")
 {
     TempDir dir;
@@ -343,4 +241,37 @@ TEST_CASE("mount_target mounts a real ext4 image through a loop device and unmou
     auto not_block = core::mount_target(image, "ext4", mountpoint, "");
     if (!not_block.ok())
         CHECK(not_block.error().message().find(image) != std::string::npos);
+}
+
+TEST_CASE("save_streams: each stream saved safely; a failure names the -incomplete file")
+{
+    TempDir dir;
+    std::string source = dir.path + "/source.txt";
+    REQUIRE(core::write_text_atomically(source, "from a file").ok());
+    auto file = core::open_file(source, O_RDONLY).value();
+    int ends[2];
+    REQUIRE(::pipe(ends) == 0);
+    core::UniqueFd read_end(ends[0]);
+    {
+        core::UniqueFd write_end(ends[1]);
+        REQUIRE(core::write_all(write_end.get(), std::string_view("from a pipe"), "pipe").ok());
+    }
+    std::string saved = dir.path + "/saved";
+    REQUIRE(::mkdir(saved.c_str(), 0700) == 0);
+    std::vector<core::StreamToSave> streams {
+        { "source.txt", source, file.get() },
+        { "kexec-dmesg.log", "standard input", read_end.get() },
+    };
+    REQUIRE(core::save_streams(saved, streams).ok());
+    CHECK(contents(saved + "/source.txt") == "from a file");
+    CHECK(contents(saved + "/kexec-dmesg.log") == "from a pipe");
+    CHECK_FALSE(exists(saved + "/source.txt-incomplete"));
+
+    // A stream that cannot be read leaves its -incomplete file and says so.
+    std::vector<core::StreamToSave> unreadable { { "broken", "a closed descriptor", -1 } };
+    auto failed = core::save_streams(saved, unreadable);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().message().find("saving a closed descriptor (" + saved + "/broken-incomplete is left)") == 0);
+    CHECK(exists(saved + "/broken-incomplete"));
+    CHECK_FALSE(exists(saved + "/broken"));
 }

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The one way to write a file that must never be seen half-written (a dump,
+// a saved log, a rebuilt stream, a config the host reads back): the bytes go
+// to NAME-incomplete, which is fsynced, closed (checked) and renamed to
+// NAME, and then NAME's directory is fsynced. Every step's error is
+// returned. A file destroyed without commit() keeps its -incomplete name:
+// an interrupted writer leaves an obviously incomplete file, never a
+// truncated one under the real name.
+#pragma once
+
+#include "core/base/error.h"
+#include "core/base/fd.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace core {
+
+class SafeFile {
+public:
+    SafeFile(SafeFile&&) noexcept = default;
+    SafeFile& operator=(SafeFile&&) noexcept = default;
+    SafeFile(SafeFile const&) = delete;
+    SafeFile& operator=(SafeFile const&) = delete;
+
+    // <directory>/<name>, as the capture saves files: refuses (EEXIST) if
+    // <name> or <name>-incomplete already exists (a leftover -incomplete is
+    // evidence, kept), creates it mode exactly 0600, and commit() never
+    // replaces a <name> that appeared meanwhile.
+    static Result<SafeFile> create(std::string const& directory, std::string const& name);
+    // final_path-incomplete, truncated if left over, created with `mode`
+    // (less the umask); commit() renames over an existing final_path. For
+    // writers that decided beforehand that replacing is fine (makedumpfile
+    // -f, files the tool itself owns).
+    static Result<SafeFile> create_replacing(std::string const& final_path, mode_t mode = 0600);
+    // final_path-incomplete as another program wrote it (an external
+    // core_collector): set to mode 0600, so that commit() syncs and names
+    // it like a file written here. Replaces an existing final_path.
+    static Result<SafeFile> adopt(std::string const& final_path);
+
+    int fd() const { return m_fd.get(); }
+    std::string const& incomplete_path() const { return m_incomplete_path; }
+    std::string const& final_path() const { return m_final_path; }
+    bool committed() const { return m_committed; }
+
+    Result<void> write(std::span<uint8_t const> bytes);
+    Result<void> write(std::string_view text);
+    // Copies from input until end of file; returns the bytes copied.
+    Result<uint64_t> write_from(int input_fd, std::string_view input_name);
+
+    // fsync, close (checked), rename to the final name (without replacing
+    // an existing file, unless made to replace), fsync the directory.
+    Result<void> commit();
+
+private:
+    enum class Existing { Keep, Replace };
+    SafeFile(UniqueFd fd, std::string incomplete_path, std::string final_path, Existing existing);
+
+    UniqueFd m_fd;
+    std::string m_incomplete_path;
+    std::string m_final_path;
+    Existing m_existing { Existing::Keep };
+    bool m_committed { false };
+};
+
+// For small files (vmcore-dmesg.txt, kexec-dmesg.log): SafeFile::create,
+// write, commit. Returns the final path.
+Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::span<uint8_t const> bytes);
+Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::string_view text);
+
+// SafeFile::create_replacing, write, commit: readers of path see the old
+// text or the new, never half.
+Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode = 0644);
+
+} // namespace core

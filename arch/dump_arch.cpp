@@ -4,6 +4,7 @@
 // dump_arches below (arch/README.md).
 #include "arch/dump_arch.h"
 
+#include "arch/elf_machine.h"
 #include "arch/x86_64/dump.h"
 #include "core/base/strings.h"
 #include "core/vmcore/elf.h"
@@ -16,20 +17,6 @@ namespace arch {
 namespace {
 
 constexpr std::array<DumpArch const*, 1> dump_arches { &x86_64::dump_arch };
-
-// Machines whose dumps this build cannot read, named so that the error
-// says which CPU the vmcore is for. Only e_machines with one 64-bit Linux
-// name (EM_PPC64 is ppc64 or ppc64le by byte order, so it is not here).
-struct MachineName {
-    uint16_t elf_machine;
-    std::string_view name;
-};
-constexpr std::array<MachineName, 4> other_machines { {
-    { core::elf::machine_aarch64, "aarch64" },
-    { 22, "s390x" },        // EM_S390
-    { 243, "riscv64" },     // EM_RISCV
-    { 258, "loongarch64" }, // EM_LOONGARCH
-} };
 
 std::string readable_machines()
 {
@@ -61,19 +48,6 @@ core::Result<DumpArch const*> dump_arch_for_machine_name(std::string_view machin
     if (machine.empty())
         return core::Error::unsupported(core::cat("the dump names no machine (its utsname machine is empty); this build reads dumps of: ", readable_machines()));
     return core::Error::unsupported(core::cat("the dump is for machine \"", machine, "\"; this build reads dumps of: ", readable_machines()));
-}
-
-std::string_view elf_machine_name(uint16_t elf_machine)
-{
-    for (auto const* dump_arch : dump_arches) {
-        if (dump_arch->elf_machine == elf_machine)
-            return dump_arch->name;
-    }
-    for (auto const& other : other_machines) {
-        if (other.elf_machine == elf_machine)
-            return other.name;
-    }
-    return {};
 }
 
 } // namespace arch

@@ -61,8 +61,4 @@ core::Result<DumpArch const*> dump_arch_for_elf_machine(uint16_t elf_machine);
 // The same for a kdump-compressed header's utsname machine ("x86_64").
 core::Result<DumpArch const*> dump_arch_for_machine_name(std::string_view machine);
 
-// The kernel's name (uname -m) for an e_machine, also for CPUs this build
-// cannot read dumps of ("aarch64" for 183); empty if unknown.
-std::string_view elf_machine_name(uint16_t elf_machine);
-
 } // namespace arch

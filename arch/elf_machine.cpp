@@ -1,22 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "arch/elf_machine.h"
 
+#include <array>
 #include <cstdint>
 
 namespace arch {
 
 namespace {
 
-// e_machine values (the ELF gABI's EM_* registry).
-constexpr uint16_t machine_386 = 3;
-constexpr uint16_t machine_ppc = 20;
-constexpr uint16_t machine_ppc64 = 21;
-constexpr uint16_t machine_s390 = 22;
-constexpr uint16_t machine_arm = 40;
-constexpr uint16_t machine_x86_64 = 62;
-constexpr uint16_t machine_aarch64 = 183;
-constexpr uint16_t machine_riscv = 243;
-constexpr uint16_t machine_loongarch = 258;
+using namespace core::elf;
+
+// The 64-bit Linux names (uname -m) of the machines kdumpbox may meet in a
+// vmcore. EM_PPC64 is left out: it is ppc64 or ppc64le by byte order.
+struct MachineName {
+    uint16_t elf_machine;
+    std::string_view name;
+};
+constexpr std::array<MachineName, 5> machine_names { {
+    { machine_x86_64, "x86_64" },
+    { machine_aarch64, "aarch64" },
+    { machine_s390, "s390x" },
+    { machine_riscv, "riscv64" },
+    { machine_loongarch, "loongarch64" },
+} };
 
 // 32-bit ARM: the EABI version lives in e_flags' top byte (0 is the old
 // ABI, which no multiarch distribution ships), and hard-float binaries
@@ -58,6 +64,15 @@ std::optional<std::string_view> multiarch_tuple(core::elf::Identity const& ident
     default:
         return std::nullopt;
     }
+}
+
+std::string_view elf_machine_name(uint16_t elf_machine)
+{
+    for (auto const& known : machine_names) {
+        if (known.elf_machine == elf_machine)
+            return known.name;
+    }
+    return {};
 }
 
 } // namespace arch

@@ -6,6 +6,7 @@
 
 #include "core/vmcore/elf.h"
 
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -18,5 +19,9 @@ namespace arch {
 // and armhf, x32). nullopt for CPUs with no unambiguous tuple: the loader
 // then searches only the plain /lib64, /usr/lib64, /lib, /usr/lib.
 std::optional<std::string_view> multiarch_tuple(core::elf::Identity const& identity);
+
+// The Linux name (uname -m) of a 64-bit machine: "x86_64" for EM_X86_64,
+// "aarch64" for EM_AARCH64; empty for a machine without one name.
+std::string_view elf_machine_name(uint16_t elf_machine);
 
 } // namespace arch

@@ -2,6 +2,7 @@
 #include "core/dump/collector.h"
 
 #include "arch/dump_arch.h"
+#include "arch/elf_machine.h"
 #include "core/vmcore/dmesg.h"
 #include "core/dump/dump_output.h"
 #include "core/vmcore/elf.h"

@@ -22,8 +22,16 @@
 
 namespace core::elf {
 
+// e_machine values (the ELF gABI's EM_* registry) kdumpbox names.
+constexpr uint16_t machine_386 = 3;
+constexpr uint16_t machine_ppc = 20;
+constexpr uint16_t machine_ppc64 = 21;
+constexpr uint16_t machine_s390 = 22;
+constexpr uint16_t machine_arm = 40;
 constexpr uint16_t machine_x86_64 = 62;
 constexpr uint16_t machine_aarch64 = 183;
+constexpr uint16_t machine_riscv = 243;
+constexpr uint16_t machine_loongarch = 258;
 constexpr uint32_t note_prstatus = 1;
 constexpr uint32_t note_vmcoreinfo = 0; // name "VMCOREINFO", type 0
 

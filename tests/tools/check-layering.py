@@ -4,7 +4,8 @@
 
 The layers are the table in core/README.md: each row's second column names
 one or more paths (a folder ending in '/', or a file glob), and a file may
-include only files of its own layer or of a lower-numbered one. A file that
+include only files of its own row or of a lower-numbered layer. Rows that
+share a number are siblings: neither may include the other. A file that
 no row names is an error too, so a new folder has to be placed in the map.
 Prints the suite summary line tests/run-all.sh adds up.
 """
@@ -16,12 +17,12 @@ import sys
 top = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else ".").resolve()
 table = (top / "core" / "README.md").read_text()
 
-patterns = []  # (pattern, layer)
-for line in table.splitlines():
+patterns = []  # (pattern, (layer, row))
+for row_number, line in enumerate(table.splitlines()):
     row = re.match(r"^\|\s*(\d+)\s*\|([^|]*)\|", line)
     if row:
         for path in re.findall(r"`([^`]+)`", row.group(2)):
-            patterns.append((path, int(row.group(1))))
+            patterns.append((path, (int(row.group(1)), row_number)))
 if not patterns:
     sys.exit("check-layering: no layer table found in core/README.md")
 
@@ -59,8 +60,8 @@ for source in sources:
         theirs = layer_of(target)
         if theirs is None:
             problems.append(f"{relative}:{number}: includes {target}, which no layer names")
-        elif theirs > own:
-            problems.append(f"{relative}:{number}: includes {target} (layer {theirs}) from layer {own}: includes must point downward")
+        elif theirs[1] != own[1] and theirs[0] >= own[0]:
+            problems.append(f"{relative}:{number}: includes {target} (layer {theirs[0]}) from layer {own[0]}: includes must point downward")
 
 for problem in problems:
     print(problem)

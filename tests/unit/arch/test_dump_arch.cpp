@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The dump CPU is chosen at run time from the vmcore; these hold on any host.
 #include "arch/dump_arch.h"
+#include "arch/elf_machine.h"
 
 #include "core/dump/collector.h"
 #include "core/dump/kdump_format.h"

@@ -3,6 +3,8 @@
 
 #include "tests/unit/initramfs/fixtures.h"
 
+#include "tests/unit/test_support.h"
+
 #include <doctest.h>
 
 using core::Compression;
@@ -133,7 +135,7 @@ TEST_CASE("module resolution on the real Debian kernels")
 {
     auto trees = glob_paths("/root/.cache/kdumpbox/vm/kernels/6.1.*/root/lib/modules/*");
     if (trees.empty()) {
-        MESSAGE("no Debian 6.1 kernel under /root/.cache/kdumpbox/vm/kernels; skipping");
+        test_support::mark_skipped("no Debian 6.1 kernel under /root/.cache/kdumpbox/vm/kernels");
     } else {
         auto resolved = initramfs::resolve_modules(trees.front(), { "virtio_blk", "virtio_pci" });
         REQUIRE(resolved.ok());
@@ -151,8 +153,7 @@ TEST_CASE("module resolution on the real Debian kernels")
 
     auto newer = glob_paths("/root/.cache/kdumpbox/vm/kernels/6.12.*/root/usr/lib/modules/*");
     if (newer.empty()) {
-        MESSAGE("no Debian 6.12 kernel under /root/.cache/kdumpbox/vm/kernels; skipping");
-        return;
+        SKIP_TEST("no Debian 6.12 kernel under /root/.cache/kdumpbox/vm/kernels");
     }
     // virtio_pci is built in there; virtio_blk is a .ko.xz and the .deb has no modules.dep.
     auto builtin = initramfs::resolve_modules(newer.front(), { "virtio_pci", "virtio" });

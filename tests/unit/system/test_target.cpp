@@ -189,8 +189,7 @@ TEST_CASE("mount_target: errors name the device, type and fix")
     CHECK(missing.error().message().find(dir.path + "/nothing") != std::string::npos);
 
     if (::geteuid() != 0) {
-        MESSAGE("not root: skipping the mount(2) error cases");
-        return;
+        SKIP_TEST("not root: no mount(2) error cases");
     }
     auto unknown = core::mount_target(image, "nosuchfs", dir.path + "/mnt", "");
     REQUIRE_FALSE(unknown.ok());
@@ -204,13 +203,11 @@ TEST_CASE("mount_target mounts a real ext4 image through a loop device and unmou
     TempDir dir;
     std::string image = dir.path + "/ext4.img";
     if (std::system(("truncate -s 32M '" + image + "' && mkfs.ext4 -q -F -L target-test '" + image + "' >/dev/null 2>&1").c_str()) != 0) {
-        MESSAGE("mkfs.ext4 failed or is missing; skipping");
-        return;
+        SKIP_TEST("mkfs.ext4 failed or is missing");
     }
     LoopDevice loop(image);
     if (loop.path.empty()) {
-        MESSAGE("not root or no loop device (losetup failed); skipping the real mount");
-        return;
+        SKIP_TEST("not root or no loop device (losetup failed): no real mount");
     }
     std::string mountpoint = dir.path + "/kdumproot";
     std::string saved;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace test_support {
@@ -28,6 +29,7 @@ struct ScratchDir {
     std::string path;
     explicit ScratchDir(std::string const& prefix = "kdumpbox-test");
     ~ScratchDir();
+    std::string operator/(std::string_view name) const { return path + "/" + std::string(name); }
     ScratchDir(ScratchDir const&) = delete;
     ScratchDir& operator=(ScratchDir const&) = delete;
 };

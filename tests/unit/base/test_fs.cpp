@@ -4,6 +4,8 @@
 #include "core/base/fd.h"
 
 #include <cstdlib>
+#include "tests/unit/test_support.h"
+
 #include <doctest.h>
 #include <fcntl.h>
 #include <string>
@@ -13,16 +15,7 @@
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char name[] = "/tmp/kdumpbox-dir-XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using TempDir = test_support::ScratchDir;
 
 std::string link_target(std::string const& path)
 {

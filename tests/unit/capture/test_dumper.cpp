@@ -14,6 +14,8 @@
 #include "tests/unit/synthetic_vmcore.h"
 
 #include <cstdlib>
+#include "tests/unit/test_support.h"
+
 #include <doctest.h>
 #include <fcntl.h>
 #include <string>
@@ -22,16 +24,7 @@
 
 namespace {
 
-struct ScratchDir {
-    std::string path;
-    ScratchDir()
-    {
-        char name[] = "/tmp/kdumpbox-dumper-test-XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~ScratchDir() { (void)!std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using test_support::ScratchDir;
 
 void write_file(std::string const& path, std::string_view text)
 {

@@ -31,10 +31,7 @@ namespace initramfs_fixtures {
 using core::Compression;
 
 // A scratch directory, with dir / "name" for the paths inside it.
-struct TempDir : test_support::ScratchDir {
-    TempDir() : ScratchDir("kdumpbox-initramfs") { }
-    std::string operator/(std::string_view name) const { return path + "/" + std::string(name); }
-};
+using TempDir = test_support::ScratchDir;
 
 inline void make_directories(std::string const& path)
 {

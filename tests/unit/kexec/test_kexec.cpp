@@ -27,17 +27,7 @@ namespace {
 
 constexpr uint64_t mib = 1024 * 1024;
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char name[] = "/tmp/kdumpbox-kexec-XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-    std::string operator/(std::string_view name) const { return path + "/" + std::string(name); }
-};
+using TempDir = test_support::ScratchDir;
 
 void write_file(std::string const& path, std::string_view text)
 {

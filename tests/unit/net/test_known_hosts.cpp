@@ -29,16 +29,7 @@ core::KnownHostsEntry parse_ok(std::string const& line)
     return **parsed;
 }
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char name[] = "/tmp/kdumpbox-known-hosts-XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() { (void)std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using TempDir = test_support::ScratchDir;
 
 bool have_ssh_keygen() { return ::access("/usr/bin/ssh-keygen", X_OK) == 0 || !test_support::run_output("command -v ssh-keygen").empty(); }
 

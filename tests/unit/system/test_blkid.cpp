@@ -19,16 +19,7 @@
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char name[] = "/tmp/kdumpbox-blkid-XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using TempDir = test_support::ScratchDir;
 
 void write_file(std::string const& path, std::span<uint8_t const> bytes)
 {

@@ -17,16 +17,7 @@
 
 namespace {
 
-struct TempDir {
-    std::string path;
-    TempDir()
-    {
-        char name[] = "/tmp/kdumpbox-target-XXXXXX";
-        REQUIRE(::mkdtemp(name) != nullptr);
-        path = name;
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
+using TempDir = test_support::ScratchDir;
 
 bool exists(std::string const& path)
 {

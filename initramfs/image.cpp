@@ -3,6 +3,7 @@
 
 #include "core/base/fd.h"
 #include "core/base/fs.h"
+#include "core/base/safe_file.h"
 #include "core/base/strings.h"
 #include "core/system/target.h"
 #include "core/vmcore/elf.h"
@@ -276,31 +277,15 @@ Result<InitramfsResult> build_initramfs(InitramfsSpec const& spec, std::string c
 {
     auto plan = TRY(plan_initramfs(spec));
 
-    std::string temporary = cat(output_path, ".tmp-XXXXXX");
-    int raw = ::mkostemp(temporary.data(), O_CLOEXEC);
-    if (raw < 0)
-        return Error::from_errno(cat("create a temporary file beside ", output_path));
-    UniqueFd fd(raw);
-    // Unlinked again on any failure below.
-    struct Cleanup {
-        std::string path;
-        bool armed { true };
-        ~Cleanup()
-        {
-            if (armed)
-                ::unlink(path.c_str());
-        }
-    } cleanup { temporary };
-
-    // The image may hold an ssh key: readable by root only.
-    if (::fchmod(fd.get(), 0600) != 0)
-        return Error::from_errno(cat("chmod ", temporary));
+    // The image may hold an ssh key: 0600. A failed build leaves the old
+    // image in place and nothing beside it.
+    auto image = TRY(SafeFile::create_replacing(output_path, 0600, SafeFile::Leftover::Remove));
 
     InitramfsResult result;
     result.compression = spec.compression.compression;
     result.uncompressed_bytes = plan.archive.serialized_size();
     {
-        FdSink file(fd.get(), temporary);
+        FdSink file(image.fd(), image.incomplete_path());
         CompressionOptions options = spec.compression;
         options.pledged_size = result.uncompressed_bytes;
         auto compressor = TRY(make_compressor(options, file));
@@ -314,11 +299,7 @@ Result<InitramfsResult> build_initramfs(InitramfsSpec const& spec, std::string c
         result.compressed_bytes = file.bytes_written();
         result.inputs_digest = TRY(hash.hex_digest());
     }
-    if (::fsync(fd.get()) != 0)
-        return Error::from_errno(cat("fsync ", temporary));
-    TRY(fd.close_checked(temporary));
-    TRY(rename_durably(temporary, output_path));
-    cleanup.armed = false;
+    TRY(image.commit());
 
     result.manifest = std::move(plan.manifest);
     return result;

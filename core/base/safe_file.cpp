@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <utility>
 #include <vector>
 
 #ifndef RENAME_NOREPLACE
@@ -24,6 +25,45 @@ SafeFile::SafeFile(UniqueFd fd, std::string incomplete_path, std::string final_p
     , m_final_path(std::move(final_path))
     , m_existing(existing)
 {
+}
+
+SafeFile::SafeFile(SafeFile&& other) noexcept
+    : m_fd(std::move(other.m_fd))
+    , m_incomplete_path(std::move(other.m_incomplete_path))
+    , m_final_path(std::move(other.m_final_path))
+    , m_existing(other.m_existing)
+    , m_leftover(std::exchange(other.m_leftover, Leftover::Keep))
+    , m_renamed(other.m_renamed)
+    , m_committed(other.m_committed)
+{
+}
+
+SafeFile& SafeFile::operator=(SafeFile&& other) noexcept
+{
+    if (this != &other) {
+        remove_if_unfinished();
+        m_fd = std::move(other.m_fd);
+        m_incomplete_path = std::move(other.m_incomplete_path);
+        m_final_path = std::move(other.m_final_path);
+        m_existing = other.m_existing;
+        m_leftover = std::exchange(other.m_leftover, Leftover::Keep);
+        m_renamed = other.m_renamed;
+        m_committed = other.m_committed;
+    }
+    return *this;
+}
+
+SafeFile::~SafeFile()
+{
+    remove_if_unfinished();
+}
+
+void SafeFile::remove_if_unfinished()
+{
+    if (m_leftover == Leftover::Remove && !m_renamed) {
+        m_fd.reset();
+        (void)::unlink(m_incomplete_path.c_str());
+    }
 }
 
 Result<SafeFile> SafeFile::create(std::string const& directory, std::string const& name)
@@ -46,11 +86,17 @@ Result<SafeFile> SafeFile::create(std::string const& directory, std::string cons
     return SafeFile(std::move(owned), std::move(incomplete_path), std::move(final_path), Existing::Keep);
 }
 
-Result<SafeFile> SafeFile::create_replacing(std::string const& final_path, mode_t mode)
+Result<SafeFile> SafeFile::create_replacing(std::string const& final_path, mode_t mode, Leftover leftover)
 {
     std::string incomplete_path = cat(final_path, "-incomplete");
     auto fd = TRY(open_file(incomplete_path, O_WRONLY | O_CREAT | O_TRUNC, mode));
-    return SafeFile(std::move(fd), std::move(incomplete_path), final_path, Existing::Replace);
+    SafeFile file(std::move(fd), std::move(incomplete_path), final_path, Existing::Replace);
+    file.m_leftover = leftover;
+    // The mode asked for exactly, whatever the umask and a leftover's mode
+    // (the capture initramfs may hold an ssh key).
+    if (::fchmod(file.fd(), mode) != 0)
+        return Error::from_errno(cat("chmod ", file.m_incomplete_path));
+    return file;
 }
 
 Result<SafeFile> SafeFile::adopt(std::string const& final_path)
@@ -97,30 +143,41 @@ Result<void> SafeFile::commit()
 {
     if (m_committed)
         return {};
-    if (!m_fd.valid())
-        return Error::invalid(cat(m_incomplete_path, ": not open"));
-    if (::fsync(m_fd.get()) != 0)
-        return Error::from_errno(cat("fsync ", m_incomplete_path));
-    TRY(m_fd.close_checked(m_incomplete_path));
+    if (!m_renamed) {
+        if (!m_fd.valid())
+            return Error::invalid(cat(m_incomplete_path, ": not open"));
+        if (::fsync(m_fd.get()) != 0)
+            return Error::from_errno(cat("fsync ", m_incomplete_path));
+        TRY(m_fd.close_checked(m_incomplete_path));
+        TRY(rename_to_final());
+        m_renamed = true;
+    }
+    // The new name survives a crash only once its directory is synced.
+    TRY(fsync_directory(parent_directory(m_final_path)));
+    m_committed = true;
+    return {};
+}
+
+Result<void> SafeFile::rename_to_final() const
+{
     if (m_existing == Existing::Replace) {
-        TRY(rename_durably(m_incomplete_path, m_final_path));
-        m_committed = true;
+        if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
+            return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
         return {};
     }
     // Never replace a file that appeared meanwhile. File systems without
     // RENAME_NOREPLACE get a check-then-rename, which is enough with one
     // writer (the capture kernel).
-    if (::syscall(SYS_renameat2, AT_FDCWD, m_incomplete_path.c_str(), AT_FDCWD, m_final_path.c_str(), RENAME_NOREPLACE) != 0) {
-        int error = errno;
-        if (error != EINVAL && error != ENOSYS)
-            return Error::from_errno(error, cat("rename ", m_incomplete_path, " to ", m_final_path));
-        if (path_exists_no_follow(m_final_path))
-            return Error::with_code(EEXIST, cat(m_final_path, " appeared while writing; ", m_incomplete_path, " is kept"));
-        if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
-            return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
-    }
-    m_committed = true;
-    return fsync_directory(parent_directory(m_final_path));
+    if (::syscall(SYS_renameat2, AT_FDCWD, m_incomplete_path.c_str(), AT_FDCWD, m_final_path.c_str(), RENAME_NOREPLACE) == 0)
+        return {};
+    int error = errno;
+    if (error != EINVAL && error != ENOSYS)
+        return Error::from_errno(error, cat("rename ", m_incomplete_path, " to ", m_final_path));
+    if (path_exists_no_follow(m_final_path))
+        return Error::with_code(EEXIST, cat(m_final_path, " appeared while writing; ", m_incomplete_path, " is kept"));
+    if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
+        return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
+    return {};
 }
 
 Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::span<uint8_t const> bytes)

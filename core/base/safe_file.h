@@ -5,7 +5,8 @@
 // NAME, and then NAME's directory is fsynced. Every step's error is
 // returned. A file destroyed without commit() keeps its -incomplete name:
 // an interrupted writer leaves an obviously incomplete file, never a
-// truncated one under the real name.
+// truncated one under the real name (unless its writer asked for it to be
+// removed: a half-built file the tool can simply build again).
 #pragma once
 
 #include "core/base/error.h"
@@ -21,8 +22,9 @@ namespace core {
 
 class SafeFile {
 public:
-    SafeFile(SafeFile&&) noexcept = default;
-    SafeFile& operator=(SafeFile&&) noexcept = default;
+    SafeFile(SafeFile&& other) noexcept;
+    SafeFile& operator=(SafeFile&& other) noexcept;
+    ~SafeFile();
     SafeFile(SafeFile const&) = delete;
     SafeFile& operator=(SafeFile const&) = delete;
 
@@ -35,7 +37,11 @@ public:
     // (less the umask); commit() renames over an existing final_path. For
     // writers that decided beforehand that replacing is fine (makedumpfile
     // -f, files the tool itself owns).
-    static Result<SafeFile> create_replacing(std::string const& final_path, mode_t mode = 0600);
+    enum class Leftover {
+        Keep,   // evidence: what was written stays under NAME-incomplete
+        Remove, // a file the tool builds again (the capture initramfs)
+    };
+    static Result<SafeFile> create_replacing(std::string const& final_path, mode_t mode = 0600, Leftover leftover = Leftover::Keep);
     // final_path-incomplete as another program wrote it (an external
     // core_collector): set to mode 0600, so that commit() syncs and names
     // it like a file written here. Replaces an existing final_path.
@@ -52,17 +58,22 @@ public:
     Result<uint64_t> write_from(int input_fd, std::string_view input_name);
 
     // fsync, close (checked), rename to the final name (without replacing
-    // an existing file, unless made to replace), fsync the directory.
+    // an existing file, unless made to replace), fsync the directory. After
+    // a failed directory sync, calling it again retries only that.
     Result<void> commit();
 
 private:
     enum class Existing { Keep, Replace };
     SafeFile(UniqueFd fd, std::string incomplete_path, std::string final_path, Existing existing);
+    Result<void> rename_to_final() const;
+    void remove_if_unfinished();
 
     UniqueFd m_fd;
     std::string m_incomplete_path;
     std::string m_final_path;
     Existing m_existing { Existing::Keep };
+    Leftover m_leftover { Leftover::Keep };
+    bool m_renamed { false };
     bool m_committed { false };
 };
 

@@ -175,6 +175,45 @@ TEST_CASE("SafeFile: a write that never completes leaves no file under the final
     CHECK(late.error().message().find(final_path + "-incomplete") != std::string::npos);
 }
 
+TEST_CASE("SafeFile Leftover::Remove: an unfinished file leaves nothing behind, a moved one is removed once")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    std::string final_path = dir.path + "/initrd.img";
+    REQUIRE(core::write_text_atomically(final_path, "old image").ok());
+    {
+        auto file = core::SafeFile::create_replacing(final_path, 0600, core::SafeFile::Leftover::Remove).value();
+        REQUIRE(file.write(std::string_view("half an image")).ok());
+        // Moving the file moves the duty to remove it: the moved-from object
+        // must not remove it early, the new owner removes it at its end.
+        core::SafeFile owner = std::move(file);
+        CHECK(core::path_exists(final_path + "-incomplete"));
+    }
+    CHECK_FALSE(core::path_exists(final_path + "-incomplete"));
+    CHECK(contents(final_path) == "old image");
+
+    auto committed = core::SafeFile::create_replacing(final_path, 0600, core::SafeFile::Leftover::Remove).value();
+    REQUIRE(committed.write(std::string_view("new image")).ok());
+    REQUIRE(committed.commit().ok());
+    CHECK(committed.commit().ok()); // once committed, again is a no-op
+    CHECK(contents(final_path) == "new image");
+}
+
+TEST_CASE("SafeFile create_replacing: the mode is exact, whatever the umask or a leftover's mode")
+{
+    ScratchDir dir("kdumpbox-safe-file");
+    std::string final_path = dir.path + "/known_hosts";
+    {
+        auto leftover = core::open_file(final_path + "-incomplete", O_WRONLY | O_CREAT | O_TRUNC, 0666).value();
+        REQUIRE(::fchmod(leftover.get(), 0666) == 0);
+    }
+    mode_t old_umask = ::umask(0077);
+    auto file = core::SafeFile::create_replacing(final_path, 0644);
+    ::umask(old_umask);
+    REQUIRE(file.ok());
+    REQUIRE(file->commit().ok());
+    CHECK((mode_of(final_path) & 0777) == 0644);
+}
+
 TEST_CASE("SafeFile adopt: a file another program wrote gets mode 0600 and its name")
 {
     ScratchDir dir("kdumpbox-safe-file");

@@ -128,7 +128,7 @@ TEST_CASE("initramfs image: contents, modules, load order and manifest")
     struct stat status;
     REQUIRE(::stat(output.c_str(), &status) == 0);
     CHECK((status.st_mode & 07777) == 0600);
-    CHECK(glob_paths(output + ".tmp-*").empty());
+    CHECK(glob_paths(output + "-incomplete").empty());
 }
 
 TEST_CASE("initramfs image: same inputs, same bytes and digest; any change, a new digest")
@@ -205,7 +205,7 @@ TEST_CASE("initramfs image: refused inputs leave no output")
     }
     struct stat status;
     CHECK(::stat(output.c_str(), &status) != 0);
-    CHECK(glob_paths(output + ".tmp-*").empty());
+    CHECK(glob_paths(output + "-incomplete").empty());
 }
 
 TEST_CASE("initramfs image: extra_bins bring their libraries")

@@ -213,8 +213,8 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
     // Ed25519 at all.
     if (!path_exists(config.sshkey)) {
         std::string key_directory = parent_directory(config.sshkey);
-        if (!path_exists(key_directory) && ::mkdir(key_directory.c_str(), 0700) != 0)
-            return Error::from_errno(cat("mkdir ", key_directory, " for sshkey"));
+        if (!path_exists(key_directory))
+            TRY(make_directories(key_directory, 0700).context("the sshkey's directory"));
         TRY(run({ "ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-m", "PEM", "-N", "", "-C", "kdumpbox", "-f", config.sshkey }).context(cat("making the key ", config.sshkey)));
         report.steps.push_back(cat("made the key pair ", config.sshkey, " (RSA 3072, PEM)"));
     } else if (!path_exists(public_key)) {
@@ -270,8 +270,7 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
     // is none, as on a host where root never used ssh.
     if (char const* home = std::getenv("HOME"); home && *home) {
         std::string ssh_dir = cat(home, "/.ssh");
-        if (::mkdir(ssh_dir.c_str(), 0700) != 0 && errno != EEXIST)
-            return Error::from_errno(cat("making ", ssh_dir, " for ssh-copy-id"));
+        TRY(make_directories(ssh_dir, 0700).context("ssh-copy-id needs ~/.ssh"));
     }
     std::string login = cat(config.target.ssh_user, "@", host);
     std::string known_option = cat("UserKnownHostsFile=", propagated);

@@ -2,7 +2,9 @@
 #include "core/system/module_load.h"
 
 #include "core/base/fd.h"
+#include "core/base/fs.h"
 #include "core/base/strings.h"
+#include "core/system/device_modules.h"
 
 #include <cerrno>
 #include <cstring>
@@ -17,19 +19,6 @@ namespace {
 // include/uapi/linux/module.h
 constexpr int module_init_compressed_file = 4;
 
-bool ends_with(std::string_view text, std::string_view suffix)
-{
-    return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
-std::string module_name_of(std::string_view path)
-{
-    auto slash = path.rfind('/');
-    std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
-    auto dot = base.find(".ko");
-    return std::string(dot == std::string_view::npos ? base : base.substr(0, dot));
-}
-
 } // namespace
 
 Result<ModuleLoadReport> load_modules_in_order(std::string const& load_order_file)
@@ -41,20 +30,19 @@ Result<ModuleLoadReport> load_modules_in_order(std::string const& load_order_fil
             return report;
         return std::move(text).error();
     }
-    auto slash = load_order_file.rfind('/');
-    std::string base = slash == std::string::npos ? "." : load_order_file.substr(0, slash);
+    std::string base = parent_directory(load_order_file);
     for (auto line : split(text.value(), '\n')) {
         line = trim(line);
         if (line.empty() || line.front() == '#')
             continue;
         std::string path = line.front() == '/' ? std::string(line) : cat(base, '/', line);
-        std::string name = module_name_of(path);
+        std::string name = module_name(path);
         auto fd = open_file(path, O_RDONLY | O_CLOEXEC);
         if (!fd.ok()) {
             report.failures.push_back(cat(name, ": ", fd.error().message()));
             continue;
         }
-        int flags = ends_with(path, ".ko") ? 0 : module_init_compressed_file;
+        int flags = std::string_view(path).ends_with(".ko") ? 0 : module_init_compressed_file;
         if (::syscall(SYS_finit_module, fd.value().get(), "", flags) == 0) {
             report.loaded.push_back(name);
         } else if (errno == EEXIST) {

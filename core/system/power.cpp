@@ -69,9 +69,8 @@ InitProcess detect_init(std::string const& proc_root)
     InitProcess init;
     auto comm = read_text_file(proc_root + "/1/comm");
     init.name = comm.ok() ? std::string(trim(comm.value())) : std::string("?");
-    char exe[4096];
-    ssize_t length = ::readlink((proc_root + "/1/exe").c_str(), exe, sizeof exe - 1);
-    std::string_view exe_name = length > 0 ? base_name(std::string_view(exe, static_cast<size_t>(length))) : std::string_view();
+    auto exe = read_symlink(proc_root + "/1/exe").value_or(std::string());
+    std::string_view exe_name = base_name(exe);
 
     if (init.name == "systemd" || exe_name == "systemd")
         init.system = InitSystem::Systemd;

@@ -166,6 +166,27 @@ Result<void> MountedTarget::unmount()
     return Error::with_code(error, cat("unmount ", mountpoint, " (", m_device, "): ", std::strerror(error), error == EBUSY ? "; something still has a file open there" : ""));
 }
 
+namespace {
+
+// mkdir -p, then refuse a directory that already has something mounted on
+// it: mounting over it would hide that file system until the dump's is
+// unmounted (on a host, mount-and-save's default /mnt may be in use).
+Result<void> prepare_mount_point(std::string const& mountpoint)
+{
+    TRY(make_directories(mountpoint, 0755));
+    struct stat here;
+    struct stat parent;
+    if (::stat(mountpoint.c_str(), &here) != 0)
+        return Error::from_errno(cat("mount point ", mountpoint));
+    if (::stat(cat(mountpoint, "/..").c_str(), &parent) != 0)
+        return Error::from_errno(cat("the directory above ", mountpoint));
+    if (here.st_dev != parent.st_dev)
+        return Error::with_code(EBUSY, cat(mountpoint, " already has a file system mounted on it; unmount it, or name another mount point"));
+    return {};
+}
+
+} // namespace
+
 Result<MountedTarget> mount_target(std::string const& device, std::string const& fstype, std::string const& mountpoint, std::string const& options)
 {
     struct stat status;
@@ -181,7 +202,7 @@ Result<MountedTarget> mount_target(std::string const& device, std::string const&
     if (auto reason = not_mountable_reason(type); !reason.empty())
         return Error::with_code(EINVAL, cat(device, " holds ", reason, ", not a file system to write a dump to"));
 
-    TRY(make_directories(mountpoint, 0755));
+    TRY(prepare_mount_point(mountpoint));
     auto parsed = parse_mount_options(options);
     char const* data = parsed.data.empty() ? nullptr : parsed.data.c_str();
     if (::mount(device.c_str(), mountpoint.c_str(), type.c_str(), parsed.flags, data) != 0) {
@@ -200,7 +221,7 @@ Result<MountedTarget> mount_target(std::string const& device, std::string const&
 
 Result<MountedTarget> mount_source(std::string const& source, std::string const& fstype, std::string const& mountpoint, MountOptions const& options)
 {
-    TRY(make_directories(mountpoint, 0755));
+    TRY(prepare_mount_point(mountpoint));
     char const* data = options.data.empty() ? nullptr : options.data.c_str();
     if (::mount(source.c_str(), mountpoint.c_str(), fstype.c_str(), options.flags, data) != 0)
         return Error::from_errno(cat("mount ", source, " (", fstype, ") on ", mountpoint));

@@ -4,12 +4,14 @@
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <doctest.h>
 #include "tests/unit/test_support.h"
 #include <fcntl.h>
 #include <string>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,6 +189,29 @@ TEST_CASE("mount_target: errors name the device, type and fix")
     CHECK(unknown.error().errno_code() == ENODEV);
     CHECK(unknown.error().message().find("mount " + image + " (nosuchfs) on " + dir.path + "/mnt: ") == 0);
     CHECK(unknown.error().message().find("add it with extra_modules nosuchfs") != std::string::npos);
+}
+
+TEST_CASE("mounting refuses a mount point that already has a file system on it")
+{
+    if (::geteuid() != 0)
+        SKIP_TEST("not root: cannot mount the tmpfs in the way");
+    TempDir dir;
+    std::string busy = dir.path + "/mnt";
+    REQUIRE(::mkdir(busy.c_str(), 0755) == 0);
+    REQUIRE(::mount("kdumpbox-test", busy.c_str(), "tmpfs", 0, nullptr) == 0);
+    auto refused = core::mount_source("kdumpbox-test", "tmpfs", busy, core::parse_mount_options(""));
+    auto device_refused = core::mount_target("/dev/null", "ext4", busy, "");
+    CHECK(::umount(busy.c_str()) == 0);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().errno_code() == EBUSY);
+    CHECK(refused.error().message() == busy + " already has a file system mounted on it; unmount it, or name another mount point");
+    REQUIRE_FALSE(device_refused.ok());
+    CHECK(device_refused.error().errno_code() == EBUSY);
+
+    // The same directory, now free, mounts.
+    auto mounted = core::mount_source("kdumpbox-test", "tmpfs", busy, core::parse_mount_options(""));
+    REQUIRE(mounted.ok());
+    CHECK(mounted->unmount().ok());
 }
 
 TEST_CASE("mount_target mounts a real ext4 image through a loop device and unmounts it")

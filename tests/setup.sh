@@ -10,7 +10,7 @@ packages=(
     meson ninja-build cmake make gcc g++ binutils pkg-config file
     dpkg-dev patch xz-utils bzip2 doctest-dev
     # tests
-    util-linux python3 time
+    util-linux fdisk python3 time
     # VM tests and oracles
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
     python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools

@@ -45,22 +45,6 @@ bool has_bytes_at(ByteReader const& reader, uint64_t offset, std::string_view ex
     return bytes.ok() && as_text(*bytes) == expected;
 }
 
-// 16 bytes as 8-4-4-4-12 lowercase hex; all zeros means "no UUID" (blkid
-// prints none then).
-std::string format_uuid(std::span<uint8_t const> bytes)
-{
-    if (std::all_of(bytes.begin(), bytes.end(), [](uint8_t byte) { return byte == 0; }))
-        return {};
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < bytes.size(); ++i) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out.push_back('-');
-        out.push_back(digits[bytes[i] >> 4]);
-        out.push_back(digits[bytes[i] & 0xf]);
-    }
-    return out;
-}
 
 // A fixed-size label field: up to the first NUL, trailing blanks removed.
 std::string label_field(ByteReader const& reader, uint64_t offset, uint64_t length)
@@ -399,6 +383,21 @@ std::optional<FsProbe> probe_image(std::span<uint8_t const> bytes, std::optional
 }
 
 } // namespace
+
+std::string format_uuid(std::span<uint8_t const> bytes)
+{
+    if (std::all_of(bytes.begin(), bytes.end(), [](uint8_t byte) { return byte == 0; }))
+        return {};
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out.push_back('-');
+        out.push_back(digits[bytes[i] >> 4]);
+        out.push_back(digits[bytes[i] & 0xf]);
+    }
+    return out;
+}
 
 std::optional<FsProbe> probe_filesystem_bytes(std::span<uint8_t const> bytes)
 {

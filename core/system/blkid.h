@@ -19,6 +19,10 @@
 
 namespace core {
 
+// 16 bytes as 8-4-4-4-12 lowercase hex, in the order given; all zeros is
+// "no UUID" and gives "" (blkid prints none then).
+std::string format_uuid(std::span<uint8_t const> bytes);
+
 struct FsProbe {
     // "ext2", "ext3", "ext4", "jbd", "xfs", "btrfs", "vfat", "swap",
     // "crypto_LUKS".

@@ -157,18 +157,22 @@ Result<std::vector<ScannedPv>> scan_for_pvs(std::vector<std::string> const& pv_u
             seen.push_back(cat(name, " (unreadable)"));
             continue;
         }
+        // The label first: only our PVs' metadata is worth reading.
+        std::vector<uint8_t> first(lvm_label_scan_bytes);
+        auto got = pread_full(fd->get(), first, 0, path);
+        auto label = got.ok() ? parse_pv_label(std::span(first).first(*got)) : Result<std::optional<PvLabel>>(std::move(got).error());
+        if (!label.ok() || !*label) {
+            seen.push_back(label.ok() ? name : cat(name, " (", label.error().message(), ")"));
+            continue;
+        }
+        seen.push_back(cat(name, " (PV ", (*label)->pv_uuid, ")"));
+        if (std::find(pv_uuids.begin(), pv_uuids.end(), (*label)->pv_uuid) == pv_uuids.end())
+            continue;
         auto scan = read_lvm_pv(fd->get(), path);
-        if (!scan.ok()) {
-            seen.push_back(cat(name, " (", scan.error().message(), ")"));
+        if (!scan.ok() || !*scan) {
+            seen.back() = cat(name, " (", scan.ok() ? "label vanished" : scan.error().message(), ")");
             continue;
         }
-        if (!*scan) {
-            seen.push_back(name);
-            continue;
-        }
-        seen.push_back(cat(name, " (PV ", (*scan)->label.pv_uuid, ")"));
-        if (std::find(pv_uuids.begin(), pv_uuids.end(), (*scan)->label.pv_uuid) == pv_uuids.end())
-            continue;
         for (auto const& other : found) {
             if (other.scan.label.pv_uuid == (*scan)->label.pv_uuid)
                 return Error::with_code(EEXIST, cat("PV ", other.scan.label.pv_uuid, " is on both ", other.name, " and ", name, " (multipath legs or a cloned disk); kdumpbox cannot tell which to use: remove the duplicate, or dump to a target outside LVM"));

@@ -24,8 +24,8 @@ namespace {
 // field at these offsets in the host's byte order.
 constexpr uint64_t ioctl_header_bytes = sizeof(struct dm_ioctl);
 constexpr uint64_t target_spec_bytes = sizeof(struct dm_target_spec);
-// dm_target_spec holds u64s: each spec must start 8-byte aligned (the
-// kernel refuses misaligned ones since 6.4).
+// dm_target_spec holds u64s, so each spec starts 8-byte aligned (the
+// header asks for padding after the parameters; libdevmapper pads to 8).
 constexpr uint64_t target_alignment = 8;
 static_assert(ioctl_header_bytes % target_alignment == 0);
 static_assert(target_spec_bytes % target_alignment == 0);
@@ -104,14 +104,22 @@ Result<std::vector<uint8_t>> encode_dm_ioctl(DmCommand command, std::string_view
             return Error::invalid("device-mapper target parameters hold a NUL byte");
         if (target.length_sectors == 0)
             return Error::invalid(cat("device-mapper ", target.type, " target at sector ", target.start_sectors, " has length 0"));
+        // The kernel splits the parameters at spaces and takes a backslash
+        // as an escape, so a literal one is doubled.
+        std::string params;
+        for (char c : target.params) {
+            if (c == '\\')
+                params += '\\';
+            params += c;
+        }
         // params and their NUL, padded so the next spec is aligned.
-        uint64_t spec_bytes = align_up(target_spec_bytes + target.params.size() + 1, target_alignment);
+        uint64_t spec_bytes = align_up(target_spec_bytes + params.size() + 1, target_alignment);
         out.put_u64(spec_offset + offsetof(struct dm_target_spec, sector_start), target.start_sectors);
         out.put_u64(spec_offset + offsetof(struct dm_target_spec, length), target.length_sectors);
         out.put_u32(spec_offset + offsetof(struct dm_target_spec, status), 0);
         out.put_u32(spec_offset + offsetof(struct dm_target_spec, next), static_cast<uint32_t>(spec_bytes));
         out.put_string(spec_offset + offsetof(struct dm_target_spec, target_type), target.type);
-        out.put_string(spec_offset + target_spec_bytes, target.params);
+        out.put_string(spec_offset + target_spec_bytes, params);
         spec_offset += spec_bytes;
         if (spec_offset > UINT32_MAX)
             return Error::invalid("device-mapper table is larger than 4 GiB");

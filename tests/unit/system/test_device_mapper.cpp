@@ -77,6 +77,13 @@ TEST_CASE("device mapper: a table load packs 8-byte-aligned specs with NUL-ended
     CHECK(bytes->size() == end);
 }
 
+TEST_CASE("device mapper: a backslash in the parameters is doubled, as the kernel unescapes them")
+{
+    auto bytes = core::encode_dm_ioctl(core::DmCommand::TableLoad, "x", "", { { 0, 8, "error", "a\\b" } });
+    REQUIRE(bytes.ok());
+    CHECK(text_at(*bytes, header_bytes + spec_bytes) == "a\\\\b");
+}
+
 TEST_CASE("device mapper: names, uuids and targets the kernel would refuse are refused here")
 {
     CHECK(!core::encode_dm_ioctl(core::DmCommand::Create, "a/b", "").ok());

@@ -9,7 +9,6 @@
 #include "core/system/device_mapper.h"
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
@@ -268,7 +267,9 @@ std::string format_lvm_volume(LvmVolume const& volume)
 Result<LvmVolume> parse_lvm_volume(std::string_view text, std::string_view what)
 {
     LvmVolume volume;
-    bool seen[4] = {};
+    // The keys that must appear exactly once.
+    static constexpr std::string_view singles[] = { "vg_name", "vg_uuid", "lv_name", "lv_uuid" };
+    bool seen[std::size(singles)] = {};
     auto lines = split(text, '\n');
     if (!lines.empty() && lines.back().empty())
         lines.pop_back();
@@ -289,7 +290,6 @@ Result<LvmVolume> parse_lvm_volume(std::string_view text, std::string_view what)
                 return where(bare.error().message());
             return format_lvm_uuid(*bare);
         };
-        static constexpr std::string_view singles[] = { "vg_name", "vg_uuid", "lv_name", "lv_uuid" };
         auto single = std::find(std::begin(singles), std::end(singles), key);
         if (single != std::end(singles)) {
             auto& flag = seen[single - std::begin(singles)];
@@ -315,9 +315,9 @@ Result<LvmVolume> parse_lvm_volume(std::string_view text, std::string_view what)
             return where(cat("unknown key \"", key, "\""));
         }
     }
-    for (size_t index = 0; index < 4; ++index) {
+    for (size_t index = 0; index < std::size(singles); ++index) {
         if (!seen[index])
-            return Error::invalid(cat(what, ": ", std::array { "vg_name", "vg_uuid", "lv_name", "lv_uuid" }[index], " is missing"));
+            return Error::invalid(cat(what, ": ", singles[index], " is missing"));
     }
     if (volume.pv_uuids.empty())
         return Error::invalid(cat(what, ": no pv_uuid"));

@@ -729,6 +729,11 @@ Result<std::vector<DmTarget>> build_lvm_table(LvmMetadata const& metadata, LvmLo
         if (segment.stripe_count == 1) {
             target.type = "linear";
         } else {
+            // dm-stripe refuses a stripe whose length is not a whole number
+            // of chunks: refuse it here, not at crash time.
+            auto stripe_sectors = checked_mul(area_extents, extent_sectors);
+            if (!stripe_sectors || *stripe_sectors % segment.stripe_size_sectors != 0)
+                return bad(segment, cat("stripes of ", area_extents, " extents are not a whole number of ", segment.stripe_size_sectors, "-sector chunks"));
             target.type = "striped";
             target.params = cat(segment.stripe_count, ' ', segment.stripe_size_sectors);
         }

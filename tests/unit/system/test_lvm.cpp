@@ -555,6 +555,7 @@ TEST_CASE("lvm: tables refuse segments past a PV, gaps, missing PVs and stacked 
     CHECK(table_error("segment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 1\ntype = \"raid1\"\n}\n").find("is a RAID volume") != std::string::npos);
     CHECK(table_error("segment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 1\ntype = \"thin\"\n}\n").find("is a thin volume") != std::string::npos);
     CHECK(table_error("segment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 1\ntype = \"writecache\"\n}\n").find("writecache") != std::string::npos);
+    CHECK(table_error("segment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 2\ntype = \"striped\"\nstripe_count = 2\nstripe_size = 1536\nstripes = [\"pv0\", 0, \"pv1\", 0]\n}\n").find("not a whole number of 1536-sector chunks") != std::string::npos);
     CHECK(table_error("segment_count = 1\nsegment1 {\nstart_extent = 0\nextent_count = 3\ntype = \"striped\"\nstripe_count = 2\nstripe_size = 128\nstripes = [\"pv0\", 0, \"pv1\", 0]\n}\n").find("do not divide") != std::string::npos);
 }
 

@@ -105,6 +105,7 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
     HostBlockDevice device;
     std::string what;    // names the target in errors
     std::string origin;  // why this device, for kdump show
+    std::string shown;   // the device as kdump show names it
     IdentityUse use = IdentityUse::FileSystem;
     if (line.kind == TargetKind::None) {
         std::string mountinfo = path_join(paths.proc, "self/mountinfo");
@@ -119,6 +120,8 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
             return Error::with_code(found.error().errno_code() == ENOENT ? ENODEV : found.error().errno_code(),
                 cat(what, " is not on a block device the capture kernel can mount (", found.error().message(), "); ", advice));
         device = std::move(found).release_value();
+        // The name the admin knows it by (/dev/mapper/vg0-root), not dm-3.
+        shown = mount.source.starts_with("/dev/") ? mount.source : device.node;
         target.fs_type = mount.fs_type;
         if (!holding.subvolume.empty())
             target.mount_options = cat("subvol=", holding.subvolume);
@@ -136,6 +139,7 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
             target.directory = directory_in_target(config.path);
         }
         origin = cat("the ", line.directive(), " line at ", config.file_name, ":", line.line);
+        shown = device.node;
     }
     auto stack = TRY(check_storage_stack(device, find).context(what));
     auto identity = TRY(stable_identity(device, use, stack, find).context(what));
@@ -147,7 +151,7 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
     resolution.host_device = device.node;
     resolution.host_name = device.name;
     std::string kind = target.kind == ResolvedTarget::Kind::Raw ? std::string("raw") : target.fs_type;
-    resolution.explanation = cat("# target: ", kind, " ", target.device.text(), " (", device.node, ", ", origin, ")\n",
+    resolution.explanation = cat("# target: ", kind, " ", target.device.text(), " (", shown, ", ", origin, ")\n",
         "# found in the capture kernel by ", identity.why, "; device stack: ", stack.description, "\n");
     if (stack.lvm)
         resolution.explanation += cat("# activated by kdumpbox in the capture kernel: LVM logical volume ", stack.lvm->vg_name, "/", stack.lvm->lv_name, "\n");

@@ -189,11 +189,15 @@ Result<StorageStack> check_storage_stack(HostBlockDevice const& device, FindOpti
 Result<StableIdentity> stable_identity(HostBlockDevice const& device, IdentityUse use, StorageStack const& stack, FindOptions const& options)
 {
     StableIdentity identity;
+    // What could not be read: the last resort's warning says so.
+    std::vector<std::string> unreadable;
     if (use == IdentityUse::FileSystem) {
-        auto probe = TRY(probe_filesystem(device.node));
-        if (probe && !probe->uuid.empty()) {
-            identity.spec = DeviceSpec { DeviceSpec::Kind::Uuid, probe->uuid };
-            identity.why = cat("the UUID of the ", probe->type, " file system on ", device.name);
+        auto probe = probe_filesystem(device.node);
+        if (!probe.ok()) {
+            unreadable.push_back(probe.error().message());
+        } else if (probe.value() && !probe.value()->uuid.empty()) {
+            identity.spec = DeviceSpec { DeviceSpec::Kind::Uuid, probe.value()->uuid };
+            identity.why = cat("the UUID of the ", probe.value()->type, " file system on ", device.name);
             return identity;
         }
     }
@@ -203,9 +207,11 @@ Result<StableIdentity> stable_identity(HostBlockDevice const& device, IdentityUs
         identity.why = "the logical volume's device-mapper name, which the capture activates";
         return identity;
     }
-    std::string partuuid = TRY(partition_uuid(device, options));
-    if (!partuuid.empty()) {
-        identity.spec = DeviceSpec { DeviceSpec::Kind::PartUuid, partuuid };
+    auto partuuid = partition_uuid(device, options);
+    if (!partuuid.ok()) {
+        unreadable.push_back(partuuid.error().message());
+    } else if (!partuuid.value().empty()) {
+        identity.spec = DeviceSpec { DeviceSpec::Kind::PartUuid, partuuid.value() };
         identity.why = cat("the partition's PARTUUID (", device.name, ")");
         return identity;
     }
@@ -213,7 +219,8 @@ Result<StableIdentity> stable_identity(HostBlockDevice const& device, IdentityUs
     std::replace(node.begin(), node.end(), '!', '/');
     identity.spec = DeviceSpec { DeviceSpec::Kind::Path, cat("/dev/", node) };
     identity.why = "the kernel's name for it";
-    identity.warning = cat(device.name, " has no ", use == IdentityUse::FileSystem ? "file-system UUID and no " : "", "PARTUUID, so the capture kernel looks for it as /dev/", node,
+    identity.warning = cat(device.name, " has no ", use == IdentityUse::FileSystem ? "file-system UUID and no " : "", "PARTUUID",
+        unreadable.empty() ? std::string() : cat(" that could be read (", join(unreadable, "; "), ")"), ", so the capture kernel looks for it as /dev/", node,
         ", a name that can change when disks are added or probed in another order");
     return identity;
 }

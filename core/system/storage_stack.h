@@ -57,8 +57,9 @@ struct StableIdentity {
 // How the capture kernel finds device without udev. A file system: its
 // UUID= (probe_filesystem), else the partition's PARTUUID= (read from its
 // disk's partition table), else its name, with a warning. Raw: PARTUUID=
-// else the name, with a warning. A logical volume's name is
-// /dev/mapper/VG-LV, which activate_lvm_volume makes.
+// else the name, with a warning (which says what could not be read, if a
+// read failed). A logical volume's name is /dev/mapper/VG-LV, which
+// activate_lvm_volume makes.
 Result<StableIdentity> stable_identity(HostBlockDevice const& device, IdentityUse use, StorageStack const& stack, FindOptions const& options);
 
 } // namespace core

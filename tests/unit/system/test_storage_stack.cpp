@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <doctest.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -161,6 +162,14 @@ TEST_CASE("stable_identity: the file system's UUID, else the PARTUUID, else the 
     auto bare = identity_of("vdc", core::IdentityUse::FileSystem);
     CHECK(bare.spec.text() == "/dev/vdc");
     CHECK(bare.warning == "vdc has no file-system UUID and no PARTUUID, so the capture kernel looks for it as /dev/vdc, a name that can change when disks are added or probed in another order");
+
+    // A device that cannot be read: still the name, and the warning says why.
+    storage.disk("vde");
+    REQUIRE(::unlink((storage.options.dev_root + "/vde").c_str()) == 0);
+    REQUIRE(::mkdir((storage.options.dev_root + "/vde").c_str(), 0755) == 0);
+    auto unreadable = identity_of("vde", core::IdentityUse::FileSystem);
+    CHECK(unreadable.spec.text() == "/dev/vde");
+    CHECK(unreadable.warning.starts_with("vde has no file-system UUID and no PARTUUID that could be read ("));
 
     // A logical volume without a UUID: the /dev/mapper name the capture makes.
     core::StorageStack lvm;

@@ -131,6 +131,8 @@ core::Result<int> kdump_main(Context&, Arguments args)
         TRY(print(core::format_effective_config(plan.config)));
         if (plan.target)
             TRY(print(plan.target->explanation));
+        if (plan.rootfs)
+            TRY(print(plan.rootfs->explanation));
         TRY(print(core::cat("# capture kernel: ", plan.kernel_path, "\n# capture initramfs: ", plan.initrd_path, "\n# capture command line: ", plan.cmdline, "\n")));
         return 0;
     }

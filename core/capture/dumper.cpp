@@ -258,23 +258,23 @@ CaptureOutcome save_to_raw(KdumpConfig const& config, CaptureEnvironment const& 
     return outcome;
 }
 
-// The recorded target, if the initramfs has one.
-Result<std::optional<ResolvedTarget>> read_resolved_target(CaptureEnvironment const& environment)
+// A recorded target, if the initramfs has one at path.
+Result<std::optional<ResolvedTarget>> read_resolved_target(std::string const& path)
 {
-    if (!path_exists(environment.resolved_target_path))
+    if (!path_exists(path))
         return std::optional<ResolvedTarget>();
-    auto text = TRY(read_text_file(environment.resolved_target_path));
-    return std::optional<ResolvedTarget>(TRY(parse_resolved_target(text, environment.resolved_target_path)));
+    auto text = TRY(read_text_file(path));
+    return std::optional<ResolvedTarget>(TRY(parse_resolved_target(text, path)));
 }
 
 // The LVM plan kdump start recorded, activated: /dev/mapper/VG-LV exists
 // afterwards.
-Result<void> activate_recorded_volume(CaptureEnvironment const& environment, FindOptions const& find)
+Result<void> activate_recorded_volume(std::string const& lvm_path, FindOptions const& find)
 {
-    auto text = read_text_file(environment.lvm_volume_path);
+    auto text = read_text_file(lvm_path);
     if (!text.ok())
         return Error::with_code(text.error().errno_code(), cat(text.error().message(), "; the initramfs lacks the target's LVM plan: run 'kdump rebuild' on the host"));
-    auto volume = TRY(parse_lvm_volume(text.value(), environment.lvm_volume_path));
+    auto volume = TRY(parse_lvm_volume(text.value(), lvm_path));
     log::notice(cat("activating LVM logical volume ", volume.vg_name, "/", volume.lv_name, " (", volume.pv_uuids.size(), " physical volumes)"));
     auto node = TRY(activate_lvm_volume(volume, find));
     log::notice(cat("activated ", volume.vg_name, "/", volume.lv_name, " as ", node));
@@ -284,7 +284,7 @@ Result<void> activate_recorded_volume(CaptureEnvironment const& environment, Fin
 // What kdump start resolved: the LV activated if planned, the device found
 // by its recorded name, mounted with the recorded options, the dump under
 // the recorded directory.
-CaptureOutcome save_to_resolved(KdumpConfig const& config, CaptureEnvironment const& environment, ResolvedTarget const& target)
+CaptureOutcome save_to_resolved(KdumpConfig const& config, CaptureEnvironment const& environment, ResolvedTarget const& target, std::string const& lvm_path)
 {
     bool raw = target.kind == ResolvedTarget::Kind::Raw;
     log::notice(cat("dump target: ", raw ? std::string("raw") : target.fs_type, " ", target.device.text(),
@@ -292,7 +292,7 @@ CaptureOutcome save_to_resolved(KdumpConfig const& config, CaptureEnvironment co
         " (recorded by kdump start)"));
     auto find = announce_device_wait(target.device, config.disk_timeout_seconds, environment);
     if (target.lvm) {
-        if (auto activated = activate_recorded_volume(environment, find); !activated.ok())
+        if (auto activated = activate_recorded_volume(lvm_path, find); !activated.ok())
             return failed(activated.error().message());
     }
     if (raw)
@@ -408,6 +408,13 @@ Result<std::string> read_own_kernel_log()
 
 CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment)
 {
+    auto recorded = read_resolved_target(environment.rootfs_target_path);
+    if (!recorded.ok())
+        return failed(recorded.error().message());
+    if (recorded.value()) {
+        log::notice("dumping to the root file system, as kdump start recorded it");
+        return save_to_resolved(config, environment, *recorded.value(), environment.rootfs_lvm_volume_path);
+    }
     auto cmdline = read_text_file(environment.proc_cmdline_path);
     if (!cmdline.ok())
         return failed(cmdline.error().message());
@@ -429,11 +436,11 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
     bool local = config.target.kind == TargetKind::None || config.target.kind == TargetKind::Raw
         || (config.target.kind == TargetKind::Filesystem && config.target.fs_type != "virtiofs");
     if (local) {
-        auto resolved = read_resolved_target(environment);
+        auto resolved = read_resolved_target(environment.resolved_target_path);
         if (!resolved.ok())
             return failed(resolved.error().message());
         if (resolved.value())
-            return save_to_resolved(config, environment, *resolved.value());
+            return save_to_resolved(config, environment, *resolved.value(), environment.lvm_volume_path);
         log::warn(cat(environment.resolved_target_path, " is missing: this initramfs was not built by 'kdump start'; using kdump.conf's target (or root=) as written"));
     }
     switch (config.target.kind) {

@@ -38,6 +38,9 @@ struct CaptureEnvironment {
     // resolved_target.h), and its LVM plan when it is a logical volume.
     std::string resolved_target_path { capture_resolved_target_path };
     std::string lvm_volume_path { capture_lvm_volume_path };
+    // The same for failure_action dump_to_rootfs.
+    std::string rootfs_target_path { capture_rootfs_target_path };
+    std::string rootfs_lvm_volume_path { capture_rootfs_lvm_volume_path };
     time_t now { 0 }; // 0: time(nullptr)
     unsigned cpu_count { 0 }; // 0: the CPUs online
 };
@@ -57,8 +60,9 @@ struct CaptureOutcome {
 // as written, with a warning.
 CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& environment);
 
-// dump_to_rootfs: the same capture, to `path` on the root file system named
-// by root= on the capture kernel's command line.
+// dump_to_rootfs: the same capture, to `path` on the root file system, as
+// kdump start recorded it at rootfs_target_path; without that file, the
+// one root= on the capture kernel's command line names.
 CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment);
 
 // The capture kernel's own log so far (klogctl), for kexec-dmesg.log.

@@ -94,11 +94,18 @@ std::string directory_in_target(std::string_view path)
 
 } // namespace
 
-Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& config, HostPaths const& paths)
+namespace {
+
+enum class Purpose { Target, RootFileSystem };
+
+// A local target (Purpose::Target), or the root file system that
+// failure_action dump_to_rootfs writes `path` on (the mount holding /).
+Result<TargetResolution> resolve_target(KdumpConfig const& config, HostPaths const& paths, Purpose purpose)
 {
     auto const& line = config.target;
-    if (line.kind == TargetKind::Nfs || line.kind == TargetKind::Ssh || (line.kind == TargetKind::Filesystem && line.fs_type == "virtiofs"))
-        return std::optional<TargetResolution>();
+    bool rootfs = purpose == Purpose::RootFileSystem;
+    // The host directory whose file system is the target.
+    std::string held = rootfs ? std::string("/") : config.path;
     FindOptions find = host_find_options(paths);
     TargetResolution resolution;
     auto& target = resolution.target;
@@ -107,12 +114,15 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
     std::string origin;  // why this device, for kdump show
     std::string shown;   // the device as kdump show names it
     IdentityUse use = IdentityUse::FileSystem;
-    if (line.kind == TargetKind::None) {
+    if (rootfs || line.kind == TargetKind::None) {
         std::string mountinfo = path_join(paths.proc, "self/mountinfo");
-        auto holding = TRY(find_mount_holding(mountinfo, config.path).context(cat("finding the file system that holds ", config.path, " (kdump.conf has no target line)")));
+        std::string role = rootfs ? std::string("the root file system (failure_action dump_to_rootfs)") : cat("the file system holding ", held);
+        auto holding = TRY(find_mount_holding(mountinfo, held).context(cat("finding ", role, rootfs ? "" : " (kdump.conf has no target line)")));
         auto const& mount = holding.mount;
-        what = cat("the file system holding ", config.path, " (", mount.source, ", ", mount.fs_type, " mounted on ", mount.mount_point, ")");
-        std::string advice = "write a target line in kdump.conf (e.g. `xfs UUID=...`), or an nfs or ssh line";
+        what = cat(role, " (", mount.source, ", ", mount.fs_type, " mounted on ", mount.mount_point, ")");
+        std::string advice = rootfs ? "use another failure_action" : "write a target line in kdump.conf (e.g. `xfs UUID=...`), or an nfs or ssh line";
+        if (is_network_fs_type(mount.fs_type) && rootfs)
+            return Error::unsupported(cat(what, " is a network file system; kdumpbox cannot mount it in the capture kernel: ", advice));
         if (is_network_fs_type(mount.fs_type))
             return Error::unsupported(cat(what, " is a network file system, and kdump.conf has no target line; kdumpbox does not follow it by itself: write `nfs HOST:/EXPORT` or `ssh USER@HOST` in kdump.conf, or a local target line"));
         auto found = mounted_device(holding, find);
@@ -125,8 +135,10 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
         target.fs_type = mount.fs_type;
         if (!holding.subvolume.empty())
             target.mount_options = cat("subvol=", holding.subvolume);
-        target.directory = holding.directory;
-        origin = cat("the file system holding ", config.path, ", mounted on ", mount.mount_point,
+        // dump_to_rootfs: path on the root file system, as the host sees it.
+        std::string below = directory_in_target(config.path);
+        target.directory = !rootfs ? holding.directory : holding.directory == "/" ? below : holding.directory + below;
+        origin = cat(rootfs ? std::string("the root file system") : cat("the file system holding ", held), ", mounted on ", mount.mount_point,
             holding.subvolume.empty() ? std::string() : cat(" from subvolume ", holding.subvolume), "; from ", mountinfo);
     } else {
         what = cat(config.file_name, ":", line.line, ": ", line.directive(), " ", line.device.text());
@@ -151,13 +163,30 @@ Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& 
     resolution.host_device = device.node;
     resolution.host_name = device.name;
     std::string kind = target.kind == ResolvedTarget::Kind::Raw ? std::string("raw") : target.fs_type;
-    resolution.explanation = cat("# target: ", kind, " ", target.device.text(), " (", shown, ", ", origin, ")\n",
+    resolution.explanation = cat(rootfs ? "# dump_to_rootfs target: " : "# target: ", kind, " ", target.device.text(), " (", shown, ", ", origin, ")\n",
         "# found in the capture kernel by ", identity.why, "; device stack: ", stack.description, "\n");
     if (stack.lvm)
         resolution.explanation += cat("# activated by kdumpbox in the capture kernel: LVM logical volume ", stack.lvm->vg_name, "/", stack.lvm->lv_name, "\n");
     if (target.kind == ResolvedTarget::Kind::FileSystem)
         resolution.explanation += cat("# directory inside it: ", target.directory, target.mount_options.empty() ? std::string() : cat(" (mounted with ", target.mount_options, ")"), "\n");
-    return std::optional<TargetResolution>(std::move(resolution));
+    return resolution;
+}
+
+} // namespace
+
+Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& config, HostPaths const& paths)
+{
+    auto const& line = config.target;
+    if (line.kind == TargetKind::Nfs || line.kind == TargetKind::Ssh || (line.kind == TargetKind::Filesystem && line.fs_type == "virtiofs"))
+        return std::optional<TargetResolution>();
+    return std::optional<TargetResolution>(TRY(resolve_target(config, paths, Purpose::Target)));
+}
+
+Result<std::optional<TargetResolution>> resolve_rootfs_target(KdumpConfig const& config, HostPaths const& paths)
+{
+    if (config.failure_action != FailureAction::DumpToRootfs)
+        return std::optional<TargetResolution>();
+    return std::optional<TargetResolution>(TRY(resolve_target(config, paths, Purpose::RootFileSystem)));
 }
 
 namespace {
@@ -179,22 +208,29 @@ bool file_system_is_built_in(HostPaths const& paths, std::string const& fs_type)
     return false;
 }
 
-Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, std::optional<TargetResolution> const& target,
+Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, CapturePlan const& plan,
     std::vector<initramfs::ModuleRequest> requests)
 {
-    std::string fs_type = config.target.kind == TargetKind::Filesystem ? config.target.fs_type : std::string();
-    if (target) {
-        auto drivers = TRY(block_device_modules(paths.sysfs, target->host_device));
+    std::vector<std::string> fs_types;
+    if (config.target.kind == TargetKind::Filesystem)
+        fs_types.push_back(config.target.fs_type);
+    for (auto const* target : { &plan.target, &plan.rootfs }) {
+        if (!*target)
+            continue;
+        auto const& resolution = **target;
+        auto drivers = TRY(block_device_modules(paths.sysfs, resolution.host_device));
         for (auto const& driver : drivers)
-            requests.push_back({ driver, cat("driver of ", target->host_device) });
-        if (target->lvm) {
-            for (auto const& name : target->lvm->modules)
-                requests.push_back({ name, cat("LVM logical volume ", target->lvm->vg_name, "/", target->lvm->lv_name) });
+            requests.push_back({ driver, cat("driver of ", resolution.host_device) });
+        if (resolution.lvm) {
+            for (auto const& name : resolution.lvm->modules)
+                requests.push_back({ name, cat("LVM logical volume ", resolution.lvm->vg_name, "/", resolution.lvm->lv_name) });
         }
-        fs_type = target->target.fs_type;
+        fs_types.push_back(resolution.target.fs_type);
     }
-    if (!fs_type.empty() && !file_system_is_built_in(paths, fs_type))
-        requests.push_back({ fs_type, cat("file system of the dump target") });
+    for (auto const& fs_type : fs_types) {
+        if (!fs_type.empty() && !file_system_is_built_in(paths, fs_type))
+            requests.push_back({ fs_type, cat("file system of the dump target") });
+    }
     for (auto const& name : config.extra_modules)
         requests.push_back({ name, "extra_modules" });
     if (requests.empty())
@@ -202,18 +238,19 @@ Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& co
     return initramfs::resolve_module_requests(modules_dir, requests);
 }
 
-// The files that carry the resolution to the dumper.
-Result<std::vector<CaptureImageFile>> resolved_target_files(TargetResolution const& resolution)
+// The files that carry the resolution to the dumper: the target at
+// target_path, its LVM plan at lvm_path.
+Result<std::vector<CaptureImageFile>> resolved_target_files(TargetResolution const& resolution, std::string_view target_path, std::string_view lvm_path)
 {
     std::vector<CaptureImageFile> files;
     CaptureImageFile target;
-    target.path = std::string(capture_resolved_target_path);
+    target.path = std::string(target_path);
     target.data = TRY(format_resolved_target(resolution.target));
     target.reason = cat("the dump target as kdump start resolved it (", resolution.host_device, ")");
     files.push_back(std::move(target));
     if (resolution.lvm) {
         CaptureImageFile lvm;
-        lvm.path = std::string(capture_lvm_volume_path);
+        lvm.path = std::string(lvm_path);
         lvm.data = format_lvm_volume(*resolution.lvm);
         lvm.reason = cat("LVM logical volume ", resolution.lvm->vg_name, "/", resolution.lvm->lv_name, " to activate");
         files.push_back(std::move(lvm));
@@ -247,8 +284,9 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
 
     std::string modules_dir = path_join(paths.modules_root, plan.kernel_release);
     plan.target = TRY(resolve_local_target(plan.config, paths));
-    if (plan.target) {
-        for (auto const& warning : plan.target->warnings)
+    plan.rootfs = TRY(resolve_rootfs_target(plan.config, paths));
+    for (auto const* target : { &plan.target, &plan.rootfs }) {
+        for (auto const& warning : *target ? (*target)->warnings : std::vector<std::string>())
             log::warn(warning);
     }
     auto& spec = plan.spec;
@@ -283,11 +321,15 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
             network_modules.push_back({ name, cat("NFS client for ", plan.config.target.value_text()) });
         spec.extra_files.insert(spec.extra_files.end(), nfs.files.begin(), nfs.files.end());
     } else if (plan.target) {
-        auto files = TRY(resolved_target_files(*plan.target));
+        auto files = TRY(resolved_target_files(*plan.target, capture_resolved_target_path, capture_lvm_volume_path));
+        spec.extra_files.insert(spec.extra_files.end(), files.begin(), files.end());
+    }
+    if (plan.rootfs) {
+        auto files = TRY(resolved_target_files(*plan.rootfs, capture_rootfs_target_path, capture_rootfs_lvm_volume_path));
         spec.extra_files.insert(spec.extra_files.end(), files.begin(), files.end());
     }
     if (path_exists(modules_dir))
-        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, plan.target, network_modules));
+        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, plan, network_modules));
 
     else if (!plan.config.extra_modules.empty())
         return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));

@@ -67,6 +67,10 @@ struct TargetResolution {
 // the directory inside the file system; a network or device-less file
 // system there is refused, saying what to write instead.
 Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& config, HostPaths const& paths);
+// With failure_action dump_to_rootfs, the root file system (the mount
+// holding /, which root= named) resolved the same way, its directory being
+// `path` there; nullopt otherwise.
+Result<std::optional<TargetResolution>> resolve_rootfs_target(KdumpConfig const& config, HostPaths const& paths);
 
 // Everything `kdump start` decided, for its report and for `show`.
 struct CapturePlan {
@@ -78,6 +82,7 @@ struct CapturePlan {
     std::string cmdline;
     initramfs::InitramfsSpec spec;
     std::optional<TargetResolution> target;
+    std::optional<TargetResolution> rootfs; // failure_action dump_to_rootfs
 };
 
 // Reads the settings and kdump.conf and works out the kernel, initramfs

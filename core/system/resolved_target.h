@@ -20,6 +20,9 @@ namespace core {
 inline constexpr std::string_view capture_resolved_target_path = "/etc/kdumpbox/target";
 // format_lvm_volume's text, when the target is an LVM logical volume.
 inline constexpr std::string_view capture_lvm_volume_path = "/etc/kdumpbox/lvm";
+// The same two for failure_action dump_to_rootfs: the root file system.
+inline constexpr std::string_view capture_rootfs_target_path = "/etc/kdumpbox/rootfs-target";
+inline constexpr std::string_view capture_rootfs_lvm_volume_path = "/etc/kdumpbox/rootfs-lvm";
 
 struct ResolvedTarget {
     enum class Kind { FileSystem, Raw };

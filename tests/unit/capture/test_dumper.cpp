@@ -223,6 +223,14 @@ TEST_CASE("run_capture: a local target is the one kdump start recorded, not kdum
     // parse_lvm_volume's or activate_lvm_volume's error, whichever stops it.
     CHECK(outcome.failure.find("no block device has") == std::string::npos);
     CHECK_FALSE(outcome.failure.empty());
+
+    // dump_to_rootfs: the root file system kdump start recorded, not root=.
+    environment.rootfs_target_path = dir.path + "/rootfs-target";
+    environment.proc_cmdline_path = dir.path + "/cmdline";
+    write_file(environment.proc_cmdline_path, "root=/dev/vda1\n");
+    write_file(environment.rootfs_target_path, "kind filesystem\ndevice UUID=22222222-2222-3333-4444-555555555555\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n");
+    outcome = core::run_capture_to_rootfs(config.value(), environment);
+    CHECK(outcome.failure.starts_with("no block device has UUID=22222222-2222-3333-4444-555555555555 after waiting"));
 }
 
 TEST_CASE("run_capture: the recorded btrfs subvolume is mounted and the dump goes under the recorded directory")

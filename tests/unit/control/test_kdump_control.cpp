@@ -261,6 +261,16 @@ TEST_CASE("kdump start without a target line: the file system holding path, from
     REQUIRE_MESSAGE(plan.ok(), plan.error().message());
     CHECK(file_in_image(*plan, core::capture_resolved_target_path) == core::cat("kind filesystem\ndevice UUID=", crash_uuid, "\nfs_type ext4\nmount_options \ndirectory /dumps\nlvm no\n"));
     CHECK(contains(plan->target->explanation, core::cat("the ext4 line at ", host.dir.path, "/kdump.conf:1")));
+    CHECK_FALSE(plan->rootfs);
+
+    // failure_action dump_to_rootfs: the root file system (the mount holding
+    // /) is recorded too, with path inside it; here a btrfs subvolume.
+    host.configure("ext4 /dev/vdb1\npath /var/crash\nfailure_action dump_to_rootfs\n", "1 0 0:33 /root / rw - btrfs /dev/vdb1 rw,subvolid=257,subvol=/root\n");
+    plan = host.plan();
+    REQUIRE_MESSAGE(plan.ok(), plan.error().message());
+    REQUIRE(plan->rootfs);
+    CHECK(file_in_image(*plan, core::capture_rootfs_target_path) == core::cat("kind filesystem\ndevice UUID=", crash_uuid, "\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n"));
+    CHECK(plan->rootfs->explanation.starts_with(core::cat("# dump_to_rootfs target: btrfs UUID=", crash_uuid, " (/dev/vdb1, the root file system, mounted on / from subvolume /root; from ")));
 }
 
 TEST_CASE("kdump start without a target line refuses a network or device-less file system at path")

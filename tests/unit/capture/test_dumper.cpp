@@ -187,17 +187,31 @@ TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
     CHECK(outcome.failure.find("no root=") != std::string::npos);
 }
 
+namespace {
+
+// A capture over `vmcore` whose initramfs files (the recorded target, its
+// LVM plan, the mount point) are in dir, not in /etc.
+core::CaptureEnvironment scratch_capture(ScratchDir const& dir, test::TempFile const& vmcore)
+{
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = vmcore.path();
+    environment.load_order_path = dir.path + "/no-load-order";
+    environment.resolved_target_path = dir.path + "/target";
+    environment.lvm_volume_path = dir.path + "/lvm";
+    environment.rootfs_target_path = dir.path + "/rootfs-target";
+    environment.mount_point = dir.path + "/mnt";
+    return environment;
+}
+
+} // namespace
+
 TEST_CASE("run_capture: a local target is the one kdump start recorded, not kdump.conf's line")
 {
     ScratchDir dir;
     auto vmcore = small_vmcore();
-    core::CaptureEnvironment environment;
-    environment.vmcore_path = vmcore.path();
-    environment.load_order_path = dir.path + "/no-load-order";
+    auto environment = scratch_capture(dir, vmcore);
     environment.sysfs_root = dir.path + "/sys";
     environment.dev_root = dir.path + "/dev";
-    environment.resolved_target_path = dir.path + "/target";
-    environment.lvm_volume_path = dir.path + "/lvm";
     REQUIRE(::mkdir(environment.sysfs_root.c_str(), 0755) == 0);
     auto config = core::parse_kdump_conf("xfs LABEL=written\ndisk_timeout 0\n", "kdump.conf");
     REQUIRE(config.ok());
@@ -225,7 +239,6 @@ TEST_CASE("run_capture: a local target is the one kdump start recorded, not kdum
     CHECK_FALSE(outcome.failure.empty());
 
     // dump_to_rootfs: the root file system kdump start recorded, not root=.
-    environment.rootfs_target_path = dir.path + "/rootfs-target";
     environment.proc_cmdline_path = dir.path + "/cmdline";
     write_file(environment.proc_cmdline_path, "root=/dev/vda1\n");
     write_file(environment.rootfs_target_path, "kind filesystem\ndevice UUID=22222222-2222-3333-4444-555555555555\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n");
@@ -255,11 +268,7 @@ TEST_CASE("run_capture: the recorded btrfs subvolume is mounted and the dump goe
     }
 
     auto vmcore = small_vmcore();
-    core::CaptureEnvironment environment;
-    environment.vmcore_path = vmcore.path();
-    environment.load_order_path = dir.path + "/no-load-order";
-    environment.mount_point = dir.path + "/mnt";
-    environment.resolved_target_path = dir.path + "/target";
+    auto environment = scratch_capture(dir, vmcore);
     environment.cpu_count = 1;
     environment.now = 1700000000;
     write_file(environment.resolved_target_path, core::cat("kind filesystem\ndevice UUID=", uuid, "\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n"));

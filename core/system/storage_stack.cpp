@@ -17,20 +17,16 @@ namespace core {
 namespace {
 
 // The node of a kernel name: sysfs spells a '/' in it as '!' (cciss!c0d0).
-std::string node_of(std::string const& name, FindOptions const& options)
+std::string node_of(std::string const& name, std::string_view dev_root)
 {
     std::string node = name;
     std::replace(node.begin(), node.end(), '!', '/');
-    return path_join(options.dev_root, node);
+    return path_join(dev_root, node);
 }
 
-Result<HostBlockDevice> device_at(std::string const& sysfs_path, std::string node)
+HostBlockDevice device_at(std::string const& sysfs_path, std::string node)
 {
-    HostBlockDevice device;
-    device.sysfs_path = sysfs_path;
-    device.name = std::string(base_name(sysfs_path));
-    device.node = std::move(node);
-    return device;
+    return HostBlockDevice { std::string(base_name(sysfs_path)), std::move(node), sysfs_path };
 }
 
 constexpr std::string_view instead = "put the dump target outside it (a target line in kdump.conf), or dump over ssh or nfs";
@@ -147,7 +143,7 @@ Result<std::string> partition_uuid(HostBlockDevice const& device, FindOptions co
     if (!number)
         return std::string();
     std::string disk(base_name(parent_directory(device.sysfs_path)));
-    std::string disk_node = node_of(disk, options);
+    std::string disk_node = node_of(disk, options.dev_root);
     auto fd = TRY(open_file(disk_node, O_RDONLY | O_CLOEXEC));
     auto table = TRY(read_partition_table(fd.get(), disk));
     for (auto const& entry : table) {
@@ -172,8 +168,7 @@ Result<HostBlockDevice> host_block_device(unsigned major, unsigned minor, FindOp
 {
     std::string number = cat(major, ':', minor);
     std::string sysfs_path = TRY(sysfs_block_directory(options.sysfs_root, number));
-    std::string name(base_name(sysfs_path));
-    return device_at(sysfs_path, node_of(name, options));
+    return device_at(sysfs_path, node_of(std::string(base_name(sysfs_path)), options.dev_root));
 }
 
 Result<StorageStack> check_storage_stack(HostBlockDevice const& device, FindOptions const& options)
@@ -215,12 +210,11 @@ Result<StableIdentity> stable_identity(HostBlockDevice const& device, IdentityUs
         identity.why = cat("the partition's PARTUUID (", device.name, ")");
         return identity;
     }
-    std::string node = device.name;
-    std::replace(node.begin(), node.end(), '!', '/');
-    identity.spec = DeviceSpec { DeviceSpec::Kind::Path, cat("/dev/", node) };
+    std::string node = node_of(device.name, "/dev"); // the capture's /dev
+    identity.spec = DeviceSpec { DeviceSpec::Kind::Path, node };
     identity.why = "the kernel's name for it";
     identity.warning = cat(device.name, " has no ", use == IdentityUse::FileSystem ? "file-system UUID and no " : "", "PARTUUID",
-        unreadable.empty() ? std::string() : cat(" that could be read (", join(unreadable, "; "), ")"), ", so the capture kernel looks for it as /dev/", node,
+        unreadable.empty() ? std::string() : cat(" that could be read (", join(unreadable, "; "), ")"), ", so the capture kernel looks for it as ", node,
         ", a name that can change when disks are added or probed in another order");
     return identity;
 }

@@ -299,13 +299,15 @@ TEST_CASE("kdump start refuses targets on layers the capture cannot build, namin
     CHECK(luks == core::cat(host.dir.path, "/kdump.conf:1: xfs /dev/mapper/luks-root: dm-crypt/LUKS device dm-0 (CRYPT-LUKS2): kdumpbox cannot unlock encrypted devices in the capture kernel; put the dump target outside it (a target line in kdump.conf), or dump over ssh or nfs"));
 
     // The root file system on an LVM logical volume, by default: the plan
-    // is plan_lvm_volume's, whose error (here the stub's) names the LV.
+    // is plan_lvm_volume's, whose refusal (its PV here has no LVM label)
+    // names the LV.
     host.storage.dm("dm-3", "LVM-0123456789", { vda2 }); // 254:3
     host.configure("path ROOT/var/crash\n", "1 0 254:3 / / rw - xfs /dev/mapper/vg0-root rw\n");
     auto lvm = host.failure();
     INFO(lvm);
     CHECK(lvm.starts_with(core::cat("the file system holding ", host.real_root, "/var/crash (/dev/mapper/vg0-root, xfs mounted on /): ")));
     CHECK(contains(lvm, "dm-3"));
+    CHECK(contains(lvm, "device-mapper uuid \"LVM-0123456789\" is not LVM- and two 32-character ids"));
 }
 
 } // TEST_SUITE

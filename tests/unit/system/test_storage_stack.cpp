@@ -102,12 +102,14 @@ TEST_CASE("check_storage_stack: an LVM logical volume goes to plan_lvm_volume, a
     auto vda = storage.disk("vda");
     auto vda2 = storage.partition(vda, "vda2", 2);
     storage.dm("dm-3", "LVM-Yk2SGc0y9kH3m1pNq8W2z6f3r0d4x5c6B7n8M9q0W1e2R3t4Y5u6I7o8P9a0S1d2", { vda2 });
-    // plan_lvm_volume decides (the stub refuses everything for now); its
-    // error reaches the caller with the device named.
+    // plan_lvm_volume decides; here its PV holds no LVM label, and its
+    // refusal reaches the caller as it is, naming the LV and the PV.
     auto planned = storage.stack("dm-3");
     REQUIRE_FALSE(planned.ok());
+    INFO(planned.error().message());
     CHECK(planned.error().errno_code() == ENOTSUP);
     CHECK(planned.error().message().find("dm-3") != std::string::npos);
+    CHECK(planned.error().message().find("sits on vda2, which has no LVM label") != std::string::npos);
 
     // A thin LV's pool below it is LVM's own: not refused by the walk, left
     // to plan_lvm_volume.
@@ -115,7 +117,9 @@ TEST_CASE("check_storage_stack: an LVM logical volume goes to plan_lvm_volume, a
     storage.dm("dm-7", "LVM-thinthinthin", { pool });
     auto thin = storage.stack("dm-7");
     REQUIRE_FALSE(thin.ok());
+    INFO(thin.error().message());
     CHECK(thin.error().message().find("dm-7") != std::string::npos);
+    CHECK(thin.error().errno_code() != 0);
 
     // A PV on md RAID or on LUKS: refused by the walk, naming the layer.
     auto sda = storage.disk("sda");

@@ -13,7 +13,7 @@
 # KDUMPBOX_VM_MEM (MiB, default 1024) and KDUMPBOX_CRASHKERNEL (default
 # 256M) size the guest and its reservation (tests/vm/sweep.sh uses them).
 # Cases: ext4 (UUID=, the main one), xfs (LABEL=, a module file system),
-#        raw, absent (target gone: failure_action after disk_timeout),
+#        raw (a GPT partition by PARTUUID=), absent (target gone: failure_action after disk_timeout),
 #        small (disk too small: vmcore-incomplete kept), pre-fails
 #        (kdump_pre exits non-zero), external (core_collector busybox cp),
 #        ssh (SFTP to a test sshd on the host's 127.0.0.1, 10.0.2.2 to the
@@ -363,26 +363,35 @@ final_action poweroff"
 		fi
 		;;
 	raw)
-		# The capture writes a flattened stream onto the partition itself;
-		# both -R implementations rebuild it into a dump crash opens.
-		make_disk "$disk" 256M raw
-		boot raw "$disk" "raw /dev/vda
+		# The capture writes a flattened stream onto the partition itself,
+		# found by its GPT PARTUUID (no udev in the capture kernel: the
+		# dumper reads the partition table); both -R implementations
+		# rebuild it into a dump crash opens.
+		raw_partuuid=5e1f0c2a-7d3b-4c8e-9a61-2b4d6f8e0a13
+		make_disk "$disk" 257M raw
+		printf 'label: gpt\nstart=2048, uuid=%s, name="kdump raw"\n' "$raw_partuuid" | sfdisk -q "$disk"
+		boot raw "$disk" "raw PARTUUID=$raw_partuuid
 final_action poweroff"
 		expect_step raw start 0
-		expect_console raw 'wrote a flattened dump of [0-9]+ bytes to /dev/vda' "the dumper writes a flattened stream to the raw device"
-		if head -c 12 "$disk" | grep -q makedumpfile; then
-			ok "raw: the device starts with a flattened-stream header"
+		expect_console raw "^KTEST-OUT show: raw PARTUUID=$raw_partuuid" "show prints the raw target by its PARTUUID"
+		expect_console raw "waiting up to [0-9]+ s for PARTUUID=$raw_partuuid" "the dumper looks for the partition by its PARTUUID"
+		expect_console raw 'wrote a flattened dump of [0-9]+ bytes to /dev/vda1' "the dumper writes a flattened stream to the partition it found"
+		part=$work/raw-partition.img
+		dd if="$disk" of="$part" bs=1M skip=1 status=none
+		if head -c 12 "$part" | grep -q makedumpfile; then
+			ok "raw: the partition starts with a flattened-stream header"
 			mkdir -p "$work/raw-files"
-			"$binary" makedumpfile -R "$work/raw-files/vmcore" <"$disk" >/dev/null 2>&1
-			makedumpfile -R "$work/raw-theirs" <"$disk" >/dev/null 2>&1
+			"$binary" makedumpfile -R "$work/raw-files/vmcore" <"$part" >/dev/null 2>&1
+			makedumpfile -R "$work/raw-theirs" <"$part" >/dev/null 2>&1
 			cmp -s "$work/raw-files/vmcore" "$work/raw-theirs" && ok "raw: our -R and makedumpfile's -R rebuild the same file" \
 				|| fail "raw: our -R and makedumpfile's -R rebuild the same file"
 			"$binary" vmcore-dmesg "$work/raw-files/vmcore" 2>/dev/null | grep -q 'sysrq: Trigger a crash' && ok "raw: the rebuilt dump holds the panic in its log" \
 				|| fail "raw: the rebuilt dump holds the panic in its log"
 			rm -rf "$work/raw-files" "$work/raw-theirs"
 		else
-			fail "raw: the device starts with a flattened-stream header" "$(head -c 64 "$disk" | od -c | head -3)"
+			fail "raw: the partition starts with a flattened-stream header" "$(head -c 64 "$part" | od -c | head -3)"
 		fi
+		rm -f "$part"
 		;;
 	absent)
 		# The target's label is gone by the time the capture kernel looks

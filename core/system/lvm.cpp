@@ -203,6 +203,41 @@ Result<ActivationInput> read_volume(std::vector<ScannedPv> pvs, std::string cons
     return input;
 }
 
+// LVM stacks its own layers (a thin volume on its pool, the pool on its
+// -tdata and -tmeta, an origin on its -real) no deeper than this.
+constexpr unsigned max_lvm_layer_depth = 8;
+
+// The PVs under an active LV, read from sysfs' slaves/: through LVM's own
+// layers (dm devices with an LVM- uuid), so that the VG's metadata can be
+// read and can name the layer; anything else without an LVM label is
+// refused here. `layered`: an LVM layer was passed on the way.
+Result<void> scan_pvs_below(std::string const& dm_name, std::string const& what, FindOptions const& options, unsigned depth, bool& layered,
+    std::vector<ScannedPv>& pvs)
+{
+    if (depth > max_lvm_layer_depth)
+        return Error::invalid(cat(what, ": LVM layers under it are more than ", max_lvm_layer_depth, " deep"));
+    auto slaves = TRY(list_directory(path_join(block_dir(options, dm_name), "slaves")));
+    if (slaves.empty())
+        return Error::invalid(cat(what, " has no underlying devices in sysfs (slaves/)"));
+    for (auto const& slave : slaves) {
+        if (std::any_of(pvs.begin(), pvs.end(), [&](auto const& pv) { return pv.name == slave; }))
+            continue; // a thin pool's data and metadata on one PV
+        std::string path = device_node(options, slave);
+        auto fd = TRY(open_file(path, O_RDONLY));
+        auto scan = TRY(read_lvm_pv(fd.get(), path));
+        if (scan) {
+            pvs.push_back({ slave, std::move(*scan) });
+            continue;
+        }
+        auto slave_uuid = read_text_file(path_join(block_dir(options, slave), "dm/uuid"), 256);
+        if (!slave_uuid.ok() || !trim(*slave_uuid).starts_with("LVM-"))
+            return Error::unsupported(cat(what, " sits on ", slave, ", which has no LVM label (a layered device?); put the dump target outside it, or dump over ssh or nfs"));
+        layered = true;
+        TRY(scan_pvs_below(slave, what, options, depth + 1, layered, pvs));
+    }
+    return {};
+}
+
 } // namespace
 
 // --- Planning and activation -----------------------------------------------------
@@ -224,22 +259,16 @@ Result<LvmVolume> plan_lvm_volume(std::string const& dm_name, FindOptions const&
     std::string vg_uuid = format_lvm_uuid(TRY(lvm_uuid_without_dashes(ids.substr(0, id_chars)).context(what)));
     std::string lv_uuid = format_lvm_uuid(TRY(lvm_uuid_without_dashes(ids.substr(id_chars)).context(what)));
 
-    auto slaves = TRY(list_directory(path_join(block_dir(options, dm_name), "slaves")));
-    if (slaves.empty())
-        return Error::invalid(cat(what, " has no underlying devices in sysfs (slaves/)"));
+    bool layered = false;
     std::vector<ScannedPv> pvs;
-    for (auto const& slave : slaves) {
-        std::string path = device_node(options, slave);
-        auto fd = TRY(open_file(path, O_RDONLY));
-        auto scan = TRY(read_lvm_pv(fd.get(), path));
-        if (!scan)
-            return Error::unsupported(cat(what, " sits on ", slave, ", which has no LVM label (a layered device?); put the dump target outside it, or dump over ssh or nfs"));
-        pvs.push_back({ slave, std::move(*scan) });
-    }
+    TRY(scan_pvs_below(dm_name, what, options, 0, layered, pvs));
     auto input = TRY(read_volume(std::move(pvs), vg_uuid, lv_uuid, options).context(what));
     // Builds the table as the capture kernel will, so that anything it would
-    // refuse is refused now.
+    // refuse is refused now; for an LV on LVM's own layers this names the
+    // layer from the metadata (a thin volume, a snapshot's origin).
     TRY(build_lvm_table(input.metadata, *input.volume, input.devices));
+    if (layered)
+        return Error::unsupported(cat(what, " sits on another LVM layer, which the capture kernel cannot activate; put the dump target on a plain linear or striped LV or a partition outside it, or dump over ssh or nfs"));
 
     LvmVolume volume;
     volume.vg_name = input.metadata.vg_name;

@@ -270,6 +270,7 @@ TEST_CASE("lvm: thin pools, snapshots, their origins and internal layers are ref
     std::string added = lv("pool", "cccccc-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa", "\"READ\", \"WRITE\", \"VISIBLE\"", "extent_count = 2\ntype = \"thin-pool\"\nmetadata = \"pool_tmeta\"\npool = \"pool_tdata\"\ntransaction_id = 0\nchunk_size = 128\ndiscards = \"passdown\"\nzero_new_blocks = 1")
         + lv("pool_tmeta", "dddddd-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa", "\"READ\", \"WRITE\"", "extent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 6]")
         + lv("pool_tdata", "eeeeee-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa", "\"READ\", \"WRITE\"", "extent_count = 2\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 7]")
+        + lv("data", "ffffff-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa", "\"READ\", \"WRITE\", \"VISIBLE\"", "extent_count = 4\ntype = \"thin\"\nthin_pool = \"pool\"\ntransaction_id = 0\ndevice_id = 1")
         + lv("snap", "aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa", "\"READ\", \"WRITE\", \"VISIBLE\"", "extent_count = 1\ntype = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 5]")
         + lv("snapshot0", "bbbbbb-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa", "\"READ\"", "extent_count = 2\ntype = \"snapshot\"\nchunk_size = 8\norigin = \"lin\"\ncow_store = \"snap\"");
     auto end = text->rfind("\t}\n\n}");
@@ -312,6 +313,23 @@ TEST_CASE("lvm: thin pools, snapshots, their origins and internal layers are ref
     auto plan = core::plan_lvm_volume("dm-0", options);
     REQUIRE(!plan.ok());
     CHECK(plan.error().message().find("thin pool") != std::string::npos);
+
+    // A thin volume as the kernel stacks it: dm-1 (vg0-data) on its pool
+    // dm-0 (-tpool), which holds no LVM label. The PVs are found through
+    // the pool, and the metadata names the layer.
+    ScratchDir stacked("kdumpbox-lvm-sys");
+    auto thin_options = fake_system(stacked, sandbox.images, ids + "-tpool", "vg0-pool-tpool");
+    auto block = thin_options.sysfs_root + "/class/block/";
+    REQUIRE(core::make_directories(block + "dm-1/dm").ok());
+    REQUIRE(core::make_directories(block + "dm-1/slaves/dm-0").ok());
+    REQUIRE(core::write_text_atomically(block + "dm-1/dm/uuid", "LVM-" + bare(metadata.vg_uuid) + bare(metadata.find_lv_by_name("data")->uuid) + "\n").ok());
+    REQUIRE(core::write_text_atomically(block + "dm-1/dm/name", "vg0-data\n").ok());
+    REQUIRE(core::write_text_atomically(thin_options.dev_root + "/dm-0", std::string(4096, '\0')).ok());
+    auto thin = core::plan_lvm_volume("dm-1", thin_options);
+    REQUIRE(!thin.ok());
+    INFO(thin.error().message());
+    CHECK(thin.error().errno_code() == ENOTSUP);
+    CHECK(thin.error().message().find("vg0/data is a thin volume") != std::string::npos);
 }
 
 // --- Hostile and synthetic images ---------------------------------------------

@@ -51,7 +51,6 @@ crash)
 	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
 		say "KTEST-NOT-ARMED after $(uptime_s) s"
 		run service systemctl status --no-pager -l kdumpbox.service
-		run journal journalctl -b --no-pager -o cat -u kdumpbox.service
 		systemctl poweroff
 		exit 1
 	fi
@@ -80,9 +79,9 @@ verify)
 	{
 		echo "DUMPDIR=$dumpdir"
 		echo "DUMPS=$(ls -d "$where"/*/ 2>/dev/null | wc -l)"
-		[ -n "$dumpdir" ] && echo "FINDMNT_DUMP=$(findmnt -n -o SOURCE,FSTYPE,TARGET,FSROOT --target "$dumpdir")"
-		echo "FINDMNT_VARCRASH=$(findmnt -n -o SOURCE,FSTYPE,TARGET,FSROOT --target /var/crash)"
-		echo "FINDMNT_ROOT=$(findmnt -n -o SOURCE,FSTYPE,TARGET,FSROOT --target /)"
+		[ -n "$dumpdir" ] && echo "FINDMNT_DUMP=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target "$dumpdir")"
+		echo "FINDMNT_VARCRASH=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target /var/crash)"
+		echo "FINDMNT_ROOT=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target /)"
 		echo "ROOTFS_VARCRASH=$(ls -A /mnt/rootbind/var/crash 2>/dev/null | tr '\n' ' ')"
 		echo "SERVICE=$(systemctl is-active kdumpbox.service)"
 		echo "KERNEL=$(uname -r)"
@@ -90,10 +89,12 @@ verify)
 	ls -l /var/lib/kdumpbox/ >"$out/initramfs.txt" 2>&1
 	[ -n "$dumpdir" ] && ls -l --full-time "$dumpdir" >"$out/dumpdir.txt" 2>&1
 	sed 's/^/KTEST-OUT facts: /' "$out/facts.txt" >/dev/console
+	# the facts, then the dump's files, all at the top of the archive
+	# shellcheck disable=SC2046 # the file names have no blanks
 	if [ -n "$dumpdir" ]; then
-		tar -cf "$(disk export)" -C "$out" . -C "$dumpdir" --transform 's|^\./|dump/|' .
+		tar -cf "$(disk export)" -C "$out" $(ls "$out") -C "$dumpdir" $(ls "$dumpdir")
 	else
-		tar -cf "$(disk export)" -C "$out" .
+		tar -cf "$(disk export)" -C "$out" $(ls "$out")
 	fi
 	sync
 	say "KTEST-VERIFIED"

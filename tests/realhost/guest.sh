@@ -18,13 +18,14 @@ export PATH
 say() { echo "$*" >/dev/console; }
 mark() { echo "$*" >/dev/kmsg; }
 # run NAME COMMAND...: the command's output and exit status, for the host.
+# (sh has no locals: run_* names are run's own)
 run() {
-	name=$1
+	run_name=$1
 	shift
-	out=$("$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed "s|^|KTEST-OUT $name: |" >/dev/console
-	say "KTEST-RUN $name rc=$rc"
+	run_out=$("$@" 2>&1)
+	run_rc=$?
+	printf '%s\n' "$run_out" | sed "s|^|KTEST-OUT $run_name: |" >/dev/console
+	say "KTEST-RUN $run_name rc=$run_rc"
 }
 disk() { echo "/dev/disk/by-id/virtio-$1"; }
 wait_for() {
@@ -72,15 +73,21 @@ verify)
 		mount -o ro "$dev" /mnt/target
 		where=/mnt/target/var/crash
 	fi
-	dumpdir=$(ls -d "$where"/*/ 2>/dev/null | sort | tail -1)
+	# every directory there but a file system's lost+found is a dump
+	dumps=$(ls -d "$where"/*/ 2>/dev/null | grep -v '/lost+found/$')
+	dumpdir=$(printf '%s\n' "$dumps" | sort | tail -1)
 	dumpdir=${dumpdir%/}
+	# Debian makes no /var/crash: before a dump, the file system that
+	# would hold it is the one holding its nearest existing parent
+	varcrash=/var/crash
+	while [ ! -e "$varcrash" ]; do varcrash=$(dirname "$varcrash"); done
 	mkdir -p /mnt/rootbind
 	mount --bind / /mnt/rootbind
 	{
 		echo "DUMPDIR=$dumpdir"
-		echo "DUMPS=$(ls -d "$where"/*/ 2>/dev/null | wc -l)"
+		echo "DUMPS=$(printf '%s' "$dumps" | grep -c .)"
 		[ -n "$dumpdir" ] && echo "FINDMNT_DUMP=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target "$dumpdir")"
-		echo "FINDMNT_VARCRASH=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target /var/crash)"
+		echo "FINDMNT_VARCRASH=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target "$varcrash")"
 		echo "FINDMNT_ROOT=$(findmnt -n -r -o SOURCE,FSTYPE,TARGET,FSROOT --target /)"
 		echo "ROOTFS_VARCRASH=$(ls -A /mnt/rootbind/var/crash 2>/dev/null | tr '\n' ' ')"
 		echo "SERVICE=$(systemctl is-active kdumpbox.service)"
@@ -120,11 +127,11 @@ refused)
 	run make-thin sh -ec "pvcreate -q $d; vgcreate -q vgt $d; lvcreate -q -y -L 200M -T vgt/pool; lvcreate -q -y -V 300M -T vgt/pool -n thin; mkfs.ext4 -q /dev/mapper/vgt-thin"
 	cp /etc/kdump.conf /root/kdump.conf.shipped
 	for layer in md:/dev/md0 luks:/dev/mapper/crypt0 thin:/dev/mapper/vgt-thin; do
-		name=${layer%%:*}
+		layer_name=${layer%%:*}
 		{ cat /root/kdump.conf.shipped; echo "ext4 ${layer#*:}"; } >/etc/kdump.conf
-		run "start-$name" kdumpbox kdump start
-		run "unit-$name" systemctl restart kdumpbox.service
-		run "status-$name" systemctl status --no-pager -l -n 20 kdumpbox.service
+		run "start-$layer_name" kdumpbox kdump start
+		run "unit-$layer_name" systemctl restart kdumpbox.service
+		run "status-$layer_name" systemctl status --no-pager -l -n 20 kdumpbox.service
 	done
 	say "KTEST-REFUSED-DONE"
 	systemctl poweroff

@@ -357,7 +357,8 @@ run_crash_case() {
 	from=$(grep -n 'sysrq: Trigger a crash' "$log" | head -1 | cut -d: -f1)
 	saved=$(printk_time "$log" 'kdumpbox: init: the dump is saved in' "${from:-0}")
 	if [[ -z $saved ]]; then
-		fail "$name: the capture kernel saves the dump" "qemu status $boot_rc after $boot_seconds s; console tail:" "$(console_tail "$log" 40)"
+		fail "$name: the capture kernel saves the dump" "qemu status $boot_rc after $boot_seconds s; the capture kernel's kdumpbox lines and the console tail:" \
+			"$(tail -n +"${from:-1}" "$log" | grep 'kdumpbox: ' | tail -15)" "$(console_tail "$log" 8)"
 		return
 	fi
 	row_saved[$name]=$saved
@@ -438,7 +439,7 @@ run_refused() {
 			ok "refused: kdump start refuses $layer: $out"
 		fi
 		vm_expect_run "$log" "unit-$layer" 1
-		if sed -n "s/^KTEST-OUT status-$layer: //p" "$log" | grep -qF -- "${out#*: }"; then
+		if sed -n "s/^KTEST-OUT status-$layer: //p" "$log" | grep -qF -- "$out"; then
 			ok "refused: systemctl status kdumpbox shows the $layer message"
 		else
 			fail "refused: systemctl status kdumpbox shows the $layer message" "$(sed -n "s/^KTEST-OUT status-$layer: //p" "$log" | tail -8)"

@@ -26,9 +26,13 @@ extern Applet const dumper_applet = {
     .help = R"(Usage: init                      (as PID 1 of the capture initramfs)
        kdumpbox dumper [--config FILE] [--no-action]
 
-Reads /etc/kdump.conf, loads the modules listed in /lib/modules/load-order,
-waits up to disk_timeout for the target (device, UUID= or LABEL=), mounts it
-and creates PATH/127.0.0.1-YYYY-MM-DD-HH:MM:SS/ there. For a network target
+Reads /etc/kdump.conf, loads the modules listed in /lib/modules/load-order.
+A local target (no target line, a file system or raw line) is the one kdump
+start recorded in /etc/kdumpbox/target: it activates the LVM logical volume
+planned in /etc/kdumpbox/lvm if there is one, waits up to disk_timeout for
+the device by its recorded name (UUID=, PARTUUID= or /dev/NAME), mounts it
+with the recorded options (a btrfs subvol=) and creates
+DIR/127.0.0.1-YYYY-MM-DD-HH:MM:SS/ under the recorded directory. For a network target
 (ssh user@host, nfs host:/export) it first brings up the network kdump start
 recorded in /etc/kdumpbox/network (the interface by MAC, the static address
 or a DHCP lease, the route to the server, within disk_timeout), then writes

@@ -37,8 +37,10 @@ Commands:
   status     say whether kdump is armed and why not; exit 0 armed, 3 not
   rebuild    build the capture initramfs now (--print-contents: list what
              went in and why)
-  show       print the effective kdump.conf, defaults filled in, and the
-             capture kernel, initramfs and command line
+  show       print the effective kdump.conf, defaults filled in, the dump
+             target as resolved (device, how the capture finds it, the
+             directory inside it, and why), and the capture kernel,
+             initramfs and command line
   test       crash the machine through sysrq to test the capture (asks
              first unless --force)
   propagate  for an ssh target: make sshkey if missing, record the server's
@@ -127,6 +129,10 @@ core::Result<int> kdump_main(Context&, Arguments args)
     if (command == "show") {
         auto plan = TRY(core::plan_capture(paths, options));
         TRY(print(core::format_effective_config(plan.config)));
+        if (plan.target)
+            TRY(print(plan.target->explanation));
+        if (plan.rootfs)
+            TRY(print(plan.rootfs->explanation));
         TRY(print(core::cat("# capture kernel: ", plan.kernel_path, "\n# capture initramfs: ", plan.initrd_path, "\n# capture command line: ", plan.cmdline, "\n")));
         return 0;
     }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // mount-and-save: the local-disk half of a capture. Finds the dump target
-// (a device path, UUID= or LABEL=), mounts it, makes the dump directory as
+// (a device path, UUID=, LABEL=, PARTUUID= or PARTLABEL=), mounts it, makes the dump directory as
 // kdump-utils names it, and saves each file there as NAME-incomplete,
 // renamed to NAME once synced. An NFS export (HOST:/EXPORT) is mounted with
 // core/nfs instead. The work is in core/blkid, core/nfs and core/target.
@@ -34,7 +34,7 @@ extern Applet const mount_and_save_applet = {
     .help = R"(Usage: mount-and-save [-t FSTYPE] [-o OPTIONS] [--timeout SECONDS] [--path DIR]
                       [--host-ip IP] [--mountpoint DIR] [--name NAME] TARGET FILE...
 
-TARGET is a device (/dev/vda1), UUID=... or LABEL=..., as in kdump.conf.
+TARGET is a device (/dev/vda1), UUID=, LABEL=, PARTUUID= or PARTLABEL=..., as in kdump.conf.
 Waits up to --timeout seconds for it to appear (the console then lists the
 devices that were seen), mounts it (the type is read from the superblock
 unless -t is given). TARGET may also be an NFS export, HOST:/EXPORT or

@@ -14,6 +14,8 @@ packages=(
     # VM tests and oracles
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
     python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools
+    # the LVM oracle (tests/unit/system/test_lvm.cpp writes real PVs with it)
+    lvm2
     openssh-server openssh-client
     # the NFS test server (tests/vm/nfs.sh): userspace, the host kernel has no nfsd
     nfs-ganesha nfs-ganesha-vfs rpcbind

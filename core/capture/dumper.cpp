@@ -7,6 +7,7 @@
 #include "core/config/cmdline.h"
 #include "core/base/fs.h"
 #include "core/base/log.h"
+#include "core/system/lvm.h"
 #include "core/system/module_load.h"
 #include "core/net/network.h"
 #include "core/net/nfs.h"
@@ -215,10 +216,12 @@ CaptureOutcome failed(std::string message)
 
 // The same steps for every mounted target (a disk, the root file system,
 // an NFS export): PATH/<host-ip>-<date>/ there, the files, the unmount.
-CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted)
+// directory_inside: where in the mounted file system (kdump.conf's path,
+// or the directory kdump start recorded).
+CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted, std::string const& directory_inside)
 {
     CaptureOutcome outcome;
-    auto directory = save_in_dump_directory(mounted, config.path, environment.host_ip, capture_time(environment), [&](std::string const& path) -> Result<void> {
+    auto directory = save_in_dump_directory(mounted, directory_inside, environment.host_ip, capture_time(environment), [&](std::string const& path) -> Result<void> {
         DumpDestination destination;
         destination.directory = path;
         destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(path, name, text); };
@@ -237,7 +240,67 @@ CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment cons
     auto mounted = find_and_mount_target(spec, find, fs_type, environment.mount_point, "");
     if (!mounted.ok())
         return failed(mounted.error().message());
-    return save_on_mounted(config, environment, mounted.value());
+    return save_on_mounted(config, environment, mounted.value(), config.path);
+}
+
+// A raw target: the flattened stream onto the device itself.
+CaptureOutcome save_to_raw(KdumpConfig const& config, CaptureEnvironment const& environment, DeviceSpec const& spec, FindOptions const& find)
+{
+    auto device = find_device(spec, find);
+    if (!device.ok())
+        return failed(device.error().message());
+    CaptureOutcome outcome;
+    auto saved = save_vmcore_to_raw(config, environment, device.value());
+    outcome.saved = saved.ok();
+    if (!saved.ok())
+        outcome.failure = cat("raw ", device.value(), ": ", saved.error().message());
+    outcome.dump_directory = device.value();
+    return outcome;
+}
+
+// A recorded target, if the initramfs has one at path.
+Result<std::optional<ResolvedTarget>> read_resolved_target(std::string const& path)
+{
+    if (!path_exists(path))
+        return std::optional<ResolvedTarget>();
+    auto text = TRY(read_text_file(path));
+    return std::optional<ResolvedTarget>(TRY(parse_resolved_target(text, path)));
+}
+
+// The LVM plan kdump start recorded, activated: /dev/mapper/VG-LV exists
+// afterwards.
+Result<void> activate_recorded_volume(std::string const& lvm_path, FindOptions const& find)
+{
+    auto text = read_text_file(lvm_path);
+    if (!text.ok())
+        return Error::with_code(text.error().errno_code(), cat(text.error().message(), "; the initramfs lacks the target's LVM plan: run 'kdump rebuild' on the host"));
+    auto volume = TRY(parse_lvm_volume(text.value(), lvm_path));
+    log::notice(cat("activating LVM logical volume ", volume.vg_name, "/", volume.lv_name, " (", volume.pv_uuids.size(), " physical volumes)"));
+    auto node = TRY(activate_lvm_volume(volume, find));
+    log::notice(cat("activated ", volume.vg_name, "/", volume.lv_name, " as ", node));
+    return {};
+}
+
+// What kdump start resolved: the LV activated if planned, the device found
+// by its recorded name, mounted with the recorded options, the dump under
+// the recorded directory.
+CaptureOutcome save_to_resolved(KdumpConfig const& config, CaptureEnvironment const& environment, ResolvedTarget const& target, std::string const& lvm_path)
+{
+    bool raw = target.kind == ResolvedTarget::Kind::Raw;
+    log::notice(cat("dump target: ", raw ? std::string("raw") : target.fs_type, " ", target.device.text(),
+        raw ? std::string() : cat(", directory ", target.directory, target.mount_options.empty() ? std::string() : cat(", mounted with ", target.mount_options)),
+        " (recorded by kdump start)"));
+    auto find = announce_device_wait(target.device, config.disk_timeout_seconds, environment);
+    if (target.lvm) {
+        if (auto activated = activate_recorded_volume(lvm_path, find); !activated.ok())
+            return failed(activated.error().message());
+    }
+    if (raw)
+        return save_to_raw(config, environment, target.device, find);
+    auto mounted = find_and_mount_target(target.device, find, target.fs_type, environment.mount_point, target.mount_options);
+    if (!mounted.ok())
+        return failed(mounted.error().message());
+    return save_on_mounted(config, environment, mounted.value(), target.directory);
 }
 
 struct ReachedNetwork {
@@ -281,7 +344,7 @@ CaptureOutcome save_over_nfs(KdumpConfig const& config, CaptureEnvironment const
         return failed(mounted.error().message());
     CaptureEnvironment on_export = environment;
     on_export.host_ip = source;
-    return save_on_mounted(config, on_export, mounted.value()); // mount_nfs said where and which version
+    return save_on_mounted(config, on_export, mounted.value(), config.path); // mount_nfs said where and which version
 }
 
 // ssh: the network first, then SFTP.
@@ -345,6 +408,13 @@ Result<std::string> read_own_kernel_log()
 
 CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment)
 {
+    auto recorded = read_resolved_target(environment.rootfs_target_path);
+    if (!recorded.ok())
+        return failed(recorded.error().message());
+    if (recorded.value()) {
+        log::notice("dumping to the root file system, as kdump start recorded it");
+        return save_to_resolved(config, environment, *recorded.value(), environment.rootfs_lvm_volume_path);
+    }
     auto cmdline = read_text_file(environment.proc_cmdline_path);
     if (!cmdline.ok())
         return failed(cmdline.error().message());
@@ -363,23 +433,23 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
     if (::access(environment.vmcore_path.c_str(), R_OK) != 0)
         return failed(cat(environment.vmcore_path, " is not readable (", std::strerror(errno), "); this is not a capture kernel, or it was booted without elfcorehdr="));
     load_modules(environment);
+    bool local = config.target.kind == TargetKind::None || config.target.kind == TargetKind::Raw
+        || (config.target.kind == TargetKind::Filesystem && config.target.fs_type != "virtiofs");
+    if (local) {
+        auto resolved = read_resolved_target(environment.resolved_target_path);
+        if (!resolved.ok())
+            return failed(resolved.error().message());
+        if (resolved.value())
+            return save_to_resolved(config, environment, *resolved.value(), environment.lvm_volume_path);
+        log::warn(cat(environment.resolved_target_path, " is missing: this initramfs was not built by 'kdump start'; using kdump.conf's target (or root=) as written"));
+    }
     switch (config.target.kind) {
     case TargetKind::Filesystem:
         return mount_and_save(config, environment, config.target.device, config.target.fs_type);
     case TargetKind::None:
         return run_capture_to_rootfs(config, environment);
-    case TargetKind::Raw: {
-        auto device = find_device(config.target.device, announce_device_wait(config.target.device, config.disk_timeout_seconds, environment));
-        if (!device.ok())
-            return failed(device.error().message());
-        CaptureOutcome outcome;
-        auto saved = save_vmcore_to_raw(config, environment, device.value());
-        outcome.saved = saved.ok();
-        if (!saved.ok())
-            outcome.failure = cat("raw ", device.value(), ": ", saved.error().message());
-        outcome.dump_directory = device.value();
-        return outcome;
-    }
+    case TargetKind::Raw:
+        return save_to_raw(config, environment, config.target.device, announce_device_wait(config.target.device, config.disk_timeout_seconds, environment));
     case TargetKind::Ssh:
         return save_over_ssh(config, environment);
     case TargetKind::Nfs:

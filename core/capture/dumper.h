@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "core/config/kdump_conf.h"
+#include "core/system/resolved_target.h"
 #include "core/system/target.h"
 
 #include <ctime>
@@ -33,6 +34,13 @@ struct CaptureEnvironment {
     std::string known_hosts_path { "/etc/kdumpbox/known_hosts" };
     // An nfs target's mount options (core/nfs.h capture_nfs_options_path).
     std::string nfs_options_path { "/etc/kdumpbox/nfs-options" };
+    // A local target as kdump start resolved it (core/system/
+    // resolved_target.h), and its LVM plan when it is a logical volume.
+    std::string resolved_target_path { capture_resolved_target_path };
+    std::string lvm_volume_path { capture_lvm_volume_path };
+    // The same for failure_action dump_to_rootfs.
+    std::string rootfs_target_path { capture_rootfs_target_path };
+    std::string rootfs_lvm_volume_path { capture_rootfs_lvm_volume_path };
     time_t now { 0 }; // 0: time(nullptr)
     unsigned cpu_count { 0 }; // 0: the CPUs online
 };
@@ -44,10 +52,17 @@ struct CaptureOutcome {
 };
 
 // Never throws and never exits: every failure becomes outcome.failure.
+// A local target (no target line, a file system or raw line) is the one
+// kdump start recorded at resolved_target_path: its LVM volume activated
+// first when planned, then found by its recorded name, mounted with the
+// recorded options and written under the recorded directory. Without that
+// file (an initramfs built by hand) the kdump.conf line, or root=, is used
+// as written, with a warning.
 CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& environment);
 
-// dump_to_rootfs: the same capture, to `path` on the root file system named
-// by root= on the capture kernel's command line.
+// dump_to_rootfs: the same capture, to `path` on the root file system, as
+// kdump start recorded it at rootfs_target_path; without that file, the
+// one root= on the capture kernel's command line names.
 CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment);
 
 // The capture kernel's own log so far (klogctl), for kexec-dmesg.log.

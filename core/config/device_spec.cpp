@@ -49,7 +49,7 @@ Result<DeviceSpec> DeviceSpec::parse(std::string_view text)
 {
     auto spec = split(text);
     if (!spec)
-        return Error::invalid(cat("dump target '", text, "' is neither a device path (/dev/...) nor UUID=... or LABEL=..."));
+        return Error::invalid(cat("dump target '", text, "' is neither a device path (/dev/...) nor UUID=, LABEL=, PARTUUID= or PARTLABEL=..."));
     if (spec->value.empty())
         return Error::invalid(cat("dump target '", text, "' has an empty value"));
     return *spec;
@@ -74,9 +74,7 @@ std::string DeviceSpec::text() const
 Result<void> DeviceSpec::check_findable() const
 {
     if (kind == Kind::Path && !value.starts_with('/'))
-        return Error::invalid(cat("dump target '", value, "' is neither a device path (/dev/...) nor UUID=... or LABEL=..."));
-    if (kind == Kind::PartUuid || kind == Kind::PartLabel)
-        return Error::unsupported(cat("dump target '", text(), "': only a device path, UUID= or LABEL= is supported; use the file system's UUID (blkid shows it)"));
+        return Error::invalid(cat("dump target '", value, "' is neither a device path (/dev/...) nor UUID=, LABEL=, PARTUUID= or PARTLABEL=..."));
     return {};
 }
 

@@ -29,8 +29,7 @@ struct DeviceSpec {
     std::string text() const;
     // "UUID", "LABEL", "PARTUUID", "PARTLABEL"; empty for a path.
     std::string_view tag_name() const;
-    // Whether the capture side can find the device: PARTUUID= and
-    // PARTLABEL= are not yet (ENOTSUP, one line saying what to write), nor
+    // Whether the capture side can find the device: every form can except
     // a virtiofs tag (a Path that is no path).
     Result<void> check_findable() const;
 

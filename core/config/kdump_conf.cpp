@@ -794,7 +794,7 @@ std::string format_effective_config(KdumpConfig const& config)
     auto directive = [&](std::string_view key, std::string_view value) { out += cat(key, " ", conf_value(value), "\n"); };
 
     if (config.target.kind == TargetKind::None)
-        out += cat("# no dump target: the dump goes to ", config.path, " on the root file system\n");
+        out += cat("# no dump target: the dump goes to ", config.path, " on the file system that holds it (kdump start finds it)\n");
     else
         directive(config.target.directive(), config.target.value_text());
     directive("path", config.path);

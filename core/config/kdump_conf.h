@@ -39,9 +39,9 @@ std::string_view failure_action_name(FailureAction action); // "dump_to_rootfs"
 std::string_view final_action_name(FinalAction action);     // "poweroff"
 
 enum class TargetKind {
-    // No target line: dump to `path` on the root file system (kdump-utils'
-    // meaning too; the capture side mounts the root file system like
-    // failure_action dump_to_rootfs does).
+    // No target line: dump to `path` on the file system that holds it on
+    // the host, as kdump-utils does (findmnt --target); `kdump start`
+    // resolves and records it (core/control resolve_local_target).
     None,
     Raw,        // raw <dev>: the dump is written onto the partition itself
     Filesystem, // <fstype> <dev>: mounted, then written to <mnt>/<path>/
@@ -85,8 +85,8 @@ struct KdumpConfig {
     std::string file_name; // what errors and warnings are prefixed with
 
     DumpTarget target;
-    // Relative to the target's root; on the root file system when there is
-    // no target; not used by raw.
+    // Relative to the target's root; with no target, the host's directory,
+    // on whatever file system holds it; not used by raw.
     std::string path { default_dump_path };
     // nullopt: kdumpbox's built-in collector (makedumpfile -z -d 31
     // --num-threads=<CPUs>, run in process). Otherwise the command runs with

@@ -12,9 +12,13 @@
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 #include "core/base/strings.h"
+#include "core/system/device_modules.h"
+#include "core/system/mountinfo.h"
 #include "core/system/power.h"
+#include "core/system/storage_stack.h"
 #include "core/system/target.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -46,30 +50,146 @@ kexec::SystemPaths kexec_paths(HostPaths const& paths)
     return system;
 }
 
-// The block device the capture side will write to, found now so that its
-// drivers go into the initramfs. Empty when the target has no device here.
-Result<std::string> host_target_device(KdumpConfig const& config, HostPaths const& paths)
+// Network and memory file systems: no block device the capture could
+// mount by itself.
+bool is_network_fs_type(std::string_view type)
 {
-    DeviceSpec spec;
-    if (config.target.kind == TargetKind::Filesystem || config.target.kind == TargetKind::Raw) {
-        spec = config.target.device;
-    } else if (config.target.kind == TargetKind::None) {
-        auto cmdline = read_text_file(path_join(paths.proc, "cmdline"));
-        if (!cmdline.ok())
-            return std::string();
-        std::string root = root_device_from_cmdline(cmdline.value());
-        if (root.empty())
-            return std::string();
-        spec = TRY(DeviceSpec::parse(root));
-    } else {
-        return std::string();
-    }
-    std::string spec_text = spec.text();
+    constexpr std::string_view network[] = { "nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "virtiofs", "ceph", "glusterfs", "lustre", "afs", "ncpfs" };
+    return std::find(std::begin(network), std::end(network), type) != std::end(network) || type.starts_with("fuse.") || type == "fuse";
+}
+
+FindOptions host_find_options(HostPaths const& paths)
+{
     FindOptions options;
     options.sysfs_root = paths.sysfs;
+    options.dev_root = paths.dev;
     options.timeout = std::chrono::milliseconds(0);
-    return find_device(spec, options).context(cat("kdump.conf target ", spec_text, " (it must exist when kdump starts, so that its drivers go into the initramfs)"));
+    return options;
 }
+
+// The device of the mount holding `path`: its MAJOR:MINOR in sysfs; for
+// btrfs (whose mounts show an anonymous number) and a number sysfs does
+// not know, the source it was mounted from.
+Result<HostBlockDevice> mounted_device(MountHolding const& holding, FindOptions const& options)
+{
+    auto const& mount = holding.mount;
+    if (mount.major != 0) {
+        auto by_number = host_block_device(mount.major, mount.minor, options);
+        if (by_number.ok() || !mount.source.starts_with('/'))
+            return by_number;
+    }
+    if (!mount.source.starts_with("/dev/"))
+        return Error::with_code(ENODEV, cat("its source '", mount.source, "' is no block device"));
+    return host_block_device(DeviceSpec { DeviceSpec::Kind::Path, mount.source }, options);
+}
+
+// `path` as a directory inside a file system named on a target line:
+// relative to that file system's root.
+std::string directory_in_target(std::string_view path)
+{
+    while (path.starts_with('/'))
+        path.remove_prefix(1);
+    return cat("/", path);
+}
+
+} // namespace
+
+namespace {
+
+enum class Purpose { Target, RootFileSystem };
+
+// A local target (Purpose::Target), or the root file system that
+// failure_action dump_to_rootfs writes `path` on (the mount holding /).
+Result<TargetResolution> resolve_target(KdumpConfig const& config, HostPaths const& paths, Purpose purpose)
+{
+    auto const& line = config.target;
+    bool rootfs = purpose == Purpose::RootFileSystem;
+    // The host directory whose file system is the target.
+    std::string held = rootfs ? std::string("/") : config.path;
+    FindOptions find = host_find_options(paths);
+    TargetResolution resolution;
+    auto& target = resolution.target;
+    HostBlockDevice device;
+    std::string what;    // names the target in errors
+    std::string origin;  // why this device, for kdump show
+    std::string shown;   // the device as kdump show names it
+    IdentityUse use = IdentityUse::FileSystem;
+    if (rootfs || line.kind == TargetKind::None) {
+        std::string mountinfo = path_join(paths.proc, "self/mountinfo");
+        std::string role = rootfs ? std::string("the root file system (failure_action dump_to_rootfs)") : cat("the file system holding ", held);
+        auto holding = TRY(find_mount_holding(mountinfo, held).context(cat("finding ", role, rootfs ? "" : " (kdump.conf has no target line)")));
+        auto const& mount = holding.mount;
+        what = cat(role, " (", mount.source, ", ", mount.fs_type, " mounted on ", mount.mount_point, ")");
+        std::string advice = rootfs ? "use another failure_action" : "write a target line in kdump.conf (e.g. `xfs UUID=...`), or an nfs or ssh line";
+        if (is_network_fs_type(mount.fs_type) && rootfs)
+            return Error::unsupported(cat(what, " is a network file system; kdumpbox cannot mount it in the capture kernel: ", advice));
+        if (is_network_fs_type(mount.fs_type))
+            return Error::unsupported(cat(what, " is a network file system, and kdump.conf has no target line; kdumpbox does not follow it by itself: write `nfs HOST:/EXPORT` or `ssh USER@HOST` in kdump.conf, or a local target line"));
+        auto found = mounted_device(holding, find);
+        if (!found.ok())
+            return Error::with_code(found.error().errno_code() == ENOENT ? ENODEV : found.error().errno_code(),
+                cat(what, " is not on a block device the capture kernel can mount (", found.error().message(), "); ", advice));
+        device = std::move(found).release_value();
+        // The name the admin knows it by (/dev/mapper/vg0-root), not dm-3.
+        shown = mount.source.starts_with("/dev/") ? mount.source : device.node;
+        target.fs_type = mount.fs_type;
+        if (!holding.subvolume.empty())
+            target.mount_options = cat("subvol=", holding.subvolume);
+        // dump_to_rootfs: path on the root file system, as the host sees it.
+        std::string below = directory_in_target(config.path);
+        target.directory = !rootfs ? holding.directory : holding.directory == "/" ? below : holding.directory + below;
+        origin = cat(rootfs ? std::string("the root file system") : cat("the file system holding ", held), ", mounted on ", mount.mount_point,
+            holding.subvolume.empty() ? std::string() : cat(" from subvolume ", holding.subvolume), "; from ", mountinfo);
+    } else {
+        what = cat(config.file_name, ":", line.line, ": ", line.directive(), " ", line.device.text());
+        device = TRY(host_block_device(line.device, find).context(cat(what, " (the device must exist when kdump starts, so that its drivers go into the initramfs)")));
+        if (line.kind == TargetKind::Raw) {
+            target.kind = ResolvedTarget::Kind::Raw;
+            use = IdentityUse::Raw;
+        } else {
+            target.fs_type = line.fs_type;
+            target.directory = directory_in_target(config.path);
+        }
+        origin = cat("the ", line.directive(), " line at ", config.file_name, ":", line.line);
+        shown = device.node;
+    }
+    auto stack = TRY(check_storage_stack(device, find).context(what));
+    auto identity = TRY(stable_identity(device, use, stack, find).context(what));
+    if (!identity.warning.empty())
+        resolution.warnings.push_back(cat(what, ": ", identity.warning));
+    target.device = identity.spec;
+    target.lvm = stack.lvm.has_value();
+    resolution.lvm = stack.lvm;
+    resolution.host_device = device.node;
+    resolution.host_name = device.name;
+    std::string kind = target.kind == ResolvedTarget::Kind::Raw ? std::string("raw") : target.fs_type;
+    resolution.explanation = cat(rootfs ? "# dump_to_rootfs target: " : "# target: ", kind, " ", target.device.text(), " (", shown, ", ", origin, ")\n",
+        "# found in the capture kernel by ", identity.why, "; device stack: ", stack.description, "\n");
+    if (stack.lvm)
+        resolution.explanation += cat("# activated by kdumpbox in the capture kernel: LVM logical volume ", stack.lvm->vg_name, "/", stack.lvm->lv_name, "\n");
+    if (target.kind == ResolvedTarget::Kind::FileSystem)
+        resolution.explanation += cat("# directory inside it: ", target.directory, target.mount_options.empty() ? std::string() : cat(" (mounted with ", target.mount_options, ")"), "\n");
+    return resolution;
+}
+
+} // namespace
+
+Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& config, HostPaths const& paths)
+{
+    auto const& line = config.target;
+    if (line.kind == TargetKind::Nfs || line.kind == TargetKind::Ssh || (line.kind == TargetKind::Filesystem && line.fs_type == "virtiofs"))
+        return std::optional<TargetResolution>();
+    return std::optional<TargetResolution>(TRY(resolve_target(config, paths, Purpose::Target)));
+}
+
+Result<std::optional<TargetResolution>> resolve_rootfs_target(KdumpConfig const& config, HostPaths const& paths)
+{
+    if (config.failure_action != FailureAction::DumpToRootfs)
+        return std::optional<TargetResolution>();
+    return std::optional<TargetResolution>(TRY(resolve_target(config, paths, Purpose::RootFileSystem)));
+}
+
+namespace {
 
 bool file_system_is_built_in(HostPaths const& paths, std::string const& fs_type)
 {
@@ -88,27 +208,54 @@ bool file_system_is_built_in(HostPaths const& paths, std::string const& fs_type)
     return false;
 }
 
-Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, std::string const& device,
+Result<std::vector<initramfs::ModuleFile>> capture_modules(KdumpConfig const& config, HostPaths const& paths, std::string const& modules_dir, CapturePlan const& plan,
     std::vector<initramfs::ModuleRequest> requests)
 {
-    if (!device.empty()) {
-        auto drivers = TRY(block_device_modules(paths.sysfs, device));
+    std::vector<std::string> fs_types;
+    if (config.target.kind == TargetKind::Filesystem)
+        fs_types.push_back(config.target.fs_type);
+    for (auto const* target : { &plan.target, &plan.rootfs }) {
+        if (!*target)
+            continue;
+        auto const& resolution = **target;
+        auto drivers = TRY(block_device_modules(paths.sysfs, resolution.host_device));
         for (auto const& driver : drivers)
-            requests.push_back({ driver, cat("driver of ", device) });
+            requests.push_back({ driver, cat("driver of ", resolution.host_device) });
+        if (resolution.lvm) {
+            for (auto const& name : resolution.lvm->modules)
+                requests.push_back({ name, cat("LVM logical volume ", resolution.lvm->vg_name, "/", resolution.lvm->lv_name) });
+        }
+        fs_types.push_back(resolution.target.fs_type);
     }
-    std::string fs_type = config.target.kind == TargetKind::Filesystem ? config.target.fs_type : std::string();
-    if (fs_type.empty() && !device.empty() && config.target.kind == TargetKind::None) {
-        auto probe = probe_filesystem(device);
-        if (probe.ok() && probe.value())
-            fs_type = probe.value()->type;
+    for (auto const& fs_type : fs_types) {
+        if (!fs_type.empty() && !file_system_is_built_in(paths, fs_type))
+            requests.push_back({ fs_type, cat("file system of the dump target") });
     }
-    if (!fs_type.empty() && !file_system_is_built_in(paths, fs_type))
-        requests.push_back({ fs_type, cat("file system of the dump target") });
     for (auto const& name : config.extra_modules)
         requests.push_back({ name, "extra_modules" });
     if (requests.empty())
         return std::vector<initramfs::ModuleFile>();
     return initramfs::resolve_module_requests(modules_dir, requests);
+}
+
+// The files that carry the resolution to the dumper: the target at
+// target_path, its LVM plan at lvm_path.
+Result<std::vector<CaptureImageFile>> resolved_target_files(TargetResolution const& resolution, std::string_view target_path, std::string_view lvm_path)
+{
+    std::vector<CaptureImageFile> files;
+    CaptureImageFile target;
+    target.path = std::string(target_path);
+    target.data = TRY(format_resolved_target(resolution.target));
+    target.reason = cat("the dump target as kdump start resolved it (", resolution.host_device, ")");
+    files.push_back(std::move(target));
+    if (resolution.lvm) {
+        CaptureImageFile lvm;
+        lvm.path = std::string(lvm_path);
+        lvm.data = format_lvm_volume(*resolution.lvm);
+        lvm.reason = cat("LVM logical volume ", resolution.lvm->vg_name, "/", resolution.lvm->lv_name, " to activate");
+        files.push_back(std::move(lvm));
+    }
+    return files;
 }
 
 std::string digest_path(std::string const& initrd_path) { return initrd_path + ".digest"; }
@@ -136,7 +283,12 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     plan.cmdline = build_capture_cmdline(trim(proc_cmdline), plan.settings);
 
     std::string modules_dir = path_join(paths.modules_root, plan.kernel_release);
-    std::string device = TRY(host_target_device(plan.config, paths));
+    plan.target = TRY(resolve_local_target(plan.config, paths));
+    plan.rootfs = TRY(resolve_rootfs_target(plan.config, paths));
+    for (auto const* target : { &plan.target, &plan.rootfs }) {
+        for (auto const& warning : *target ? (*target)->warnings : std::vector<std::string>())
+            log::warn(warning);
+    }
     auto& spec = plan.spec;
     spec.kdumpbox_binary = paths.self_binary.empty() ? TRY(self_executable_path()) : paths.self_binary;
     spec.applets = options.applet_names;
@@ -168,9 +320,16 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
         for (auto const& name : nfs.client_modules)
             network_modules.push_back({ name, cat("NFS client for ", plan.config.target.value_text()) });
         spec.extra_files.insert(spec.extra_files.end(), nfs.files.begin(), nfs.files.end());
+    } else if (plan.target) {
+        auto files = TRY(resolved_target_files(*plan.target, capture_resolved_target_path, capture_lvm_volume_path));
+        spec.extra_files.insert(spec.extra_files.end(), files.begin(), files.end());
+    }
+    if (plan.rootfs) {
+        auto files = TRY(resolved_target_files(*plan.rootfs, capture_rootfs_target_path, capture_rootfs_lvm_volume_path));
+        spec.extra_files.insert(spec.extra_files.end(), files.begin(), files.end());
     }
     if (path_exists(modules_dir))
-        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, device, network_modules));
+        spec.modules = TRY(capture_modules(plan.config, paths, modules_dir, plan, network_modules));
 
     else if (!plan.config.extra_modules.empty())
         return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));
@@ -258,8 +417,8 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     TRY(kexec::check_crash_reservation(system));
     auto plan = TRY(plan_capture(paths, options));
     ArmReport report;
-    if (plan.config.target.kind == TargetKind::Raw) {
-        auto device = TRY(host_target_device(plan.config, paths));
+    if (plan.config.target.kind == TargetKind::Raw && plan.target) {
+        std::string device = plan.target->host_device;
         auto rebuilt = collect_raw_dump(plan.config, device);
         if (!rebuilt.ok())
             report.notes.push_back(cat("the dump waiting on ", device, " could not be rebuilt: ", rebuilt.error().message()));

@@ -12,6 +12,8 @@
 #include "core/kexec/kexec.h"
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
+#include "core/system/lvm.h"
+#include "core/system/resolved_target.h"
 
 #include <functional>
 #include <string>
@@ -24,6 +26,8 @@ struct HostPaths {
     std::string settings_path { default_settings_path };
     std::string sysfs { "/sys" };
     std::string proc { "/proc" };
+    // Block device nodes (/dev/vda1, /dev/mapper/..., /dev/disk/by-*).
+    std::string dev { "/dev" };
     std::string modules_root { "/lib/modules" };
     std::string self_binary; // empty: /proc/self/exe
     // An ssh target's known_hosts files and network; tests give the plan.
@@ -42,6 +46,32 @@ struct ArmOptions {
     std::vector<std::string> applet_names;
 };
 
+// A local dump target (a file system or raw device) as `kdump start`
+// resolved it: with no target line, the file system holding `path`
+// (findmnt --target, as kdump-utils does); otherwise the line's device.
+struct TargetResolution {
+    ResolvedTarget target;      // what the capture initramfs records
+    std::string host_device;    // the node on the host: "/dev/mapper/vg0-root"
+    std::string host_name;      // the kernel's name: "dm-3"
+    std::optional<LvmVolume> lvm;
+    // "# target: ..." lines for `kdump show`: what was derived and why.
+    std::string explanation;
+    std::vector<std::string> warnings;
+};
+
+// Resolves the local target of config (nullopt for nfs, ssh and virtiofs):
+// finds the kernel device, refuses layers the capture cannot build
+// (check_storage_stack), and picks the name the capture finds it by
+// (stable_identity). With no target line the mount holding `path` in
+// paths.proc/self/mountinfo gives the device, type, btrfs subvolume and
+// the directory inside the file system; a network or device-less file
+// system there is refused, saying what to write instead.
+Result<std::optional<TargetResolution>> resolve_local_target(KdumpConfig const& config, HostPaths const& paths);
+// With failure_action dump_to_rootfs, the root file system (the mount
+// holding /, which root= named) resolved the same way, its directory being
+// `path` there; nullopt otherwise.
+Result<std::optional<TargetResolution>> resolve_rootfs_target(KdumpConfig const& config, HostPaths const& paths);
+
 // Everything `kdump start` decided, for its report and for `show`.
 struct CapturePlan {
     KdumpSettings settings;
@@ -51,6 +81,8 @@ struct CapturePlan {
     std::string initrd_path;
     std::string cmdline;
     initramfs::InitramfsSpec spec;
+    std::optional<TargetResolution> target;
+    std::optional<TargetResolution> rootfs; // failure_action dump_to_rootfs
 };
 
 // Reads the settings and kdump.conf and works out the kernel, initramfs

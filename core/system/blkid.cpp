@@ -11,6 +11,7 @@
 // - swap: the page-sized header ending in "SWAPSPACE2" (linux/swap.h).
 // - LUKS: the "LUKS\xba\xbe" header (the LUKS1 and LUKS2 specifications).
 #include "core/system/blkid.h"
+#include "core/system/partition_table.h"
 
 #include "core/base/bytes.h"
 #include "core/base/fd.h"
@@ -444,6 +445,9 @@ struct SeenDevice {
     std::string path;
     std::optional<FsProbe> probe;
     std::string problem; // why it could not be probed, if it could not
+    // From the whole disk's partition table; read only when a PARTUUID= or
+    // PARTLABEL= is looked for.
+    std::optional<PartitionIdentity> partition;
 };
 
 bool equal_ignoring_case(std::string_view a, std::string_view b)
@@ -492,8 +496,62 @@ std::vector<SeenDevice> scan_block_devices(FindOptions const& options)
     return seen;
 }
 
+// The kernel's partition number of class/block/DISK/ENTRY, when ENTRY is
+// one of the disk's partitions (sysfs nests them under the disk).
+std::optional<unsigned> partition_number(std::string const& disk_dir, std::string const& entry)
+{
+    auto text = read_text_file(path_join(disk_dir, cat(entry, "/partition")), 64);
+    if (!text.ok())
+        return std::nullopt;
+    auto number = parse_u64(trim(*text), "partition number");
+    if (!number.ok() || *number == 0 || *number > 0xffff)
+        return std::nullopt;
+    return unsigned(*number);
+}
+
+// Gives every partition in `seen` its PARTUUID and PARTLABEL, reading each
+// whole disk's table once. The capture kernel has no udev to make
+// /dev/disk/by-partuuid, and sysfs does not show them. A damaged table is
+// the disk's `problem`, so the timeout error names it.
+void identify_partitions(std::vector<SeenDevice>& seen, FindOptions const& options)
+{
+    std::string class_dir = path_join(options.sysfs_root, "class/block");
+    for (auto& disk : seen) {
+        std::string disk_dir = path_join(class_dir, disk.name);
+        if (path_exists(path_join(disk_dir, "partition")))
+            continue;
+        auto entries = list_directory(disk_dir);
+        if (!entries.ok())
+            continue;
+        std::vector<std::pair<std::string, unsigned>> partitions;
+        for (auto const& entry : *entries) {
+            if (auto number = partition_number(disk_dir, entry))
+                partitions.emplace_back(entry, *number);
+        }
+        if (partitions.empty())
+            continue;
+        auto fd = open_file(disk.path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        auto table = fd.ok() ? read_partition_table(fd->get(), disk.name) : Result<std::vector<PartitionIdentity>>(fd.error());
+        if (!table.ok()) {
+            disk.problem = cat("partition table unreadable: ", table.error().message());
+            continue;
+        }
+        for (auto const& [entry, number] : partitions) {
+            auto identity = std::find_if(table->begin(), table->end(), [&](auto const& each) { return each.number == number; });
+            auto device = std::find_if(seen.begin(), seen.end(), [&](auto const& each) { return each.name == entry; });
+            if (identity != table->end() && device != seen.end())
+                device->partition = *identity;
+        }
+    }
+}
+
 bool matches(DeviceSpec const& spec, SeenDevice const& device)
 {
+    // A raw target's partition holds no file system: match it by the table.
+    if (spec.kind == DeviceSpec::Kind::PartUuid)
+        return device.partition && equal_ignoring_case(device.partition->partuuid, spec.value);
+    if (spec.kind == DeviceSpec::Kind::PartLabel)
+        return device.partition && !device.partition->partlabel.empty() && device.partition->partlabel == spec.value;
     if (!device.probe)
         return false;
     if (spec.kind == DeviceSpec::Kind::Uuid)
@@ -519,6 +577,8 @@ std::string describe_seen(std::vector<SeenDevice> const& seen)
         if (i)
             out += ", ";
         out += device.name;
+        if (device.partition)
+            out += cat(" [PARTUUID=", device.partition->partuuid, device.partition->partlabel.empty() ? "" : cat(" PARTLABEL=", device.partition->partlabel), ']');
         if (device.probe)
             out += cat(" (", describe(*device.probe), ')');
         else if (!device.problem.empty())
@@ -551,6 +611,8 @@ Result<std::string> find_device(DeviceSpec const& spec, FindOptions const& optio
                 return path;
         } else {
             seen = scan_block_devices(options);
+            if (spec.kind == DeviceSpec::Kind::PartUuid || spec.kind == DeviceSpec::Kind::PartLabel)
+                identify_partitions(seen, options);
             std::vector<SeenDevice const*> found;
             for (auto const& device : seen) {
                 if (matches(spec, device))
@@ -580,7 +642,7 @@ Result<std::string> find_device(DeviceSpec const& spec, FindOptions const& optio
         seen = scan_block_devices(options);
         return Error::with_code(ETIMEDOUT, cat("dump target ", spec.value, " did not appear within ", format_seconds(elapsed), " (disk_timeout); ", describe_seen(seen), "; check the device name, or raise disk_timeout if the disk is slow to appear"));
     }
-    return Error::with_code(ETIMEDOUT, cat("no block device has ", spec.text(), " after waiting ", format_seconds(elapsed), " (disk_timeout); ", describe_seen(seen), "; check the ", spec.kind == DeviceSpec::Kind::Uuid ? "UUID" : "label", " with blkid on the host, or raise disk_timeout if the disk is slow to appear"));
+    return Error::with_code(ETIMEDOUT, cat("no block device has ", spec.text(), " after waiting ", format_seconds(elapsed), " (disk_timeout); ", describe_seen(seen), "; check the ", spec.tag_name(), " with blkid on the host, or raise disk_timeout if the disk is slow to appear"));
 }
 
 } // namespace core

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Which file system a block device holds, and finding the device a dump
-// target names (/dev/vda1, UUID=..., LABEL=...). The capture initramfs has no
-// udev and no /dev/disk/by-uuid, so we read the superblocks ourselves: ext2,
+// target names (/dev/vda1, UUID=, LABEL=, PARTUUID=, PARTLABEL=). The capture
+// initramfs has no udev and no /dev/disk/by-*, so we read the superblocks
+// (and, for PARTUUID=/PARTLABEL=, the partition tables) ourselves: ext2,
 // ext3, ext4, xfs, btrfs and vfat, plus swap and LUKS so that the "devices
 // seen" list in a timeout error says what the other disks are. Types, UUIDs
 // and labels are spelled as `blkid -o export` prints them.

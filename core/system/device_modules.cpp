@@ -49,32 +49,6 @@ bool is_major_minor(std::string_view text)
     return digits(text.substr(0, colon)) && digits(text.substr(colon + 1));
 }
 
-// The sysfs directory of a block device (the partition's own, if it is one).
-Result<std::string> sysfs_block_directory(std::string const& sysfs_root, std::string const& device)
-{
-    std::vector<std::string> candidates;
-    if (is_major_minor(device)) {
-        candidates.push_back(cat(sysfs_root, "/dev/block/", device));
-    } else {
-        std::string name = std::string(base_name(device));
-        if (device.starts_with('/')) {
-            struct stat status;
-            if (::stat(device.c_str(), &status) == 0 && S_ISBLK(status.st_mode))
-                candidates.push_back(cat(sysfs_root, "/dev/block/", major(status.st_rdev), ':', minor(status.st_rdev)));
-            // /dev/disk/by-uuid/... and /dev/mapper/... are links to the node.
-            auto resolved = real_path(device);
-            if (resolved.ok())
-                name = std::string(base_name(resolved.value()));
-        }
-        candidates.push_back(cat(sysfs_root, "/class/block/", name));
-    }
-    for (auto const& candidate : candidates) {
-        if (path_exists(candidate))
-            return real_path(candidate);
-    }
-    return Error::with_code(ENOENT, cat(device, ": no such block device in ", sysfs_root, " (looked for ", candidates.back(), ")"));
-}
-
 void add_unique(std::vector<std::string>& list, std::string value)
 {
     if (std::find(list.begin(), list.end(), value) == list.end())
@@ -141,6 +115,31 @@ Result<void> collect_block_modules(std::string const& sysfs_root, std::string co
 }
 
 } // namespace
+
+Result<std::string> sysfs_block_directory(std::string const& sysfs_root, std::string const& device)
+{
+    std::vector<std::string> candidates;
+    if (is_major_minor(device)) {
+        candidates.push_back(cat(sysfs_root, "/dev/block/", device));
+    } else {
+        std::string name = std::string(base_name(device));
+        if (device.starts_with('/')) {
+            struct stat status;
+            if (::stat(device.c_str(), &status) == 0 && S_ISBLK(status.st_mode))
+                candidates.push_back(cat(sysfs_root, "/dev/block/", major(status.st_rdev), ':', minor(status.st_rdev)));
+            // /dev/disk/by-uuid/... and /dev/mapper/... are links to the node.
+            auto resolved = real_path(device);
+            if (resolved.ok())
+                name = std::string(base_name(resolved.value()));
+        }
+        candidates.push_back(cat(sysfs_root, "/class/block/", name));
+    }
+    for (auto const& candidate : candidates) {
+        if (path_exists(candidate))
+            return real_path(candidate);
+    }
+    return Error::with_code(ENOENT, cat(device, ": no such block device in ", sysfs_root, " (looked for ", candidates.back(), ")"));
+}
 
 Result<std::vector<std::string>> block_device_modules(std::string sysfs_root, std::string device)
 {

@@ -21,6 +21,12 @@ std::string module_name(std::string_view name_or_path);
 // Whether a file name has one of those module suffixes.
 bool is_module_file_name(std::string_view name);
 
+// The real sysfs directory of a block device (a partition's own, under
+// its disk's): device is "/dev/vda1", a /dev/disk/by-* or /dev/mapper/
+// link, "vda1" or "254:1"; a block device node is looked up by its
+// major:minor. ENOENT names what was looked for.
+Result<std::string> sysfs_block_directory(std::string const& sysfs_root, std::string const& device);
+
 // The driver modules under a block device, nearest first: "virtio_blk",
 // "virtio_pci". device is "/dev/vda1", a /dev/disk/by-* link, "vda1" or
 // "254:1". A partition is followed to its whole disk; device-mapper and md

@@ -10,6 +10,7 @@
 
 #include "core/base/error.h"
 #include "core/system/blkid.h"
+#include "core/system/lvm_format.h"
 
 #include <string>
 #include <string_view>
@@ -52,5 +53,19 @@ Result<LvmVolume> parse_lvm_volume(std::string_view text, std::string_view what)
 // (under options.dev_root). Returns the device node's path. An LV that is
 // already active is returned as it is.
 Result<std::string> activate_lvm_volume(LvmVolume const& volume, FindOptions const& options = {});
+
+// A PV as read from its device: the label and every metadata copy on it
+// (an area whose header or text does not check out is a copy holding the
+// error; an ignored or empty area gives none). nullopt: no LVM label.
+// `what` names the device in errors.
+struct LvmPvScan {
+    PvLabel label;
+    uint64_t device_bytes { 0 };
+    std::vector<LvmMetadataCopy> copies;
+};
+Result<std::optional<LvmPvScan>> read_lvm_pv(int fd, std::string const& what);
+
+// The dm uuid lvm2 gives an LV: "LVM-" + VG id + LV id, without dashes.
+Result<std::string> lvm_dm_uuid(LvmVolume const& volume);
 
 } // namespace core

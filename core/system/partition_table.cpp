@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 #include <string_view>
 #include <unistd.h>
 #include <zlib.h>
@@ -23,6 +24,20 @@ constexpr uint8_t mbr_type_protective_gpt = 0xee;
 constexpr uint64_t gpt_header_min_bytes = 92;
 constexpr uint64_t gpt_entry_min_bytes = 128;
 constexpr uint64_t gpt_name_bytes = 72; // 36 UTF-16LE code units
+// MBR tables count in 512-byte sectors here (4Kn disks use GPT in practice).
+constexpr uint64_t mbr_sector_bytes = 512;
+// The kernel's own limit on partitions per disk; it also ends a looping
+// chain of extended boot records.
+constexpr unsigned max_logical_partitions = 256;
+
+bool is_extended_type(uint8_t type) { return type == 0x05 || type == 0x0f || type == 0x85; }
+
+std::string mbr_partuuid(uint32_t signature, unsigned number)
+{
+    char text[sizeof "ssssssss-nnn"];
+    std::snprintf(text, sizeof text, "%08x-%02x", signature, number);
+    return text;
+}
 
 uint32_t crc32_of(std::span<uint8_t const> bytes)
 {
@@ -128,6 +143,43 @@ Result<std::optional<std::vector<PartitionIdentity>>> read_gpt(DiskReader const&
     return std::optional(std::move(partitions));
 }
 
+// The logical partitions in an MBR's extended partition: a chain of
+// extended boot records, each holding one logical partition (start relative
+// to that record) and a link to the next record (relative to the extended
+// partition). The kernel numbers them from 5 in chain order.
+Result<void> read_logical_partitions(DiskReader const& read_at, std::string const& disk_name, uint32_t signature, uint64_t extended_start_sector,
+    std::vector<PartitionIdentity>& partitions)
+{
+    uint64_t record_sector = extended_start_sector;
+    unsigned number = 5;
+    for (unsigned records = 0;; ++records) {
+        if (records == max_logical_partitions)
+            return Error::invalid(cat(disk_name, ": the extended partition's chain of boot records is longer than ", max_logical_partitions, " (a loop?); repair the table with fdisk"));
+        auto record_bytes = TRY(read_at(record_sector * mbr_sector_bytes, mbr_sector_bytes).context(cat(disk_name, ": extended boot record at sector ", record_sector)));
+        ByteReader record(record_bytes, Endian::Little, "extended boot record");
+        if (TRY(record.u16(510)) != 0xaa55)
+            return Error::invalid(cat(disk_name, ": the extended boot record at sector ", record_sector, " has no 55AA signature; repair the table with fdisk"));
+        std::optional<uint64_t> next_sector;
+        for (unsigned slot = 0; slot < 4; ++slot) {
+            uint64_t entry = 446 + 16 * slot;
+            uint8_t type = TRY(record.u8(entry + 4));
+            uint32_t size_sectors = TRY(record.u32(entry + 12));
+            if (type == 0 || size_sectors == 0)
+                continue;
+            if (is_extended_type(type)) {
+                if (!next_sector)
+                    next_sector = extended_start_sector + TRY(record.u32(entry + 8));
+                continue;
+            }
+            partitions.push_back({ number, mbr_partuuid(signature, number), {} });
+            ++number;
+        }
+        if (!next_sector)
+            return {};
+        record_sector = *next_sector;
+    }
+}
+
 } // namespace
 
 Result<std::vector<PartitionIdentity>> read_partition_table(DiskReader const& read_at, std::string const& disk_name)
@@ -149,16 +201,17 @@ Result<std::vector<PartitionIdentity>> read_partition_table(DiskReader const& re
     }
     uint32_t signature = TRY(mbr.u32(440));
     std::vector<PartitionIdentity> partitions;
+    std::optional<uint64_t> extended_start_sector;
     for (unsigned slot = 0; slot < 4; ++slot) {
-        if (TRY(mbr.u8(446 + 16 * slot + 4)) == 0)
+        uint8_t type = TRY(mbr.u8(446 + 16 * slot + 4));
+        if (type == 0)
             continue;
-        PartitionIdentity partition;
-        partition.number = slot + 1;
-        char text[sizeof "ssssssss-nn"];
-        std::snprintf(text, sizeof text, "%08x-%02x", signature, slot + 1);
-        partition.partuuid = text;
-        partitions.push_back(std::move(partition));
+        partitions.push_back({ slot + 1, mbr_partuuid(signature, slot + 1), {} });
+        if (is_extended_type(type) && !extended_start_sector)
+            extended_start_sector = TRY(mbr.u32(446 + 16 * slot + 8));
     }
+    if (extended_start_sector)
+        TRY(read_logical_partitions(read_at, disk_name, signature, *extended_start_sector, partitions));
     return partitions;
 }
 

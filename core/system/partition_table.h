@@ -7,7 +7,9 @@
 //   three fields byte-swapped, as the kernel and blkid print it) and its
 //   UTF-16LE name;
 // - MBR: the disk signature and the partition number, "SSSSSSSS-NN", for
-//   the four primary entries (logical partitions are not read yet).
+//   the four primary entries and the logical partitions of the extended
+//   one (numbered from 5 along its chain of boot records, as the kernel
+//   does; 512-byte sectors).
 // A protective MBR means GPT. Header and entry-array CRC32s are checked:
 // a corrupt table is an error, never a guess.
 #pragma once

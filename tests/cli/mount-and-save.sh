@@ -46,7 +46,7 @@ expect "a target alone fails" 1 'expected TARGET and at least one FILE' -- mas U
 expect "'-' needs --name" 1 "needs --name NAME" -- mas --timeout 0 UUID=x -
 expect "--name without '-' is refused" 1 "no FILE is '-'" -- mas --timeout 0 --name vmcore UUID=x "$work/file.txt"
 expect "two files with one name are refused" 1 'would both be saved as file.txt' -- mas --timeout 0 UUID=x "$work/file.txt" "$work/./file.txt"
-expect "PARTUUID= is refused with the alternative" 1 'only a device path, UUID= or LABEL=' -- mas --timeout 0 PARTUUID=1 "$work/file.txt"
+expect "a PARTUUID= that is nowhere times out naming it" 1 'no block device has PARTUUID=0badcafe-01 after waiting 0\.0 s' -- mas --timeout 0 PARTUUID=0badcafe-01 "$work/file.txt"
 expect "a relative target is refused" 1 'neither a device path' -- mas --timeout 0 vda1 "$work/file.txt"
 expect "a bad timeout is refused" 1 'timeout' -- mas --timeout soon UUID=x "$work/file.txt"
 start=$SECONDS

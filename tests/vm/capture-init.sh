@@ -66,12 +66,14 @@ run show kdump show
 # kdump start has what it needs from the mount; nfs-down stops the server
 # once the guest says it is crashing.
 [ -e /etc/ktest-nfs ] && umount /mnt/nfs
-# The 'absent' case: the target's label disappears after kdump start, so
-# the capture kernel cannot find it (ext4's label sits at 1024 + 0x78).
+# The 'absent' case: the target's identity disappears after kdump start, so
+# the capture kernel cannot find it. kdump start recorded the UUID, so the
+# UUID goes with the label (ext4's UUID and label sit at 1024 + 0x68, 32
+# bytes together).
 if grep -q 'LABEL=kdumpgone' /etc/kdump.conf; then
-	dd if=/dev/zero of=/dev/vda bs=1 seek=1144 count=16 conv=notrunc 2>/dev/null
+	dd if=/dev/zero of=/dev/vda bs=1 seek=1128 count=32 conv=notrunc 2>/dev/null
 	sync
-	say "label of /dev/vda wiped"
+	say "UUID and label of /dev/vda wiped"
 fi
 say "crashing"
 sync

@@ -394,8 +394,9 @@ disk_timeout 5
 failure_action poweroff
 final_action reboot"
 		expect_step absent start 0
-		expect_console absent 'waiting up to 5 s for LABEL=kdumpgone' "the dumper waits disk_timeout for the target"
-		expect_console absent 'the dump was not saved: no block device has LABEL=kdumpgone after waiting 5\.0 s.*devices seen: vda' "the console says which target never appeared and what was there"
+		# kdump start recorded the file system's UUID, which is looked for.
+		expect_console absent "waiting up to 5 s for UUID=$uuid" "the dumper waits disk_timeout for the target"
+		expect_console absent "the dump was not saved: no block device has UUID=$uuid after waiting 5\\.0 s.*devices seen: vda" "the console says which target never appeared and what was there"
 		expect_console absent 'final step: poweroff' "failure_action runs (not final_action)"
 		;;
 	small)

@@ -186,3 +186,99 @@ TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
     CHECK_FALSE(outcome.saved);
     CHECK(outcome.failure.find("no root=") != std::string::npos);
 }
+
+namespace {
+
+// A capture over `vmcore` whose initramfs files (the recorded target, its
+// LVM plan, the mount point) are in dir, not in /etc.
+core::CaptureEnvironment scratch_capture(ScratchDir const& dir, test::TempFile const& vmcore)
+{
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = vmcore.path();
+    environment.load_order_path = dir.path + "/no-load-order";
+    environment.resolved_target_path = dir.path + "/target";
+    environment.lvm_volume_path = dir.path + "/lvm";
+    environment.rootfs_target_path = dir.path + "/rootfs-target";
+    environment.mount_point = dir.path + "/mnt";
+    return environment;
+}
+
+} // namespace
+
+TEST_CASE("run_capture: a local target is the one kdump start recorded, not kdump.conf's line")
+{
+    ScratchDir dir;
+    auto vmcore = small_vmcore();
+    auto environment = scratch_capture(dir, vmcore);
+    environment.sysfs_root = dir.path + "/sys";
+    environment.dev_root = dir.path + "/dev";
+    REQUIRE(::mkdir(environment.sysfs_root.c_str(), 0755) == 0);
+    auto config = core::parse_kdump_conf("xfs LABEL=written\ndisk_timeout 0\n", "kdump.conf");
+    REQUIRE(config.ok());
+
+    // The recorded UUID is looked for, not the line's label.
+    write_file(environment.resolved_target_path, "kind filesystem\ndevice UUID=11111111-2222-3333-4444-555555555555\nfs_type xfs\nmount_options \ndirectory /var/crash\nlvm no\n");
+    auto outcome = core::run_capture(config.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    CHECK(outcome.failure.starts_with("no block device has UUID=11111111-2222-3333-4444-555555555555 after waiting"));
+
+    // A damaged record is an error saying how to get a good one.
+    write_file(environment.resolved_target_path, "kind filesystem\n");
+    outcome = core::run_capture(config.value(), environment);
+    CHECK(outcome.failure == environment.resolved_target_path + ": 'device' is missing; run 'kdump rebuild' on the host to write it again");
+
+    // An LVM logical volume is activated first, from the recorded plan.
+    write_file(environment.resolved_target_path, "kind filesystem\ndevice UUID=11111111-2222-3333-4444-555555555555\nfs_type xfs\nmount_options \ndirectory /\nlvm yes\n");
+    outcome = core::run_capture(config.value(), environment);
+    CHECK(outcome.failure.find("the initramfs lacks the target's LVM plan: run 'kdump rebuild' on the host") != std::string::npos);
+    write_file(environment.lvm_volume_path, "vg vg0\n");
+    outcome = core::run_capture(config.value(), environment);
+    CHECK_FALSE(outcome.saved);
+    // parse_lvm_volume's or activate_lvm_volume's error, whichever stops it.
+    CHECK(outcome.failure.find("no block device has") == std::string::npos);
+    CHECK_FALSE(outcome.failure.empty());
+
+    // dump_to_rootfs: the root file system kdump start recorded, not root=.
+    environment.proc_cmdline_path = dir.path + "/cmdline";
+    write_file(environment.proc_cmdline_path, "root=/dev/vda1\n");
+    write_file(environment.rootfs_target_path, "kind filesystem\ndevice UUID=22222222-2222-3333-4444-555555555555\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n");
+    outcome = core::run_capture_to_rootfs(config.value(), environment);
+    CHECK(outcome.failure.starts_with("no block device has UUID=22222222-2222-3333-4444-555555555555 after waiting"));
+}
+
+TEST_CASE("run_capture: the recorded btrfs subvolume is mounted and the dump goes under the recorded directory")
+{
+    if (::geteuid() != 0)
+        SKIP_TEST("not root: no loop devices or mounts");
+    ScratchDir dir;
+    std::string image = dir.path + "/btrfs.img";
+    std::string uuid = test_support::run_output("cat /proc/sys/kernel/random/uuid");
+    if (test_support::run_output(core::cat("truncate -s 160M '", image, "' && mkfs.btrfs -q -f -U ", uuid, " '", image, "' >/dev/null 2>&1 && echo done")) != "done")
+        SKIP_TEST("mkfs.btrfs failed or is missing");
+    std::string loop = test_support::run_output("losetup --find --show '" + image + "' 2>/dev/null");
+    if (loop.empty())
+        SKIP_TEST("no loop device (losetup failed)");
+    std::string top = dir.path + "/top";
+    auto in_top = [&](std::string const& command) {
+        return test_support::run_output(core::cat("mkdir -p '", top, "' && mount -t btrfs '", loop, "' '", top, "' && ", command, "; umount '", top, "'"));
+    };
+    if (in_top(core::cat("btrfs subvolume create '", top, "/root' >/dev/null && echo made")) != "made") {
+        std::system(("losetup -d '" + loop + "'").c_str());
+        SKIP_TEST("btrfs cannot be mounted here, or has no subvolume command");
+    }
+
+    auto vmcore = small_vmcore();
+    auto environment = scratch_capture(dir, vmcore);
+    environment.cpu_count = 1;
+    environment.now = 1700000000;
+    write_file(environment.resolved_target_path, core::cat("kind filesystem\ndevice UUID=", uuid, "\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n"));
+    auto config = core::parse_kdump_conf("disk_timeout 5\npath /ignored\n", "kdump.conf");
+    REQUIRE(config.ok());
+    auto outcome = core::run_capture(config.value(), environment);
+    std::string listing = in_top(core::cat("ls '", top, "/root/var/crash/127.0.0.1-2023-11-14-22:13:20'"));
+    std::system(("losetup -d '" + loop + "'").c_str());
+    INFO(outcome.failure);
+    CHECK(outcome.saved);
+    CHECK(outcome.dump_directory == environment.mount_point + "/var/crash/127.0.0.1-2023-11-14-22:13:20");
+    CHECK(("\n" + listing + "\n").find("\nvmcore\n") != std::string::npos);
+}

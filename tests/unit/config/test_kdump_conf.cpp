@@ -338,7 +338,7 @@ TEST_CASE("kdump_conf: the effective configuration reads back the same")
 {
     auto defaults = format_effective_config(parse_ok(""));
     CHECK(contains(defaults, "\npath /var/crash\n"));
-    CHECK(contains(defaults, "# no dump target: the dump goes to /var/crash on the root file system\n"));
+    CHECK(contains(defaults, "# no dump target: the dump goes to /var/crash on the file system that holds it (kdump start finds it)\n"));
     CHECK(contains(defaults, "# core_collector not set: the built-in collector (makedumpfile -z -d 31 --num-threads=<CPUs>)\n"));
     CHECK(contains(defaults, "\nsshkey /root/.ssh/kdump_id_rsa\n"));
     CHECK(contains(defaults, "\nfailure_action reboot\nfinal_action reboot\ndisk_timeout 180\nforce_rebuild 0\nforce_no_rebuild 0\n"));

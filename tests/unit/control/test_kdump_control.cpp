@@ -4,6 +4,7 @@
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/strings.h"
+#include "tests/unit/system/fake_storage.h"
 #include "tests/unit/test_support.h"
 
 #include <doctest.h>
@@ -46,6 +47,9 @@ struct FakeHost {
         header[16 + 7] = 1; // type 1, big-endian
         header[24 + 7] = 1; // version 1
         put(raw_device, header + std::string(4096, 'x'));
+        // The raw "device" is a file; sysfs knows it as a virtual disk.
+        REQUIRE(core::make_directories(root + "/sys/devices/virtual/block/rawdev").ok());
+        fake_storage::link(root + "/sys/devices/virtual/block/rawdev", root + "/sys/class/block/rawdev");
         put(root + "/sys/kernel/kexec_crash_size", "268435456\n");
         put(root + "/sys/kernel/kexec_crash_loaded", "0\n");
         put(root + "/sys/kernel/kexec_loaded", "0\n");
@@ -56,6 +60,7 @@ struct FakeHost {
         paths.settings_path = root + "/settings";
         paths.sysfs = root + "/sys";
         paths.proc = root + "/proc";
+        paths.dev = root + "/dev";
         paths.modules_root = root + "/no-modules";
         paths.self_binary = root + "/kdumpbox";
         paths.kexec_file_load = [this](int, int, std::string const&, unsigned long flags) {
@@ -66,6 +71,44 @@ struct FakeHost {
 };
 
 bool contains(std::string const& text, std::string_view part) { return text.find(part) != std::string::npos; }
+
+// A FakeHost with disks in its sysfs and /dev, a kdump.conf of `conf` and
+// a mountinfo of `mountinfo` ("ROOT" in either is the scratch directory,
+// links resolved, so that `path` exists or has an existing ancestor here).
+struct StorageHost : FakeHost {
+    fake_storage::FakeStorage storage { dir.path };
+    std::string real_root = core::real_path(dir.path).value();
+
+    std::string with_root(std::string text)
+    {
+        for (size_t at; (at = text.find("ROOT")) != std::string::npos;)
+            text.replace(at, 4, real_root);
+        return text;
+    }
+    void configure(std::string const& conf, std::string const& mountinfo)
+    {
+        put(dir.path + "/kdump.conf", with_root(conf));
+        put(paths.proc + "/self/mountinfo", with_root(mountinfo));
+    }
+    core::Result<core::CapturePlan> plan() { return core::plan_capture(paths, { .force_rebuild = false, .applet_names = { "dumper" } }); }
+    std::string failure()
+    {
+        auto planned = plan();
+        REQUIRE_FALSE(planned.ok());
+        return planned.error().message();
+    }
+};
+
+std::string file_in_image(core::CapturePlan const& plan, std::string_view path)
+{
+    for (auto const& file : plan.spec.extra_files) {
+        if (file.path == path)
+            return file.data;
+    }
+    return "(none)";
+}
+
+constexpr std::string_view crash_uuid = "6a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9";
 
 } // namespace
 
@@ -163,6 +206,108 @@ TEST_CASE("kdump test refuses to crash a machine that is not armed, and asks fir
     REQUIRE_FALSE(crashed.ok());
     CHECK(crashed.error().message() == core::cat("the crash through ", host.paths.proc, "/sysrq-trigger did not happen"));
     CHECK(core::read_text_file(host.paths.proc + "/sysrq-trigger").value() == "c");
+}
+
+TEST_CASE("kdump start without a target line: the file system holding path, from mountinfo")
+{
+    StorageHost host;
+    std::string image = fake_storage::ext4_image(host.dir.path, std::string(crash_uuid));
+    if (image.empty())
+        SKIP_TEST("mkfs.ext4 is missing");
+    auto vda = host.storage.disk("vda");
+    host.storage.partition(vda, "vda1", 1); // 254:1
+    auto vdb = host.storage.disk("vdb");     // 254:2
+    host.storage.partition(vdb, "vdb1", 1, image); // 254:3
+    REQUIRE(core::make_directories(host.dir.path + "/var/crash").ok());
+
+    // /var/crash on its own file system: the top of it.
+    host.configure("path ROOT/var/crash\n", "1 0 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+                                             "30 1 254:3 / ROOT/var/crash rw,relatime shared:20 - ext4 /dev/vdb1 rw\n");
+    auto plan = host.plan();
+    REQUIRE_MESSAGE(plan.ok(), plan.error().message());
+    REQUIRE(plan->target);
+    CHECK(plan->target->host_name == "vdb1");
+    CHECK(file_in_image(*plan, core::capture_resolved_target_path) == core::cat("kind filesystem\ndevice UUID=", crash_uuid, "\nfs_type ext4\nmount_options \ndirectory /\nlvm no\n"));
+    CHECK(file_in_image(*plan, core::capture_lvm_volume_path) == "(none)");
+    std::string explanation = plan->target->explanation;
+    INFO(explanation);
+    CHECK(explanation.starts_with(core::cat("# target: ext4 UUID=", crash_uuid, " (/dev/vdb1, the file system holding ", host.real_root, "/var/crash, mounted on ", host.real_root,
+        "/var/crash; from ", host.paths.proc, "/self/mountinfo)\n")));
+    CHECK(contains(explanation, "# found in the capture kernel by the UUID of the ext4 file system on vdb1; device stack: vdb1 (a partition of vdb)\n"));
+    CHECK(contains(explanation, "# directory inside it: /\n"));
+
+    // A path below a bind mount of a directory of it, that does not exist yet.
+    host.configure("path ROOT/srv/dumps/new\n", "1 0 254:1 / / rw - ext4 /dev/vda1 rw\n"
+                                                 "31 1 254:3 /keep ROOT/srv rw - ext4 /dev/vdb1 rw\n");
+    plan = host.plan();
+    REQUIRE_MESSAGE(plan.ok(), plan.error().message());
+    CHECK(plan->target->target.directory == "/keep/dumps/new");
+
+    // btrfs: the mount's number is anonymous; the source names the device,
+    // and the capture mounts the subvolume.
+    host.configure("path ROOT/var/crash\n", "60 1 0:33 /root/var/crash ROOT/var/crash rw - btrfs /dev/vdb1 rw,subvolid=257,subvol=/root\n");
+    plan = host.plan();
+    REQUIRE_MESSAGE(plan.ok(), plan.error().message());
+    CHECK(plan->target->target.mount_options == "subvol=/root");
+    CHECK(plan->target->target.directory == "/var/crash");
+    CHECK(plan->target->target.fs_type == "btrfs");
+    CHECK(contains(plan->target->explanation, "# directory inside it: /var/crash (mounted with subvol=/root)"));
+
+    // An explicit file-system target: path is relative to its root, and the
+    // capture finds it by UUID, whatever the line called it.
+    fake_storage::link("../../vdb1", host.storage.options.dev_root + "/disk/by-id/virtio-crash-part1");
+    host.configure("ext4 /dev/disk/by-id/virtio-crash-part1\npath /dumps\n", "1 0 254:1 / / rw - ext4 /dev/vda1 rw\n");
+    plan = host.plan();
+    REQUIRE_MESSAGE(plan.ok(), plan.error().message());
+    CHECK(file_in_image(*plan, core::capture_resolved_target_path) == core::cat("kind filesystem\ndevice UUID=", crash_uuid, "\nfs_type ext4\nmount_options \ndirectory /dumps\nlvm no\n"));
+    CHECK(contains(plan->target->explanation, core::cat("the ext4 line at ", host.dir.path, "/kdump.conf:1")));
+    CHECK_FALSE(plan->rootfs);
+
+    // failure_action dump_to_rootfs: the root file system (the mount holding
+    // /) is recorded too, with path inside it; here a btrfs subvolume.
+    host.configure("ext4 /dev/vdb1\npath /var/crash\nfailure_action dump_to_rootfs\n", "1 0 0:33 /root / rw - btrfs /dev/vdb1 rw,subvolid=257,subvol=/root\n");
+    plan = host.plan();
+    REQUIRE_MESSAGE(plan.ok(), plan.error().message());
+    REQUIRE(plan->rootfs);
+    CHECK(file_in_image(*plan, core::capture_rootfs_target_path) == core::cat("kind filesystem\ndevice UUID=", crash_uuid, "\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n"));
+    CHECK(plan->rootfs->explanation.starts_with(core::cat("# dump_to_rootfs target: btrfs UUID=", crash_uuid, " (/dev/vdb1, the root file system, mounted on / from subvolume /root; from ")));
+}
+
+TEST_CASE("kdump start without a target line refuses a network or device-less file system at path")
+{
+    StorageHost host;
+    host.configure("path ROOT/var/crash\n", "1 0 254:1 / / rw - ext4 /dev/vda1 rw\n"
+                                             "40 1 0:50 / ROOT/var rw - nfs4 server:/export rw,vers=4.2,addr=10.0.0.1\n");
+    auto nfs = host.failure();
+    CHECK(nfs == core::cat("the file system holding ", host.real_root, "/var/crash (server:/export, nfs4 mounted on ", host.real_root,
+                     "/var) is a network file system, and kdump.conf has no target line; kdumpbox does not follow it by itself: write `nfs HOST:/EXPORT` or `ssh USER@HOST` in kdump.conf, or a local target line"));
+    host.configure("path ROOT/var/crash\n", "40 1 0:51 / ROOT rw - tmpfs tmpfs rw\n");
+    auto tmpfs = host.failure();
+    CHECK(tmpfs.starts_with(core::cat("the file system holding ", host.real_root, "/var/crash (tmpfs, tmpfs mounted on ", host.real_root, ") is not on a block device the capture kernel can mount (")));
+    CHECK(tmpfs.ends_with("); write a target line in kdump.conf (e.g. `xfs UUID=...`), or an nfs or ssh line"));
+}
+
+TEST_CASE("kdump start refuses targets on layers the capture cannot build, naming the layer")
+{
+    StorageHost host;
+    auto vda = host.storage.disk("vda");
+    auto vda2 = host.storage.partition(vda, "vda2", 2);
+    host.storage.dm("dm-0", "CRYPT-LUKS2-0123-luks-root", { vda2 });
+    fake_storage::link("../dm-0", host.storage.options.dev_root + "/mapper/luks-root");
+    host.configure("xfs /dev/mapper/luks-root\n", "1 0 254:1 / / rw - ext4 /dev/vda1 rw\n");
+    auto luks = host.failure();
+    CHECK(luks == core::cat(host.dir.path, "/kdump.conf:1: xfs /dev/mapper/luks-root: dm-crypt/LUKS device dm-0 (CRYPT-LUKS2): kdumpbox cannot unlock encrypted devices in the capture kernel; put the dump target outside it (a target line in kdump.conf), or dump over ssh or nfs"));
+
+    // The root file system on an LVM logical volume, by default: the plan
+    // is plan_lvm_volume's, whose refusal (its PV here has no LVM label)
+    // names the LV.
+    host.storage.dm("dm-3", "LVM-0123456789", { vda2 }); // 254:3
+    host.configure("path ROOT/var/crash\n", "1 0 254:3 / / rw - xfs /dev/mapper/vg0-root rw\n");
+    auto lvm = host.failure();
+    INFO(lvm);
+    CHECK(lvm.starts_with(core::cat("the file system holding ", host.real_root, "/var/crash (/dev/mapper/vg0-root, xfs mounted on /): ")));
+    CHECK(contains(lvm, "dm-3"));
+    CHECK(contains(lvm, "device-mapper uuid \"LVM-0123456789\" is not LVM- and two 32-character ids"));
 }
 
 } // TEST_SUITE

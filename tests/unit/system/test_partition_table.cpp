@@ -135,3 +135,38 @@ TEST_CASE("partition table: none, truncated, and hostile headers")
     REQUIRE_FALSE(huge.ok());
     CHECK(huge.error().message() == "vdb: GPT entry array of 4294967295 x 128 bytes is larger than 1048576");
 }
+
+TEST_CASE("partition table: MBR logical partitions are numbered from 5 along the chain")
+{
+    if (!have_sfdisk())
+        SKIP_TEST("sfdisk is not installed (apt-get install fdisk)");
+    ScratchDir dir("kdumpbox-partitions");
+    auto image = image_from_script(dir,
+        "label: dos\n"
+        "label-id: 0x0badf00d\n"
+        "start=2048, size=4096, type=83\n"
+        "start=8192, size=20480, type=5\n"
+        "start=10240, size=4096, type=83\n"
+        "start=16384, size=4096, type=82\n");
+    auto table = table_of(image);
+    REQUIRE(table.size() == 4);
+    CHECK(table[0] == core::PartitionIdentity { 1, "0badf00d-01", "" });
+    CHECK(table[1] == core::PartitionIdentity { 2, "0badf00d-02", "" }); // the extended one
+    CHECK(table[2] == core::PartitionIdentity { 5, "0badf00d-05", "" });
+    CHECK(table[3] == core::PartitionIdentity { 6, "0badf00d-06", "" });
+    // sfdisk, the oracle, numbers them the same way.
+    std::string dump = test_support::run_output("sfdisk -d '" + image + "'");
+    CHECK(dump.find(image + "5 : start=       10240") != std::string::npos);
+    CHECK(dump.find(image + "6 : start=       16384") != std::string::npos);
+    CHECK(dump.find(image + "7 :") == std::string::npos);
+
+    // A chain that points back at itself ends at the cap, with an error:
+    // the first record's link (its second entry) now starts at offset 0.
+    auto fd = core::open_file(image, O_RDWR);
+    REQUIRE(fd.ok());
+    uint8_t const zero_start[4] = { 0, 0, 0, 0 };
+    REQUIRE(::pwrite(fd->get(), zero_start, 4, 8192 * 512 + 462 + 8) == 4);
+    auto looping = core::read_partition_table(fd->get(), "vda");
+    REQUIRE_FALSE(looping.ok());
+    CHECK(looping.error().message() == "vda: the extended partition's chain of boot records is longer than 256 (a loop?); repair the table with fdisk");
+}

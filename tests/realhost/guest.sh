@@ -123,10 +123,11 @@ refused)
 	d=$(readlink -f "$(disk thin)")
 	run make-md sh -ec "mdadm --create /dev/md0 --run --level=1 --raid-devices=2 --metadata=1.2 $a $b; mkfs.ext4 -q /dev/md0"
 	head -c 64 /dev/urandom >/root/luks.key
-	run make-luks sh -ec "cryptsetup luksFormat -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /root/luks.key $c; cryptsetup open --key-file /root/luks.key $c crypt0; mkfs.ext4 -q /dev/mapper/crypt0"
-	run make-thin sh -ec "pvcreate -q $d; vgcreate -q vgt $d; lvcreate -q -y -L 200M -T vgt/pool; lvcreate -q -y -V 300M -T vgt/pool -n thin; mkfs.ext4 -q /dev/mapper/vgt-thin"
+	run make-luks sh -ec "cryptsetup luksFormat -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file /root/luks.key $c; cryptsetup open --key-file /root/luks.key $c secret; mkfs.ext4 -q /dev/mapper/secret"
+	run make-thin sh -ec "pvcreate -q $d; vgcreate -q vgd $d; lvcreate -q -y -L 200M -T vgd/pool; lvcreate -q -y -V 300M -T vgd/pool -n data; mkfs.ext4 -q /dev/mapper/vgd-data"
 	cp /etc/kdump.conf /root/kdump.conf.shipped
-	for layer in md:/dev/md0 luks:/dev/mapper/crypt0 thin:/dev/mapper/vgt-thin; do
+	# the devices' names do not name their layer: the message must
+	for layer in md:/dev/md0 luks:/dev/mapper/secret thin:/dev/mapper/vgd-data; do
 		layer_name=${layer%%:*}
 		{ cat /root/kdump.conf.shipped; echo "ext4 ${layer#*:}"; } >/etc/kdump.conf
 		run "start-$layer_name" kdumpbox kdump start

@@ -429,7 +429,7 @@ run_refused() {
 	vm_expect_run "$log" make-md 0
 	vm_expect_run "$log" make-luks 0
 	vm_expect_run "$log" make-thin 0
-	for layer in md:'md|RAID' luks:'LUKS|dm-crypt|crypt' thin:'thin'; do
+	for layer in md:'RAID' luks:'LUKS|dm-crypt' thin:'thin'; do
 		pattern=${layer#*:}
 		layer=${layer%%:*}
 		local out lines

@@ -89,7 +89,7 @@ t = json.load(sys.stdin)["partitiontable"]
 p = t["partitions"][int(sys.argv[1]) - 1]
 ss = t.get("sectorsize", 512)
 print(p["start"] * ss, p["size"] * ss)' "$2") || return 1
-	loop_for "$1" ${range% *} ${range#* }
+	loop_for "$1" "${range% *}" "${range#* }"
 }
 new_uuid() { cat /proc/sys/kernel/random/uuid; }
 fs_uuid() { blkid -p -s UUID -o value "$1"; }

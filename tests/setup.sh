@@ -19,6 +19,9 @@ packages=(
     openssh-server openssh-client
     # the NFS test server (tests/vm/nfs.sh): userspace, the host kernel has no nfsd
     nfs-ganesha nfs-ganesha-vfs rpcbind
+    # the real-host tier (tests/realhost/): builds Debian images; lvm2 writes
+    # LVM metadata without device-mapper (--driverloaded n)
+    debootstrap lvm2
 )
 
 missing=()

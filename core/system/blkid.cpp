@@ -11,6 +11,7 @@
 // - swap: the page-sized header ending in "SWAPSPACE2" (linux/swap.h).
 // - LUKS: the "LUKS\xba\xbe" header (the LUKS1 and LUKS2 specifications).
 #include "core/system/blkid.h"
+#include "core/system/device_modules.h"
 #include "core/system/partition_table.h"
 
 #include "core/base/bytes.h"
@@ -496,19 +497,6 @@ std::vector<SeenDevice> scan_block_devices(FindOptions const& options)
     return seen;
 }
 
-// The kernel's partition number of class/block/DISK/ENTRY, when ENTRY is
-// one of the disk's partitions (sysfs nests them under the disk).
-std::optional<unsigned> partition_number(std::string const& disk_dir, std::string const& entry)
-{
-    auto text = read_text_file(path_join(disk_dir, cat(entry, "/partition")), 64);
-    if (!text.ok())
-        return std::nullopt;
-    auto number = parse_u64(trim(*text), "partition number");
-    if (!number.ok() || *number == 0 || *number > 0xffff)
-        return std::nullopt;
-    return unsigned(*number);
-}
-
 // Gives every partition in `seen` its PARTUUID and PARTLABEL, reading each
 // whole disk's table once. The capture kernel has no udev to make
 // /dev/disk/by-partuuid, and sysfs does not show them. A damaged table is
@@ -525,7 +513,7 @@ void identify_partitions(std::vector<SeenDevice>& seen, FindOptions const& optio
             continue;
         std::vector<std::pair<std::string, unsigned>> partitions;
         for (auto const& entry : *entries) {
-            if (auto number = partition_number(disk_dir, entry))
+            if (auto number = sysfs_partition_number(path_join(disk_dir, entry)))
                 partitions.emplace_back(entry, *number);
         }
         if (partitions.empty())

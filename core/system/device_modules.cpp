@@ -165,4 +165,16 @@ Result<std::vector<std::string>> net_device_modules(std::string sysfs_root, std:
     return out;
 }
 
+std::optional<unsigned> sysfs_partition_number(std::string const& block_directory)
+{
+    auto text = read_text_file(path_join(block_directory, "partition"), 64);
+    if (!text.ok())
+        return std::nullopt;
+    auto number = parse_u64(trim(text.value()), "partition number");
+    // The kernel's own limit is far below this; anything else is no number.
+    if (!number.ok() || number.value() == 0 || number.value() > 0xffffffffu)
+        return std::nullopt;
+    return static_cast<unsigned>(number.value());
+}
+
 } // namespace core

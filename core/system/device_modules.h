@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,10 @@ bool is_module_file_name(std::string_view name);
 // link, "vda1" or "254:1"; a block device node is looked up by its
 // major:minor. ENOENT names what was looked for.
 Result<std::string> sysfs_block_directory(std::string const& sysfs_root, std::string const& device);
+
+// The kernel's partition number of the block device whose sysfs directory
+// this is (its "partition" file); nullopt when it is no partition.
+std::optional<unsigned> sysfs_partition_number(std::string const& block_directory);
 
 // The driver modules under a block device, nearest first: "virtio_blk",
 // "virtio_pci". device is "/dev/vda1", a /dev/disk/by-* link, "vda1" or

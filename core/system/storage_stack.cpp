@@ -124,22 +124,11 @@ Result<std::string> walk_device(Walk& walk, std::string sysfs_path, unsigned dep
     return description;
 }
 
-std::optional<unsigned> partition_number(std::string const& sysfs_path)
-{
-    auto text = read_text_file(path_join(sysfs_path, "partition"), 64);
-    if (!text.ok())
-        return std::nullopt;
-    auto number = parse_u64(trim(text.value()), "partition number");
-    if (!number.ok() || number.value() == 0 || number.value() > 0xffffffffu)
-        return std::nullopt;
-    return static_cast<unsigned>(number.value());
-}
-
 // The partition's PARTUUID, read from its disk's table; "" when it has
 // none (no table the kernel reads, or not a partition).
 Result<std::string> partition_uuid(HostBlockDevice const& device, FindOptions const& options)
 {
-    auto number = partition_number(device.sysfs_path);
+    auto number = sysfs_partition_number(device.sysfs_path);
     if (!number)
         return std::string();
     std::string disk(base_name(parent_directory(device.sysfs_path)));

@@ -115,7 +115,8 @@ expect_saved() {
 	fi
 }
 
-payload_sum=$(sed -n 's/^KTEST: payload sha256 //p' "$log")
+# Only the 64 hex digits: the kernel may print onto the same console line.
+payload_sum=$(sed -n 's/^KTEST: payload sha256 \([0-9a-f]\{64\}\).*/\1/p' "$log")
 payload_file=$(find "$work/export/var/crash" -name payload 2>/dev/null | head -1)
 payload=$(cat "$payload_file" 2>/dev/null)
 [[ -n $payload_sum && $(sha256sum <<<"$payload" | cut -d' ' -f1) == "$payload_sum" ]] &&

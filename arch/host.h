@@ -61,4 +61,11 @@ std::string_view kernel_image_hint();
 std::string_view capture_cmdline_remove_default();
 std::string_view capture_cmdline_append_default();
 
+// `kdump get-default-crashkernel`: the crashkernel= value to put on the
+// kernel command line, in its ranges syntax (RAM range:reservation), as
+// kdump-utils prints for the same command, sized for kdumpbox's capture
+// (arch/<cpu>/host_cmdline.cpp says how). Empty where the host is
+// unsupported.
+std::string_view default_crashkernel();
+
 } // namespace arch

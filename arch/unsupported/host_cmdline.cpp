@@ -11,5 +11,6 @@ bool host_supported() { return false; }
 // No capture kernel can be loaded here, so there is nothing to tune.
 std::string_view capture_cmdline_remove_default() { return {}; }
 std::string_view capture_cmdline_append_default() { return {}; }
+std::string_view default_crashkernel() { return {}; }
 
 } // namespace arch

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/control/kdump_control.h"
 
+#include "arch/host.h"
+
 #include "core/system/blkid.h"
 #include "core/config/cmdline.h"
 #include "core/dump/dump_output.h"
@@ -346,26 +348,51 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
     return plan;
 }
 
-Result<RebuildReport> rebuild_initramfs(CapturePlan const& plan, bool force)
+namespace {
+
+// Whether `kdump start` builds the image, and why (or why not).
+struct RebuildDecision {
+    bool needed { true };
+    std::string reason;
+};
+
+Result<RebuildDecision> decide_rebuild(CapturePlan const& plan, bool force)
 {
-    RebuildReport report;
     std::string digest = TRY(initramfs::inputs_digest(plan.spec));
     auto recorded = read_text_file(digest_path(plan.initrd_path));
     bool image_exists = path_exists(plan.initrd_path);
     if (!force && !plan.config.force_rebuild && image_exists) {
-        if (plan.config.force_no_rebuild) {
-            report.reason = "force_no_rebuild 1 in kdump.conf: the existing image is used as it is";
-            return report;
-        }
-        if (recorded.ok() && trim(recorded.value()) == digest) {
-            report.reason = cat("its inputs have not changed (", digest.substr(0, 12), ")");
-            return report;
-        }
+        if (plan.config.force_no_rebuild)
+            return RebuildDecision { false, "force_no_rebuild 1 in kdump.conf: the existing image is used as it is" };
+        if (recorded.ok() && trim(recorded.value()) == digest)
+            return RebuildDecision { false, cat("its inputs have not changed (", digest.substr(0, 12), ")") };
     }
-    report.reason = force ? "a rebuild was asked for"
-        : plan.config.force_rebuild ? "force_rebuild 1 in kdump.conf"
-        : !image_exists ? "there was no image yet"
-                        : "its inputs changed";
+    return RebuildDecision { true,
+        force                       ? "a rebuild was asked for"
+            : plan.config.force_rebuild ? "force_rebuild 1 in kdump.conf"
+            : !image_exists             ? "there was no image yet"
+                                        : "its inputs changed" };
+}
+
+kexec::LoadRequest capture_load_request(CapturePlan const& plan)
+{
+    kexec::LoadRequest request;
+    request.kernel_path = plan.kernel_path;
+    request.initrd_path = plan.initrd_path;
+    request.cmdline = plan.cmdline;
+    request.target = kexec::Target::Panic;
+    return request;
+}
+
+} // namespace
+
+Result<RebuildReport> rebuild_initramfs(CapturePlan const& plan, bool force)
+{
+    RebuildReport report;
+    auto decision = TRY(decide_rebuild(plan, force));
+    report.reason = std::move(decision.reason);
+    if (!decision.needed)
+        return report;
     TRY(make_parent_directories(plan.initrd_path));
     report.image = TRY(initramfs::build_initramfs(plan.spec, plan.initrd_path));
     TRY(write_text_atomically(digest_path(plan.initrd_path), report.image.inputs_digest + "\n"));
@@ -426,12 +453,7 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
             report.notes.push_back(cat("rebuilt the dump found on ", device, " into ", rebuilt.value()));
     }
     report.rebuild = TRY(rebuild_initramfs(plan, options.force_rebuild));
-    kexec::LoadRequest request;
-    request.kernel_path = plan.kernel_path;
-    request.initrd_path = plan.initrd_path;
-    request.cmdline = plan.cmdline;
-    request.target = kexec::Target::Panic;
-    auto loaded = TRY(kexec::load_kernel(std::move(request), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
+    auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
     report.load_description = std::move(loaded.description);
     // After the raw-dump notes: they say where a waiting dump went.
     for (auto& note : prepare_crash_settings(paths.proc))
@@ -445,6 +467,51 @@ Result<ArmReport> rearm(HostPaths const& paths, ArmOptions const& options)
     if (!stopped.ok())
         log::warn(stopped.error().message());
     return arm(paths, options);
+}
+
+Result<ArmReport> reload(HostPaths const& paths, ArmOptions const& options)
+{
+    auto loaded = kexec::is_loaded(kexec::Target::Panic, kexec_paths(paths));
+    bool was_armed = loaded.ok() && loaded.value();
+    auto report = TRY(rearm(paths, options));
+    if (!was_armed)
+        report.notes.insert(report.notes.begin(), "kdump was not armed before the reload; it is now");
+    return report;
+}
+
+Result<ArmPreview> preview_arm(HostPaths const& paths, ArmOptions const& options)
+{
+    auto system = kexec_paths(paths);
+    TRY(kexec::check_crash_reservation(system));
+    auto plan = TRY(plan_capture(paths, options));
+    ArmPreview preview;
+    auto decision = TRY(decide_rebuild(plan, options.force_rebuild));
+    preview.rebuild_needed = decision.needed;
+    preview.rebuild_reason = std::move(decision.reason);
+    // Without the image the load cannot be probed; what it would be is
+    // still worth saying.
+    if (path_exists(plan.initrd_path)) {
+        auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::Yes, nullptr, system, paths.kexec_file_load));
+        preview.load_description = std::move(loaded.description);
+    } else {
+        preview.load_description = cat(plan.kernel_path, " with ", plan.initrd_path, " (built first), command line: ", plan.cmdline);
+    }
+    preview.plan = std::move(plan);
+    return preview;
+}
+
+Result<std::string> default_crashkernel()
+{
+    auto ranges = arch::default_crashkernel();
+    if (ranges.empty())
+        return Error::unsupported(cat("kdumpbox cannot load a capture kernel on ", arch::host_name(), ", so it has no crashkernel= size to suggest"));
+    return std::string(ranges);
+}
+
+std::string ArmedStatus::text() const
+{
+    // kdumpctl's first line, which scripts grep for; then why.
+    return cat(armed ? "Kdump is operational\n" : "Kdump is not operational\n", explanation, "\n");
 }
 
 Result<PropagateReport> propagate(HostPaths const& paths)

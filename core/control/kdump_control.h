@@ -111,12 +111,35 @@ Result<void> disarm(HostPaths const& paths);
 // kdump restart: disarm (a failure there is only a warning: there may be
 // nothing loaded), then arm with the same options.
 Result<ArmReport> rearm(HostPaths const& paths, ArmOptions const& options);
+// kdump reload (kdumpctl reload): unload, then arm again, rebuilding the
+// initramfs only if its inputs changed; a note says when nothing was armed
+// before (kdumpctl warns "Kdump was not running").
+Result<ArmReport> reload(HostPaths const& paths, ArmOptions const& options);
+
+// kdump-config test: what `kdump start` would do, doing nothing: every
+// check of start (the reservation, the configuration, the target), whether
+// the image would be rebuilt, and the load it would make (kexec's dry run).
+struct ArmPreview {
+    CapturePlan plan;
+    bool rebuild_needed { false };
+    std::string rebuild_reason;
+    std::string load_description;
+};
+Result<ArmPreview> preview_arm(HostPaths const& paths, ArmOptions const& options);
+
+// kdump get-default-crashkernel: the crashkernel= value for this CPU
+// (arch::default_crashkernel); an error where kdumpbox cannot arm.
+Result<std::string> default_crashkernel();
+
 // kdump propagate: the ssh target's key and host key (core/ssh_target.h).
 Result<PropagateReport> propagate(HostPaths const& paths);
 
 struct ArmedStatus {
     bool armed { false };
     std::string explanation; // one line: what is loaded, or why nothing is
+    // kdumpctl's "Kdump is operational" or "Kdump is not operational", then
+    // the explanation.
+    std::string text() const;
 };
 ArmedStatus armed_status(HostPaths const& paths);
 

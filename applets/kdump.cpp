@@ -14,7 +14,9 @@ namespace applets {
 
 namespace {
 
-constexpr std::string_view aliases[] = { "kdumpctl" };
+// kdump-config is Debian's kdump-tools command: its verbs are mapped onto
+// ours (kdump_config_command), never its dry-run `test` onto our crash.
+constexpr std::string_view aliases[] = { "kdumpctl", "kdump-config" };
 
 core::Result<int> kdump_main(Context& context, Arguments args);
 
@@ -34,7 +36,10 @@ Commands:
              if its inputs changed, and load the capture kernel (kexec -p)
   stop       unload the capture kernel
   restart    stop, then start
-  status     say whether kdump is armed and why not; exit 0 armed, 3 not
+  reload     unload and load again, rebuilding the initramfs only if its
+             inputs changed (the unit's ExecReload)
+  status     "Kdump is operational" or "Kdump is not operational", then
+             why; exit 0 armed, 3 not
   rebuild    build the capture initramfs now (--print-contents: list what
              went in and why)
   show       print the effective kdump.conf, defaults filled in, the dump
@@ -48,6 +53,13 @@ Commands:
              and log in as the capture kernel will
   estimate   the crashkernel= size the capture needs, and its parts
   showmem    the memory reserved for the crash kernel
+  get-default-crashkernel
+             the crashkernel= value to put on the kernel command line
+
+As kdump-config (Debian's kdump-tools): show, status, load (start),
+unload (stop), reload and propagate do what kdump's do; test is a dry run
+of start (every check, nothing loaded, nothing crashed); savecore and
+symlinks are refused with the reason.
 
 Settings: /etc/sysconfig/kdumpbox (KDUMP_* variables, see conf/README.md);
 configuration: /etc/kdump.conf.
@@ -81,7 +93,39 @@ core::Result<void> confirm_crash()
     return {};
 }
 
-core::Result<int> kdump_main(Context&, Arguments args)
+// Debian's kdump-config verbs, as our commands; an error for the verbs we
+// do not take. Its `test` is a dry run there, so it maps to ours: "check".
+core::Result<std::string_view> kdump_config_command(std::string_view verb)
+{
+    constexpr std::pair<std::string_view, std::string_view> same[] = {
+        { "show", "show" }, { "status", "status" }, { "load", "start" }, { "unload", "stop" },
+        { "reload", "reload" }, { "propagate", "propagate" }, { "test", "check" },
+    };
+    for (auto const& [theirs, ours] : same) {
+        if (verb == theirs)
+            return ours;
+    }
+    if (verb == "savecore")
+        return core::Error::unsupported("kdump-config savecore: kdumpbox saves the dump in its own capture initramfs (the dumper), so there is nothing to run on the host; `kdump status` shows the last dump");
+    if (verb == "symlinks")
+        return core::Error::unsupported("kdump-config symlinks: kdumpbox loads the kernel named by KDUMP_KERNELVER or KDUMPBOX_KERNEL in /etc/sysconfig/kdumpbox and needs no /var/lib/kdump links");
+    return core::Error::invalid(core::cat("kdump-config: unknown command '", verb, "'; kdumpbox takes show, status, load, unload, reload, propagate and test (a dry run)"));
+}
+
+core::Result<int> print_preview(core::ArmPreview const& preview)
+{
+    TRY(print(core::format_effective_config(preview.plan.config)));
+    if (preview.plan.target)
+        TRY(print(preview.plan.target->explanation));
+    if (preview.plan.rootfs)
+        TRY(print(preview.plan.rootfs->explanation));
+    TRY(print(core::cat("initramfs: ", preview.rebuild_needed ? "would be built" : "kept", " (", preview.rebuild_reason, ")\n")));
+    TRY(print(core::cat("would load: ", preview.load_description, "\n")));
+    TRY(print("kdump: the configuration is ready; nothing was loaded (dry run)\n"));
+    return 0;
+}
+
+core::Result<int> kdump_main(Context& context, Arguments args)
 {
     bool help = false, force = false, print_contents = false;
     std::optional<std::string> settings;
@@ -96,13 +140,16 @@ core::Result<int> kdump_main(Context&, Arguments args)
         return 0;
     }
     if (operands.size() != 1)
-        return core::Error::invalid("give one command: start, stop, restart, status, rebuild, show, test, propagate, estimate or showmem (see --help)");
+        return core::Error::invalid("give one command: start, stop, restart, reload, status, rebuild, show, test, propagate, estimate, showmem or get-default-crashkernel (see --help)");
     core::HostPaths paths;
     if (settings)
         paths.settings_path = *settings;
     // One set of options for every command, so none drops --force.
     core::ArmOptions options { .force_rebuild = force, .applet_names = all_applet_names() };
     std::string_view command = operands[0];
+    bool as_kdump_config = context.invoked_name == "kdump-config";
+    if (as_kdump_config)
+        command = TRY(kdump_config_command(command));
 
     if (command == "start")
         return print_armed(TRY(core::arm(paths, options)));
@@ -113,10 +160,19 @@ core::Result<int> kdump_main(Context&, Arguments args)
     }
     if (command == "restart")
         return print_armed(TRY(core::rearm(paths, options)));
+    if (command == "reload")
+        return print_armed(TRY(core::reload(paths, options)));
     if (command == "status") {
         auto status = core::armed_status(paths);
-        TRY(print(status.explanation + "\n"));
+        TRY(print(status.text()));
         return status.armed ? 0 : exit_not_armed;
+    }
+    // Reached only as kdump-config test: kdump's own `test` crashes.
+    if (command == "check" && as_kdump_config)
+        return print_preview(TRY(core::preview_arm(paths, options)));
+    if (command == "get-default-crashkernel") {
+        TRY(print(TRY(core::default_crashkernel()) + "\n"));
+        return 0;
     }
     if (command == "rebuild") {
         auto plan = TRY(core::plan_capture(paths, options));
@@ -160,7 +216,7 @@ core::Result<int> kdump_main(Context&, Arguments args)
         TRY(print(estimate.ok() ? estimate.value().text() : status.explanation + "\n"));
         return 0;
     }
-    return core::Error::invalid(core::cat("unknown command '", command, "'; use start, stop, restart, status, rebuild, show, test, propagate, estimate or showmem"));
+    return core::Error::invalid(core::cat("unknown command '", command, "'; use start, stop, restart, reload, status, rebuild, show, test, propagate, estimate, showmem or get-default-crashkernel"));
 }
 
 } // namespace

@@ -74,6 +74,28 @@ fi
 expect "--install --force replaces it" 0 "\\($all_names new\\)" -- "$binary" --install "$work/occupied" --force
 [ "$(readlink "$work/occupied/halt")" = "$binary" ] && ok "--force left a link" || fail "--force left a link" "$(ls -l "$work/occupied")"
 
+# --- kdumpctl and kdump-config compatibility ---------------------------------
+# A settings file naming a kdump.conf that does not exist: no command here
+# may touch the host's real configuration.
+printf 'KDUMPBOX_CONF="%s/no-kdump.conf"\nKDUMPBOX_KERNEL="%s/no-vmlinuz"\n' "$work" "$work" >"$work/settings"
+expect "kdump get-default-crashkernel prints crashkernel= ranges" 0 '^1G-64G:[0-9]+M,64G-:[0-9]+M$' -- "$binary" kdump get-default-crashkernel
+crash_loaded=$(cat /sys/kernel/kexec_crash_loaded 2>/dev/null || echo 0)
+if [ "$crash_loaded" = 1 ]; then
+    expect "kdump status starts with kdumpctl's line" 0 '^Kdump is operational$' -- "$binary" kdump status --settings "$work/settings"
+else
+    expect "kdump status starts with kdumpctl's line and exits 3" 3 '^Kdump is not operational$' -- "$binary" kdump status --settings "$work/settings"
+    status_first=$("$binary" kdump status --settings "$work/settings" 2>&1 | head -1)
+    [ "$status_first" = "Kdump is not operational" ] && ok "kdumpctl's line is the first line" || fail "kdumpctl's line is the first line" "first line: $status_first"
+fi
+expect "kdump-config status is kdump status" "$([ "$crash_loaded" = 1 ] && echo 0 || echo 3)" '^Kdump is (not )?operational$' -- "$bin/kdump-config" status --settings "$work/settings"
+expect "kdump-config savecore is refused by name" 1 'kdump-config savecore: kdumpbox saves the dump in its own capture initramfs' -- "$bin/kdump-config" savecore
+expect "kdump-config symlinks is refused by name" 1 'kdump-config symlinks: .*KDUMP_KERNELVER' -- "$bin/kdump-config" symlinks
+expect "kdump-config with an unknown verb names it" 1 "kdump-config: unknown command 'bogus'" -- "$bin/kdump-config" bogus
+# Its test is a dry run; ours would crash. Here it must fail at a check
+# (no reservation, or no kernel), never reach sysrq.
+expect "kdump-config test is a dry run that stops at start's checks" 1 'crashkernel|no-vmlinuz' -- "$bin/kdump-config" test --settings "$work/settings"
+expect "kdump check is not a kdump command" 1 "unknown command 'check'" -- "$binary" kdump check
+
 # --- the dumper outside PID 1 ---------------------------------------------------
 # Run by hand or by mistake on a host, /init must capture or fail, and never
 # reboot: only PID 1 of a capture kernel acts.

@@ -182,6 +182,89 @@ TEST_CASE("kdump restart honours --force: the initramfs is rebuilt though its in
     CHECK(host.load_flags.size() == 5);
 }
 
+TEST_CASE("kdump status's first line is kdumpctl's")
+{
+    core::ArmedStatus armed { true, "kdump is armed: a crash kernel is loaded" };
+    CHECK(armed.text() == "Kdump is operational\nkdump is armed: a crash kernel is loaded\n");
+    core::ArmedStatus unarmed { false, "kdump is not armed: no crash kernel is loaded; run 'kdump start'" };
+    CHECK(unarmed.text().starts_with("Kdump is not operational\nkdump is not armed"));
+}
+
+TEST_CASE("kdump reload unloads and loads, keeps an unchanged image, and says when nothing was armed")
+{
+    FakeHost host;
+    core::ArmOptions options { .force_rebuild = false, .applet_names = { "dumper" } };
+    auto first = core::reload(host.paths, options);
+    REQUIRE(first.ok());
+    CHECK(first->notes.front() == "kdump was not armed before the reload; it is now");
+    CHECK(first->rebuild.rebuilt);
+    put(host.paths.sysfs + "/kernel/kexec_crash_loaded", "1\n");
+    size_t calls = host.load_flags.size();
+    auto again = core::reload(host.paths, options);
+    REQUIRE(again.ok());
+    CHECK_FALSE(again->rebuild.rebuilt);
+    for (auto const& note : again->notes)
+        CHECK_FALSE(contains(note, "was not armed"));
+    // An unload, then a load.
+    CHECK(host.load_flags.size() == calls + 2);
+}
+
+TEST_CASE("kdump-config test previews start: the checks run, nothing is built or loaded")
+{
+    FakeHost host;
+    core::ArmOptions options { .force_rebuild = false, .applet_names = { "dumper" } };
+    auto preview = core::preview_arm(host.paths, options);
+    REQUIRE(preview.ok());
+    CHECK(preview->rebuild_needed);
+    CHECK(preview->rebuild_reason == "there was no image yet");
+    CHECK(contains(preview->load_description, "(built first)"));
+    CHECK(host.load_flags.empty());
+    CHECK_FALSE(core::path_exists(preview->plan.initrd_path));
+
+    REQUIRE(core::arm(host.paths, options).ok());
+    size_t calls = host.load_flags.size();
+    auto built = core::preview_arm(host.paths, options);
+    REQUIRE(built.ok());
+    CHECK_FALSE(built->rebuild_needed);
+    CHECK(contains(built->load_description, "KEXEC_FILE_ON_CRASH"));
+    CHECK(host.load_flags.size() == calls);
+
+    // Start's checks are the preview's: no reservation, no preview.
+    put(host.paths.sysfs + "/kernel/kexec_crash_size", "0\n");
+    auto refused = core::preview_arm(host.paths, options);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(contains(refused.error().message(), "crashkernel="));
+}
+
+TEST_CASE("get-default-crashkernel covers the measured floor at every size")
+{
+    auto ranges = core::default_crashkernel();
+    REQUIRE(ranges.ok());
+    // "START-[END]:SIZE,..." in MiB and GiB; every range at least the 80M
+    // that Debian's 6.1 capture kernel was measured to need (sweep.sh),
+    // with room, and the ranges contiguous from 1G up with no end.
+    auto parse_size = [](std::string_view text) -> uint64_t {
+        uint64_t value = std::stoull(std::string(text.substr(0, text.size() - 1)));
+        return text.back() == 'G' ? value << 30 : value << 20;
+    };
+    uint64_t next_start = 1ull << 30;
+    bool open_ended = false;
+    for (auto range : core::split(ranges.value(), ',')) {
+        auto colon = range.find(':');
+        REQUIRE(colon != std::string_view::npos);
+        auto span = range.substr(0, colon);
+        auto dash = span.find('-');
+        REQUIRE(dash != std::string_view::npos);
+        CHECK(parse_size(span.substr(0, dash)) == next_start);
+        CHECK(parse_size(range.substr(colon + 1)) >= (uint64_t(80) << 20) * 3 / 2);
+        if (dash + 1 == span.size())
+            open_ended = true;
+        else
+            next_start = parse_size(span.substr(dash + 1));
+    }
+    CHECK(open_ended);
+}
+
 TEST_CASE("kdump test refuses to crash a machine that is not armed, and asks first")
 {
     FakeHost host;

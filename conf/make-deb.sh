@@ -37,11 +37,13 @@ if [[ $(option prefix) != /usr ]]; then
 	meson configure "$build" -Dprefix=/usr >/dev/null
 fi
 version=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1] + "/meson-info/intro-projectinfo.json"))["version"])' "$build")
-cpu=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1] + "/meson-info/intro-machines.json"))["host"]["cpu_family"])' "$build")
-case $cpu in
-x86_64) arch=amd64 ;;
-aarch64) arch=arm64 ;;
-*) die "no Debian architecture known for the CPU family '$cpu'" ;;
+# The architecture from the binary's ELF header (e_machine; meson 1.0 cannot
+# introspect the host machine).
+machine=$(od -An -tu2 -j18 -N2 "$build/kdumpbox" | tr -d ' ')
+case $machine in
+62) arch=amd64 ;;
+183) arch=arm64 ;;
+*) die "no Debian architecture known for ELF machine ${machine:-?} of $build/kdumpbox" ;;
 esac
 
 stage=$(mktemp -d /tmp/kdumpbox-deb-XXXXXX)

@@ -27,6 +27,13 @@ using Arguments = std::span<std::string_view const>;
 // (kexec, makedumpfile) return them as values instead.
 using MainFunction = core::Result<int> (*)(Context&, Arguments);
 
+// Whether `kdumpbox --install DIR` (and `meson install`) puts an applet's
+// names on the host's PATH. The capture initramfs links every name; the
+// host gets none of reboot, halt, poweroff or init, which would shadow the
+// init system's, nor the systemd generator, which systemd runs from its own
+// directory. `--install --all` links them all.
+enum class OnHostPath { Yes, No };
+
 struct Applet {
     std::string_view name;
     std::span<std::string_view const> aliases;
@@ -35,6 +42,7 @@ struct Applet {
     std::string_view help;
     MainFunction main;
     int failure_exit_code { 1 };
+    OnHostPath on_host_path { OnHostPath::Yes };
 };
 
 // Every applet offers -h/--help through the same option.
@@ -57,5 +65,8 @@ void add_refused_options(core::cli::OptionParser& parser, std::span<RefusedOptio
 
 // Every applet's name and aliases (the capture initramfs links each to /init).
 std::vector<std::string> all_applet_names();
+// The names `kdumpbox --install DIR` links without --all: those of the
+// applets that are OnHostPath::Yes.
+std::vector<std::string> host_applet_names();
 
 } // namespace applets

@@ -46,6 +46,8 @@ the console. Outside PID 1 it runs the same capture and exits 0 (saved) or 1:
 only PID 1 reboots, halts or powers off.
 )",
     .main = dumper_main,
+    // Only the capture initramfs's; on the host the init system's own.
+    .on_host_path = OnHostPath::No,
 };
 
 namespace {

@@ -30,7 +30,11 @@ constexpr int exit_applet_not_found = 127;
 
 } // namespace
 
-std::vector<std::string> all_applet_names()
+namespace {
+
+enum class Which { All, HostOnly };
+
+std::vector<std::string> applet_names(Which which)
 {
     std::vector<std::string> names;
     auto add = [&](std::string_view name) {
@@ -39,12 +43,20 @@ std::vector<std::string> all_applet_names()
             names.emplace_back(name);
     };
     for (Applet const* applet : g_applets) {
+        if (which == Which::HostOnly && applet->on_host_path == OnHostPath::No)
+            continue;
         add(applet->name);
         for (auto alias : applet->aliases)
             add(alias);
     }
     return names;
 }
+
+} // namespace
+
+std::vector<std::string> all_applet_names() { return applet_names(Which::All); }
+
+std::vector<std::string> host_applet_names() { return applet_names(Which::HostOnly); }
 
 namespace {
 
@@ -90,15 +102,20 @@ std::string general_help()
 Usage: kdumpbox APPLET [ARGUMENTS...]
        APPLET [ARGUMENTS...]          (through a symlink named after the applet)
        kdumpbox --list | --version | --help [APPLET]
-       kdumpbox --install DIR [--force]
+       kdumpbox --install [--all] [--force] DIR
 
 Options:
   --list                 list the applets and their aliases
   --version              print the version and the linked library versions
   --help [APPLET]        this help, or an applet's help
-  --install DIR [--force]
-                         create symlinks in DIR for every applet and alias;
-                         existing files are left alone unless --force
+  --install [--all] [--force] DIR
+                         create symlinks in DIR for the applets a host runs
+                         (every name but reboot, halt, poweroff, init and
+                         the systemd generator, which would shadow the init
+                         system's or do not belong on PATH); --all (or
+                         --capture) links every applet and alias, as the
+                         capture initramfs has them; existing files are
+                         left alone unless --force
 
 Applets:
 )");
@@ -132,20 +149,24 @@ int run_applet(Applet const& applet, std::string_view invoked_name, Arguments ar
 
 int install(Arguments args)
 {
+    constexpr std::string_view usage = "usage: kdumpbox --install [--all] [--force] DIR";
     std::optional<std::string> directory;
     bool force = false;
+    Which which = Which::HostOnly;
     for (auto arg : args) {
         if (arg == "--force" || arg == "-f")
             force = true;
+        else if (arg == "--all" || arg == "--capture")
+            which = Which::All;
         else if (!directory && !arg.starts_with('-'))
             directory = std::string(arg);
         else {
-            core::log::error(core::cat("--install: unexpected argument '", arg, "'; usage: kdumpbox --install DIR [--force]"));
+            core::log::error(core::cat("--install: unexpected argument '", arg, "'; ", usage));
             return 1;
         }
     }
     if (!directory) {
-        core::log::error("--install needs a directory; usage: kdumpbox --install DIR [--force]");
+        core::log::error(core::cat("--install needs a directory; ", usage));
         return 1;
     }
     auto target = core::self_executable_path();
@@ -153,14 +174,8 @@ int install(Arguments args)
         core::log::error(target.error().message());
         return 1;
     }
-    std::vector<std::string_view> names;
-    for (Applet const* applet : g_applets) {
-        names.push_back(applet->name);
-        for (auto alias : applet->aliases) {
-            if (std::find(names.begin(), names.end(), alias) == names.end())
-                names.push_back(alias);
-        }
-    }
+    std::vector<std::string> const owned_names = applet_names(which);
+    std::vector<std::string_view> names(owned_names.begin(), owned_names.end());
     auto created = core::install_symlinks(*directory, target.value(), names, force ? core::ReplaceExisting::Yes : core::ReplaceExisting::No);
     if (!created.ok()) {
         core::log::error(created.error().message());

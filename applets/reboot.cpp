@@ -32,6 +32,8 @@ With -f, syncs file systems and calls reboot(2) at once; this is what the
 capture initramfs uses. The action follows the name it is called by.
 )",
     .main = reboot_main,
+    // Only the capture initramfs's; on the host the init system's own.
+    .on_host_path = OnHostPath::No,
 };
 
 namespace {

@@ -53,25 +53,37 @@ cp "$binary" "$work/kdumpbox-renamed"
 expect "a renamed kdumpbox still multiplexes" 0 '^reboot halt poweroff$' -- "$work/kdumpbox-renamed" --list
 
 # --- --install ---------------------------------------------------------------
-# One link for every name --list prints: each applet and each alias.
+# Without --all: the names a host runs, never one that shadows the init
+# system's reboot, halt, poweroff or init, nor the systemd generator.
+host=$work/host
+mkdir -p "$host"
+expect "--install links the host's applets" 0 "7 links in $host .*\\(7 new\\)" -- "$binary" --install "$host"
+host_links=$(ls "$host" | tr '\n' ' ')
+if [ "$host_links" = "collector kdump kdumpctl kexec makedumpfile mount-and-save vmcore-dmesg " ]; then
+    ok "--install links kdump, kdumpctl, kexec, makedumpfile, vmcore-dmesg, collector, mount-and-save"
+else
+    fail "--install links kdump, kdumpctl, kexec, makedumpfile, vmcore-dmesg, collector, mount-and-save" "it made: $host_links"
+fi
+# With --all: one link for every name --list prints, each applet and alias.
 all_names=$("$binary" --list | tr ' ' '\n' | grep -c .)
-expect "--install creates every link" 0 "$all_names links in .* \\($all_names new\\)" -- "$binary" --install "$bin"
+expect "--install --all creates every link" 0 "$all_names links in .* \\($all_names new\\)" -- "$binary" --install --all "$bin"
+expect "--install --capture is --all" 0 "$all_names links in .* \\(0 new\\)" -- "$binary" --install --capture "$bin"
 links_ok=1
 for name in $("$binary" --list); do
     [ "$(readlink "$bin/$name")" = "$binary" ] || links_ok=0
 done
 [ $links_ok = 1 ] && ok "--install links point at the binary" || fail "--install links point at the binary" "$(ls -l "$bin")"
-expect "--install again creates nothing new" 0 '\(0 new\)' -- "$binary" --install "$bin"
+expect "--install again creates nothing new" 0 '\(0 new\)' -- "$binary" --install "$host"
 expect "--install without a directory is refused" 1 '--install needs a directory' -- "$binary" --install
 expect "--install into a missing directory says so" 1 'create the directory first' -- "$binary" --install "$work/missing"
 mkdir "$work/occupied" && echo "keep me" >"$work/occupied/halt"
-expect "--install refuses to replace a file" 1 'occupied/halt exists and not as a link to .*nothing was changed.*--force' -- "$binary" --install "$work/occupied"
+expect "--install refuses to replace a file" 1 'occupied/halt exists and not as a link to .*nothing was changed.*--force' -- "$binary" --install --all "$work/occupied"
 if [ "$(cat "$work/occupied/halt")" = "keep me" ] && [ ! -e "$work/occupied/reboot" ]; then
     ok "a refused --install changes nothing"
 else
     fail "a refused --install changes nothing" "$(ls -l "$work/occupied")"
 fi
-expect "--install --force replaces it" 0 "\\($all_names new\\)" -- "$binary" --install "$work/occupied" --force
+expect "--install --force replaces it" 0 "\\($all_names new\\)" -- "$binary" --install --all "$work/occupied" --force
 [ "$(readlink "$work/occupied/halt")" = "$binary" ] && ok "--force left a link" || fail "--force left a link" "$(ls -l "$work/occupied")"
 
 # --- kdumpctl and kdump-config compatibility ---------------------------------
@@ -95,6 +107,26 @@ expect "kdump-config with an unknown verb names it" 1 "kdump-config: unknown com
 # (no reservation, or no kernel), never reach sysrq.
 expect "kdump-config test is a dry run that stops at start's checks" 1 'crashkernel|no-vmlinuz' -- "$bin/kdump-config" test --settings "$work/settings"
 expect "kdump check is not a kdump command" 1 "unknown command 'check'" -- "$binary" kdump check
+
+# --- the systemd generator ------------------------------------------------------
+gen=$work/generator
+mkdir -p "$gen/out"
+printf 'KDUMPBOX_CONF=%s\n' "$gen/kdump.conf" >"$gen/settings"
+printf 'ssh kdump@backup.example.org\n' >"$gen/kdump.conf"
+expect "kdump-generator for an ssh target exits 0" 0 '' -- "$binary" kdump-generator --settings "$gen/settings" "$gen/out" "$gen/early" "$gen/late"
+grep -q '^After=network-online.target remote-fs.target$' "$gen/out/kdumpbox.service.d/50-network.conf" 2>/dev/null \
+    && ok "kdump-generator orders kdumpbox.service after the network for ssh" \
+    || fail "kdump-generator orders kdumpbox.service after the network for ssh" "$(ls -R "$gen/out")"
+rm -rf "$gen/out" && mkdir "$gen/out"
+printf 'ssh kdump@backup.example.org\nbogus_key 1\n' >"$gen/kdump.conf"
+output=$("$binary" kdump-generator --settings "$gen/settings" "$gen/out" 2>&1)
+rc=$?
+if [ $rc = 0 ] && [ "$(grep -c . <<<"$output")" = 1 ] && grep -q 'kdump.conf:2: .*bogus_key.*keeps its default ordering' <<<"$output" && [ -z "$(ls -A "$gen/out")" ]; then
+    ok "kdump-generator with a bad kdump.conf exits 0, writes nothing and says why in one line"
+else
+    fail "kdump-generator with a bad kdump.conf exits 0, writes nothing and says why in one line" "status $rc" "output: $output" "$(ls -R "$gen/out")"
+fi
+expect "kdump-generator without directories is a usage error" 1 "give systemd's generator directories" -- "$binary" kdump-generator
 
 # --- the dumper outside PID 1 ---------------------------------------------------
 # Run by hand or by mistake on a host, /init must capture or fail, and never

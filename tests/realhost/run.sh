@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # vm-realhost: kdumpbox on real Debian 12 installs with systemd, the way a
 # user gets it. The image is debootstrapped once (tests/realhost/lib.sh);
-# each case lays out disks as a distribution installer would, installs
-# kdumpbox with the README's "Installing" steps, and boots the image's own
+# the Debian package is built once from the release build
+# (conf/make-deb.sh) and its install, reinstall, remove and purge are
+# checked in a copy of the image (no boot); each case lays out disks as a
+# distribution installer would, installs the package with the README's
+# "Installing" steps, and boots the image's own
 # kernel and initramfs-tools initrd under QEMU TCG with crashkernel=256M:
 #   1. crash boot: kdumpbox.service arms kdump; ktest-crash.service waits
 #      for /sys/kernel/kexec_crash_loaded and crashes through sysrq; the
@@ -12,7 +15,9 @@
 #      would (findmnt --target), tars it and the facts to an export disk,
 #      and powers off. The host opens the vmcore in crash and libkdumpfile.
 #
-# Usage: tests/realhost/run.sh PATH/TO/kdumpbox [CASE...]
+# Usage: tests/realhost/run.sh BUILD_DIR/kdumpbox [CASE...]
+# (the binary of a static-musl meson build: the package is made from that
+# build directory)
 # Cases: explicit (ext4 root, `ext4 UUID=<root>` named in kdump.conf),
 #        partuuid (a: GPT, ext4 root by root=PARTUUID=),
 #        lvm (b: /boot plus an xfs root LV, root=/dev/mapper/vg0-root),
@@ -65,6 +70,14 @@ trap cleanup EXIT
 
 rh_rootfs || exit 1
 vm_log "image kernel $RH_KERNEL_RELEASE, rootfs $RH_ROOTFS_TAR"
+
+# The package, once per run, from the build directory the binary is in.
+if ! deb=$(bash "$top/conf/make-deb.sh" "$(dirname "$binary")" "$work/deb" 2>"$work/make-deb.log"); then
+	fail "conf/make-deb.sh builds the package from $(dirname "$binary")" "$(tail -15 "$work/make-deb.log")"
+	finish vm-realhost
+	exit
+fi
+ok "conf/make-deb.sh builds ${deb##*/} ($(stat -c %s "$deb") bytes)"
 vmlinux=""
 if vm_fetch_kernel bookworm >&2 && [[ $VM_KERNEL_RELEASE == "$RH_KERNEL_RELEASE" ]] && vm_fetch_dbg_vmlinux >&2; then
 	vmlinux=$VM_DBG_VMLINUX
@@ -94,10 +107,11 @@ print(p["start"] * ss, p["size"] * ss)' "$2") || return 1
 new_uuid() { cat /proc/sys/kernel/random/uuid; }
 fs_uuid() { blkid -p -s UUID -o value "$1"; }
 
-# The README's "Installing" commands, run as they are in the image's chroot
-# from a copy of the source tree's build/release/kdumpbox and conf/.
+# The README's "Installing" commands (the code lines before the section's
+# first subsection), run as they are in the image's chroot, from a tree
+# holding the package where they expect it (build/release/).
 readme_install_commands() {
-	awk '/^## Installing/ { on = 1; next } on && /^## / { exit } on && /^    / { sub(/^    /, ""); print }' "$top/README.md"
+	awk '/^## Installing/ { on = 1; next } on && /^#/ { exit } on && /^    / { sub(/^    /, ""); print }' "$top/README.md"
 }
 
 # fill_root MNT FSTAB: the image's files, kdumpbox installed as the README
@@ -108,13 +122,12 @@ fill_root() {
 	tar -C "$mnt" --numeric-owner --xattrs -xf "$RH_ROOTFS_TAR" || return 1
 	printf '%s\n' "$fstab" >"$mnt/etc/fstab"
 	mkdir -p "$mnt$src/build/release"
-	cp "$binary" "$mnt$src/build/release/kdumpbox"
-	cp -r "$top/conf" "$mnt$src/conf"
+	cp "$deb" "$mnt$src/build/release/"
 	cmds=$(readme_install_commands)
 	[[ -n $cmds ]] || { echo "README.md has no Installing commands"; return 1; }
 	# a running system has /proc, /sys and /dev: so has the chroot
 	rh_chroot_mounts "$mnt"
-	chroot "$mnt" /bin/sh -exc "cd $src; $cmds" >>"$work/install.log" 2>&1 ||
+	chroot "$mnt" /usr/bin/env DEBIAN_FRONTEND=noninteractive /bin/sh -exc "cd $src; $cmds" </dev/null >>"$work/install.log" 2>&1 ||
 		{ rh_chroot_umounts "$mnt"; echo "the README's Installing steps failed in the chroot:"; tail -20 "$work/install.log"; return 1; }
 	rh_chroot_umounts "$mnt"
 	rm -rf "$mnt$src"
@@ -451,6 +464,84 @@ run_refused() {
 	((failed == failed_before)) && row_result[$name]=ok
 	rm -f "$d"/*.img
 }
+
+# --- the package, in a copy of the image, without booting -------------------
+
+# pkg_files ROOT: every path in ROOT but the package manager's own records,
+# logs and caches and the chroot's mounts, with type and link target.
+pkg_files() {
+	(cd "$1" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./var/lib/dpkg -o -path ./var/log \
+		-o -path ./var/cache -o -path ./tmp -o -path ./run \) -prune -o -printf '%y %p %l\n' | sort)
+}
+
+# check_package: dpkg -i, -i again over a changed kdump.conf, -r, --purge.
+check_package() {
+	local root=$work/pkgroot before after name found in_chroot
+	mkdir -p "$root"
+	tar -C "$root" --numeric-owner --xattrs -xf "$RH_ROOTFS_TAR" || { fail "package: unpack the image" ""; return; }
+	pkg_files "$root" >"$work/pkg-before.txt"
+	cp "$deb" "$root/tmp/"
+	rh_chroot_mounts "$root"
+	in_chroot() { chroot "$root" /usr/bin/env DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin "$@" </dev/null 2>&1; }
+	local pkg=/tmp/${deb##*/} out
+	if out=$(in_chroot dpkg -i "$pkg"); then
+		ok "package: dpkg -i installs it in the image"
+	else
+		fail "package: dpkg -i installs it in the image" "$out"
+		rh_chroot_umounts "$root"
+		return
+	fi
+	cmp -s "$root/usr/sbin/kdumpbox" "$binary" && ok "package: /usr/sbin/kdumpbox is the binary under test" \
+		|| fail "package: /usr/sbin/kdumpbox is the binary under test" "$(ls -l "$root/usr/sbin/kdumpbox")"
+	out=$(in_chroot sh -c 'systemctl is-enabled kdumpbox.service; readlink /etc/systemd/system/kdump.service; ls /etc/systemd/system/multi-user.target.wants/')
+	if grep -qx enabled <<<"$out" && grep -q 'kdumpbox.service$' <<<"$out" && grep -qx kdumpbox.service <<<"$out"; then
+		ok "package: the unit is enabled, with the alias kdump.service"
+	else
+		fail "package: the unit is enabled, with the alias kdump.service" "$out"
+	fi
+	# no reboot, halt, poweroff or init of ours anywhere on PATH
+	found=$(in_chroot sh -c 'for d in $(echo "$PATH" | tr : " "); do for n in reboot halt poweroff init shutdown; do
+		[ -e "$d/$n" ] && readlink -f "$d/$n"; done; done' | grep kdumpbox)
+	found+=$(in_chroot dpkg -L kdumpbox | grep -E '/(reboot|halt|poweroff|init|shutdown)$')
+	[[ -z $found ]] && ok "package: no reboot, halt, poweroff or init of ours is on PATH" \
+		|| fail "package: no reboot, halt, poweroff or init of ours is on PATH" "$found"
+	out=$(in_chroot kdumpctl --help | head -1)
+	grep -q 'Usage: kdump' <<<"$out" && ok "package: kdumpctl runs from PATH" || fail "package: kdumpctl runs from PATH" "$out"
+	found=$(cd "$root" && ls usr/share/man/man8/kdumpbox.8.gz usr/share/man/man8/kdump.8.gz usr/share/man/man5/kdump.conf.5.gz 2>&1)
+	[[ $(grep -c '\.gz$' <<<"$found") == 3 ]] && ok "package: the man pages are installed" || fail "package: the man pages are installed" "$found"
+
+	echo "path /var/crash/kept-by-upgrade" >>"$root/etc/kdump.conf"
+	if out=$(in_chroot dpkg -i "$pkg") && grep -q kept-by-upgrade "$root/etc/kdump.conf" && in_chroot systemctl -q is-enabled kdumpbox.service; then
+		ok "package: dpkg -i over itself keeps a changed /etc/kdump.conf and the unit enabled"
+	else
+		fail "package: dpkg -i over itself keeps a changed /etc/kdump.conf and the unit enabled" "$out" "$(tail -3 "$root/etc/kdump.conf")"
+	fi
+
+	out=$(in_chroot dpkg -r kdumpbox)
+	found=""
+	for name in /usr/sbin/kdumpbox /usr/sbin/kdump /usr/sbin/kdumpctl /usr/sbin/kexec /usr/sbin/makedumpfile /usr/sbin/vmcore-dmesg \
+		/usr/lib/systemd/system/kdumpbox.service /usr/lib/systemd/system-generators/kdump-generator \
+		/etc/systemd/system/kdump.service /etc/systemd/system/multi-user.target.wants/kdumpbox.service; do
+		[[ -e $root$name || -L $root$name ]] && found+=" $name"
+	done
+	if [[ -z $found && -f $root/etc/kdump.conf && -f $root/etc/sysconfig/kdumpbox ]] && grep -q kept-by-upgrade "$root/etc/kdump.conf"; then
+		ok "package: dpkg -r removes the binary, links, unit and its enablement, and keeps the conffiles"
+	else
+		fail "package: dpkg -r removes the binary, links, unit and its enablement, and keeps the conffiles" "$out" "left:$found" "$(ls -l "$root/etc/kdump.conf" "$root/etc/sysconfig" 2>&1)"
+	fi
+
+	out=$(in_chroot dpkg --purge kdumpbox)
+	rh_chroot_umounts "$root"
+	rm -f "$root/tmp/${deb##*/}"
+	pkg_files "$root" >"$work/pkg-after.txt"
+	if diff -u "$work/pkg-before.txt" "$work/pkg-after.txt" >"$work/pkg-diff.txt"; then
+		ok "package: dpkg --purge leaves the image as it was before dpkg -i"
+	else
+		fail "package: dpkg --purge leaves the image as it was before dpkg -i" "$out" "$(grep '^[-+][^-+]' "$work/pkg-diff.txt" | head -20)"
+	fi
+	rm -rf "$root"
+}
+check_package
 
 for name in "${cases[@]}"; do
 	case $name in

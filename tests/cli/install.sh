@@ -39,7 +39,7 @@ binary=$root$sbin/kdumpbox
 [[ -x $binary ]] && ok "the binary is in sbin ($sbin/kdumpbox)" || fail "the binary is in sbin" "$(find "$root" | sort)"
 links=$(cd "$root$sbin" && for f in *; do [[ -L $f ]] && echo "$f -> $(readlink "$f")"; done | tr '\n' ' ')
 want=""
-for name in collector kdump kdumpctl kexec makedumpfile mount-and-save vmcore-dmesg; do want+="$name -> kdumpbox "; done
+for name in collector kdump kdump-config kdumpctl kexec makedumpfile mount-and-save vmcore-dmesg; do want+="$name -> kdumpbox "; done
 [[ $links == "$want" ]] && ok "sbin holds the host links, relative: $links" || fail "sbin holds the host links, relative" "have: $links" "want: $want"
 mkdir -p "$work/by-install" && "$binary" --install "$work/by-install" >/dev/null
 by_install=$(ls "$work/by-install" | tr '\n' ' ')

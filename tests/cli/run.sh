@@ -57,12 +57,12 @@ expect "a renamed kdumpbox still multiplexes" 0 '^reboot halt poweroff$' -- "$wo
 # system's reboot, halt, poweroff or init, nor the systemd generator.
 host=$work/host
 mkdir -p "$host"
-expect "--install links the host's applets" 0 "7 links in $host .*\\(7 new\\)" -- "$binary" --install "$host"
+expect "--install links the host's applets" 0 "8 links in $host .*\\(8 new\\)" -- "$binary" --install "$host"
 host_links=$(ls "$host" | tr '\n' ' ')
-if [ "$host_links" = "collector kdump kdumpctl kexec makedumpfile mount-and-save vmcore-dmesg " ]; then
-    ok "--install links kdump, kdumpctl, kexec, makedumpfile, vmcore-dmesg, collector, mount-and-save"
+if [ "$host_links" = "collector kdump kdump-config kdumpctl kexec makedumpfile mount-and-save vmcore-dmesg " ]; then
+    ok "--install links kdump, kdumpctl, kdump-config, kexec, makedumpfile, vmcore-dmesg, collector, mount-and-save"
 else
-    fail "--install links kdump, kdumpctl, kexec, makedumpfile, vmcore-dmesg, collector, mount-and-save" "it made: $host_links"
+    fail "--install links kdump, kdumpctl, kdump-config, kexec, makedumpfile, vmcore-dmesg, collector, mount-and-save" "it made: $host_links"
 fi
 # With --all: one link for every name --list prints, each applet and alias.
 all_names=$("$binary" --list | tr ' ' '\n' | grep -c .)

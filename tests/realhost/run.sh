@@ -517,6 +517,28 @@ check_package() {
 		fail "package: dpkg -i over itself keeps a changed /etc/kdump.conf and the unit enabled" "$out" "$(tail -3 "$root/etc/kdump.conf")"
 	fi
 
+	# A newer version over this one (the same files, the version bumped),
+	# after the admin disabled the unit: the upgrade keeps both choices.
+	local newer=$work/newer/kdumpbox_upgrade.deb version
+	mkdir -p "$work/newer"
+	if dpkg-deb -R "$deb" "$work/newer/tree" && sed -i 's/^Version: .*/&+upgrade1/' "$work/newer/tree/DEBIAN/control" &&
+		dpkg-deb --root-owner-group -b "$work/newer/tree" "$newer" >/dev/null; then
+		cp "$newer" "$root/tmp/"
+		in_chroot systemctl disable kdumpbox.service >/dev/null
+		out=$(in_chroot dpkg -i "/tmp/${newer##*/}")
+		version=$(in_chroot dpkg-query -W -f='${Version}' kdumpbox)
+		if [[ $version == *+upgrade1 ]] && grep -q kept-by-upgrade "$root/etc/kdump.conf" && ! in_chroot systemctl -q is-enabled kdumpbox.service; then
+			ok "package: an upgrade keeps a changed /etc/kdump.conf and a disabled unit disabled"
+		else
+			fail "package: an upgrade keeps a changed /etc/kdump.conf and a disabled unit disabled" "version $version" "$out" \
+				"$(in_chroot systemctl is-enabled kdumpbox.service)"
+		fi
+		rm -f "$root/tmp/${newer##*/}"
+		in_chroot systemctl enable kdumpbox.service >/dev/null
+	else
+		fail "package: repack the .deb with a newer version" "$(ls -l "$work/newer" 2>&1)"
+	fi
+
 	out=$(in_chroot dpkg -r kdumpbox)
 	found=""
 	for name in /usr/sbin/kdumpbox /usr/sbin/kdump /usr/sbin/kdumpctl /usr/sbin/kexec /usr/sbin/makedumpfile /usr/sbin/vmcore-dmesg \

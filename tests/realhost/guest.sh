@@ -57,6 +57,15 @@ crash)
 	fi
 	mark "KTEST-ARMED uptime=$(uptime_s)"
 	run status kdumpbox kdump status
+	# as an admin would: the unit's ExecReload, then kdump-config's dry run
+	run reload systemctl reload kdumpbox.service
+	run reloaded-status kdump status
+	run config-test kdump-config test
+	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
+		say "KTEST-NOT-ARMED after the reload"
+		systemctl poweroff
+		exit 1
+	fi
 	sync
 	echo c >/proc/sysrq-trigger
 	;;

@@ -369,6 +369,11 @@ run_crash_case() {
 	fi
 	row_armed[$name]=$armed
 	ok "$name: kdumpbox.service arms kdump (${armed} s after boot)"
+	# kdumpctl's status line, systemctl reload, kdump-config's dry run
+	vm_expect_run "$log" status 0 '^Kdump is operational$'
+	vm_expect_run "$log" reload 0
+	vm_expect_run "$log" reloaded-status 0 '^Kdump is operational$'
+	vm_expect_run "$log" config-test 0 'nothing was loaded \(dry run\)'
 	from=$(grep -n 'sysrq: Trigger a crash' "$log" | head -1 | cut -d: -f1)
 	saved=$(printk_time "$log" 'kdumpbox: init: the dump is saved in' "${from:-0}")
 	if [[ -z $saved ]]; then

@@ -136,8 +136,9 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
 // the new file's path, or empty when the device holds no dump.
 Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device);
 
-// The seed's "Prepare for crashdump": sysrq on; panic_on_oops and
-// unknown_nmi_panic reported. Returns one line per setting.
+// The seed's "Prepare for crashdump", changing nothing: a kernel.sysrq
+// that keeps Alt-SysRq-c off the keyboard (kdump test does not need it),
+// panic_on_oops and unknown_nmi_panic at 0. Returns one line per setting.
 std::vector<std::string> prepare_crash_settings(std::string const& proc_root);
 
 // kdump test: refuses unless kdump is armed; then asks `confirm` (the

@@ -115,7 +115,7 @@ constexpr std::string_view crash_uuid = "6a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9";
 TEST_SUITE("control")
 {
 
-TEST_CASE("prepare_crash_settings turns sysrq on and reports the panic switches")
+TEST_CASE("prepare_crash_settings leaves kernel.sysrq alone and says what it means for the keyboard")
 {
     ScratchDir dir;
     put(dir.path + "/sys/kernel/sysrq", "438\n");
@@ -123,10 +123,14 @@ TEST_CASE("prepare_crash_settings turns sysrq on and reports the panic switches"
     put(dir.path + "/sys/kernel/unknown_nmi_panic", "1\n");
     auto notes = core::prepare_crash_settings(dir.path);
     REQUIRE(notes.size() == 2);
-    CHECK(notes[0].find("kernel.sysrq was 438; set to 1") == 0);
+    CHECK(notes[0] == "kernel.sysrq is 438: Alt-SysRq-c from the keyboard will not crash the machine (that needs 1, or the 8 bit); 'kdump test' works anyway, through /proc/sysrq-trigger");
     CHECK(notes[1].find("kernel.panic_on_oops is 0") == 0);
-    // A sysctl file takes the write whole; a plain file keeps what followed.
-    CHECK(core::read_text_file(dir.path + "/sys/kernel/sysrq").value().substr(0, 2) == "1\n");
+    CHECK(core::read_text_file(dir.path + "/sys/kernel/sysrq").value() == "438\n");
+    // 1 (everything) and values with the dump bit (8) let the key crash.
+    for (auto value : { "1\n", "8\n", "446\n" }) {
+        put(dir.path + "/sys/kernel/sysrq", value);
+        CHECK(core::prepare_crash_settings(dir.path).size() == 1);
+    }
 }
 
 TEST_CASE("armed_status reads kexec_crash_loaded and says why kdump is not armed")
@@ -159,7 +163,8 @@ TEST_CASE("kdump start reports the raw dump it found and the crash settings, bot
     // The raw-dump note is set before the load and must survive it.
     REQUIRE(report->notes.size() == 2);
     CHECK(report->notes[0].starts_with(core::cat("the dump waiting on ", host.raw_device, " could not be rebuilt: ")));
-    CHECK(report->notes[1].starts_with("kernel.sysrq was 438; set to 1"));
+    CHECK(report->notes[1].starts_with("kernel.sysrq is 438: Alt-SysRq-c"));
+    CHECK(core::read_text_file(host.paths.proc + "/sys/kernel/sysrq").value() == "438\n");
 }
 
 TEST_CASE("kdump restart honours --force: the initramfs is rebuilt though its inputs did not change")

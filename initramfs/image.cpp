@@ -241,6 +241,8 @@ Result<InitramfsPlan> plan_initramfs(InitramfsSpec const& spec)
         TRY(builder.program(hook, spec.library_root, "hook"));
     for (auto const& program : spec.extra_bins)
         TRY(builder.program(program, spec.library_root, "extra_bins"));
+    for (auto const& program : spec.collectors)
+        TRY(builder.program(program, spec.library_root, "core_collector"));
 
     for (auto const& extra : spec.extra_files) {
         std::string reason = extra.reason.empty() ? std::string("extra file") : extra.reason;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/control/kdump_control.h"
+#include "core/control/start_checks.h"
 
 #include "core/system/blkid.h"
 #include "core/config/cmdline.h"
@@ -343,6 +344,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
         auto choice = TRY(initramfs::choose_compression_for_config_file(kernel_config));
         spec.compression.compression = choice.compression;
     }
+    TRY(apply_start_checks(plan, paths));
     return plan;
 }
 
@@ -432,6 +434,7 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     request.initrd_path = plan.initrd_path;
     request.cmdline = plan.cmdline;
     request.target = kexec::Target::Panic;
+    request.kernel_debug = plan.kexec_args.kernel_debug;
     auto loaded = TRY(kexec::load_kernel(std::move(request), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
     report.load_description = std::move(loaded.description);
     // After the raw-dump notes: they say where a waiting dump went.

@@ -141,10 +141,14 @@ refused)
 		"external|core_collector /usr/local/bin/no-such-collector -z" \
 		"kexecargs|"; do
 		variant_name=${variant%%|*}
-		{ cat /root/kdump.conf.shipped; echo "${variant#*|}"; } >/etc/kdump.conf
+		{ grep -v '^core_collector' /root/kdump.conf.shipped; echo "${variant#*|}"; } >/etc/kdump.conf
 		settings=/etc/sysconfig/kdumpbox
 		[ -e $settings ] && cp $settings /root/settings.shipped
-		[ "$variant_name" = kexecargs ] && echo 'KEXEC_ARGS="-s --bogus"' >>$settings
+		if [ "$variant_name" = kexecargs ]; then
+			mkdir -p /etc/sysconfig
+			{ grep -v '^KEXEC_ARGS=' /root/settings.shipped 2>/dev/null; echo 'KEXEC_ARGS="-s --bogus"'; } >$settings.new
+			mv $settings.new $settings
+		fi
 		run "start-$variant_name" kdumpbox kdump start
 		if [ -e /root/settings.shipped ]; then mv /root/settings.shipped $settings; else rm -f $settings; fi
 	done

@@ -158,7 +158,8 @@ struct KdumpSettings {
     std::string commandline_remove { arch::capture_cmdline_remove_default() };
     std::string commandline_append { arch::capture_cmdline_append_default() };
     // KEXEC_ARGS: extra options for the capture kernel's load, in kexec(8)
-    // syntax; kept as written (the loader checks them).
+    // syntax; kept as written here, applied or refused by kdump start
+    // (core/kexec/kexec_command.h).
     std::string kexec_args;
     unsigned kexec_args_line { 0 }; // where it was set; 0: not set
     // KDUMP_BOOTDIR, KDUMP_IMG, KDUMP_IMG_EXT: the capture kernel is

@@ -25,13 +25,4 @@ void print_help(Applet const& applet, core::cli::OptionParser const& parser)
     (void)core::write_all(STDOUT_FILENO, text, "stdout");
 }
 
-void add_refused_options(core::cli::OptionParser& parser, std::span<RefusedOption const> options, std::string_view tool)
-{
-    for (auto const& refused : options) {
-        parser.custom(refused.short_name, refused.long_name, refused.arity, {}, [refused, tool](auto) -> core::Result<void> {
-            return core::Error::unsupported(core::cat("not supported by this ", tool, ": ", refused.reason));
-        }, "not supported (refused with the reason)");
-    }
-}
-
 } // namespace applets

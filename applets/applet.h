@@ -50,19 +50,6 @@ void add_help_option(core::cli::OptionParser& parser, bool* help_requested);
 // Prints the applet's declared help followed by the parser's option list.
 void print_help(Applet const& applet, core::cli::OptionParser const& parser);
 
-// An option the tool we replace has and we do not implement: accepting and
-// ignoring it would silently do something else than asked, so it is refused
-// with the reason.
-struct RefusedOption {
-    char short_name;
-    std::string_view long_name;
-    core::cli::Arity arity;
-    std::string_view reason;
-};
-// Declares each as an option whose use is the error "not supported by this
-// TOOL: REASON".
-void add_refused_options(core::cli::OptionParser& parser, std::span<RefusedOption const> options, std::string_view tool);
-
 // Every applet's name and aliases (the capture initramfs links each to /init).
 std::vector<std::string> all_applet_names();
 // The names `kdumpbox --install DIR` links without --all: those of the

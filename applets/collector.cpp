@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // collector: a drop-in makedumpfile (the common options, unchanged) and
-// vmcore-dmesg. Options makedumpfile has but we do not implement are refused
-// by name, never silently ignored.
+// vmcore-dmesg. The options are declared in core/dump/makedumpfile.h, where
+// kdump start checks core_collector with them too; those makedumpfile has
+// but we do not implement are refused by name, never silently ignored.
 #include "applets/applet.h"
 
 #include "core/dump/collector.h"
@@ -55,30 +56,6 @@ Exit status: 0 done, 1 failed (including an incomplete dump).
 
 namespace {
 
-// Options makedumpfile has that this collector does not implement, with why
-// or what to use instead. Accepting and ignoring them would silently make
-// a different dump than the admin asked for.
-constexpr RefusedOption refused_options[] = {
-    { 'x', "", core::cli::Arity::Required, "reading debug info from a vmlinux is not supported; the VMCOREINFO note in the vmcore is used instead" },
-    { 'i', "", core::cli::Arity::Required, "a separate VMCOREINFO file is not supported; the VMCOREINFO note in the vmcore is used instead" },
-    { 'g', "", core::cli::Arity::Required, "generating a VMCOREINFO file is not supported" },
-    { 'L', "", core::cli::Arity::Required, "a size limit is not supported; the dump is marked incomplete when the disk fills up" },
-    { 'e', "", core::cli::Arity::None, "excluding unused vmemmap is not supported" },
-    { 'X', "", core::cli::Arity::None, "Xen dumps are not supported" },
-    { 0, "split", core::cli::Arity::None, "split dumps are not supported; --num-threads parallelises one dump instead" },
-    { 0, "reassemble", core::cli::Arity::None, "split dumps are not supported" },
-    { 0, "config", core::cli::Arity::Required, "erase filters (--config) are not supported" },
-    { 0, "eppic", core::cli::Arity::Required, "eppic filters are not supported" },
-    { 0, "mem-usage", core::cli::Arity::None, "--mem-usage is not supported; see 'kdump estimate'" },
-    { 0, "work-dir", core::cli::Arity::Required, "memory is already bounded; no work directory is used" },
-    { 0, "splitblock-size", core::cli::Arity::Required, "split dumps are not supported" },
-    { 0, "non-cyclic", core::cli::Arity::None, "there is no cyclic mode to turn off" },
-    { 0, "partial-dmesg", core::cli::Arity::None, "--partial-dmesg is not supported; --dump-dmesg prints the whole log" },
-    { 0, "vtop", core::cli::Arity::Required, "--vtop is not supported" },
-    { 0, "exclude-xen-dom", core::cli::Arity::None, "Xen dumps are not supported" },
-    { 0, "dump-level-list", core::cli::Arity::None, "not supported" },
-};
-
 core::Result<int> vmcore_dmesg_main(Arguments args)
 {
     bool help = false;
@@ -104,62 +81,11 @@ core::Result<int> collector_main(Context& context, Arguments args)
     core::MakedumpfileRequest request;
     auto& options = request.options;
     options.thread_count = std::max(1u, std::thread::hardware_concurrency());
-    bool help = false, version = false;
+    bool help = false;
 
     core::cli::OptionParser parser;
     add_help_option(parser, &help);
-    parser.flag('v', "version", &version, "print the version and exit");
-    parser.custom('d', "dump-level", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
-        auto level = TRY(core::parse_u64(*value, "dump level"));
-        if (level > 31)
-            return core::Error::invalid(core::cat("dump level ", level, " is out of range; use 0 to 31 (a sum of 1, 2, 4, 8, 16)"));
-        options.dump_level = static_cast<int>(level);
-        return {};
-    }, "leave out pages: a sum of 1 zero, 2 non-private cache, 4 all cache, 8 user, 16 free");
-    parser.flag('c', "", &request.zlib, "compress pages with zlib");
-    parser.flag('l', "", &request.lzo, "accepted for compatibility: lzo is not built in; writes zstd, with a warning");
-    parser.flag('p', "", &request.snappy, "accepted for compatibility: snappy is not built in; writes zstd, with a warning");
-    parser.flag('z', "", &request.zstd, "compress pages with zstd (the default)");
-    parser.flag('E', "", &request.elf, "write an ELF dump");
-    parser.flag('F', "", &request.flatten, "write a flattened stream to standard output");
-    parser.flag('R', "", &request.rearrange, "rebuild a flattened stream from standard input into DUMPFILE");
-    parser.flag('f', "force", &options.overwrite, "overwrite an existing DUMPFILE");
-    parser.flag(0, "dump-dmesg", &request.dump_dmesg, "write the crashed kernel's log to LOGFILE");
-    parser.flag(0, "dry-run", &options.dry_run, "do everything but write the dump; the report still shows its size");
-    parser.flag(0, "check-params", &request.check_params, "only check the options and exit");
-    parser.flag(0, "show-stats", &request.show_stats, "print the report of pages excluded and written");
-    parser.flag('D', "", &request.debug, "print debugging messages (message level + 8)");
-    parser.flag(0, "non-mmap", &options.pread_only, "read the vmcore with read(2), not mmap");
-    parser.flag(0, "no-page-sharing", &options.no_page_sharing, "store every kept page on its own (no sharing of identical pages)");
-    parser.custom(0, "message-level", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
-        auto level = TRY(core::parse_u64(*value, "message level"));
-        if (level > 31)
-            return core::Error::invalid(core::cat("message level ", level, " is out of range; use 0 to 31 (1 progress, 2 common, 4 errors, 8 debug, 16 report)"));
-        request.message_level = static_cast<int>(level);
-        return {};
-    }, "what to print: a sum of 1 progress, 2 common, 4 errors, 8 debug, 16 report (default 7)");
-    parser.custom(0, "num-threads", core::cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> core::Result<void> {
-        auto threads = TRY(core::parse_u64(*value, "thread count"));
-        if (threads > 256)
-            return core::Error::invalid(core::cat("thread count ", threads, " is out of range; use 0 to 256 (0: one per CPU)"));
-        if (threads > 0)
-            options.thread_count = static_cast<unsigned>(threads);
-        return {};
-    }, "compress with N threads (default: one per CPU online)");
-    parser.custom('b', "", core::cli::Arity::Required, "ORDER", [&](std::optional<std::string_view> value) -> core::Result<void> {
-        auto order = TRY(core::parse_u64(*value, "buffer order (-b)"));
-        if (order > 14)
-            return core::Error::invalid(core::cat("buffer order ", order, " is out of range; use 0 to 14"));
-        return {}; // Our write buffers are sized already; the value is checked only.
-    }, "accepted for compatibility: write buffers are sized automatically");
-    parser.custom(0, "cyclic-buffer", core::cli::Arity::Required, "KIB", [&](std::optional<std::string_view> value) -> core::Result<void> {
-        auto kib = TRY(core::parse_u64(*value, "cyclic buffer size (KiB)"));
-        if (kib == 0 || kib > (uint64_t { 1 } << 30))
-            return core::Error::invalid(core::cat("cyclic buffer size ", kib, " KiB is out of range; use 1 to 1073741824"));
-        options.bitmap_memory_bytes = kib * 1024;
-        return {};
-    }, "memory for each whole-dump page bitmap (default 2048 KiB); bigger dumps filter twice, 1 GiB of RAM at a time");
-    add_refused_options(parser, refused_options, "makedumpfile");
+    core::declare_makedumpfile_options(parser, request);
 
     for (auto operand : TRY(parser.parse(args)))
         request.operands.emplace_back(operand);
@@ -167,7 +93,7 @@ core::Result<int> collector_main(Context& context, Arguments args)
         print_help(collector_applet, parser);
         return exit_completed;
     }
-    if (version) {
+    if (request.version) {
         std::string text = core::cat(context.invoked_name, ": kdumpbox collector, kdump-compressed format version 6, codecs zstd and zlib\n");
         TRY(core::write_all(STDOUT_FILENO, std::string_view(text), "standard output"));
         return exit_completed;

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // kexec: kexec-tools' command line over core/kexec, kexec_file_load only.
-// Options kexec-tools has for the classic kexec_load path are refused by
-// name with the reason, never silently ignored.
+// The options are declared in core/kexec/kexec_command.h (KEXEC_ARGS go
+// through the same declarations).
 #include "applets/applet.h"
 
 #include "core/base/fd.h"
 #include "core/kexec/kexec.h"
+#include "core/kexec/kexec_command.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 #include "core/base/version.h"
@@ -61,29 +62,7 @@ Exit status, as kexec-tools':
 
 namespace {
 
-
-constexpr RefusedOption refused_options[] = {
-    { 't', "type", core::cli::Arity::Required, "with kexec_file_load the kernel picks the image loader itself" },
-    { 'i', "no-checks", core::cli::Arity::None, "purgatory checksums belong to classic kexec_load; the kernel does them for kexec_file_load" },
-    { 0, "mem-min", core::cli::Arity::Required, "placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
-    { 0, "mem-max", core::cli::Arity::Required, "placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
-    { 0, "entry", core::cli::Arity::Required, "the entry point is the kernel's choice with kexec_file_load" },
-    { 0, "load-preserve-context", core::cli::Arity::None, "preserving context needs classic kexec_load, which this build does not have" },
-    { 0, "load-jump-back-helper", core::cli::Arity::None, "jump-back needs classic kexec_load, which this build does not have" },
-    { 0, "reuseinitrd", core::cli::Arity::None, "reusing the running kernel's initrd is not supported; give --initrd" },
-    { 0, "elf32-core-headers", core::cli::Arity::None, "the kernel builds the crash ELF header itself with kexec_file_load" },
-    { 0, "elf64-core-headers", core::cli::Arity::None, "the kernel builds the crash ELF header itself with kexec_file_load" },
-    { 0, "dtb", core::cli::Arity::Required, "with kexec_file_load the kernel passes its own device tree" },
-};
-
-struct Options {
-    bool help = false, version = false;
-    bool load = false, panic = false, unload = false, exec = false, force = false, status = false;
-    bool reuse_cmdline = false, classic = false, debug = false, dry_run = false;
-    bool no_ifdown = false, no_sync = false, print_reservation = false, hotplug = false;
-    std::optional<std::string> initrd;
-    std::vector<std::string> append;
-};
+using Options = core::kexec::KexecCommand;
 
 core::Result<void> write_stdout(std::string const& text) { return core::write_all(STDOUT_FILENO, std::string_view(text), "standard output"); }
 
@@ -143,33 +122,13 @@ int exec_kernel(Options const& options, core::kexec::SyncFirst sync)
 core::Result<int> kexec_main(Context&, Arguments args)
 {
     Options options;
+    bool help = false;
     core::cli::OptionParser parser;
-    add_help_option(parser, &options.help);
-    parser.flag('v', "version", &options.version, "print the version and exit");
-    parser.flag('l', "load", &options.load, "load KERNEL, to be started by 'kexec -e' (or a reboot)");
-    parser.flag('p', "load-panic", &options.panic, "load KERNEL as the crash kernel (with -u, -S: act on the crash kernel)");
-    parser.flag('u', "unload", &options.unload, "unload the kernel (with -p: the crash kernel)");
-    parser.flag('e', "exec", &options.exec, "start the loaded kernel now");
-    parser.flag('f', "force", &options.force, "load KERNEL and start it at once, without a shutdown");
-    parser.value(0, "initrd", "FILE", &options.initrd, "the initrd (initramfs) for KERNEL");
-    parser.value(0, "ramdisk", "FILE", &options.initrd, "the same as --initrd");
-    parser.list(0, "append", "TEXT", &options.append, "add TEXT to the new kernel's command line (repeatable)");
-    parser.list(0, "command-line", "TEXT", &options.append, "the same as --append");
-    parser.flag(0, "reuse-cmdline", &options.reuse_cmdline, "start from this kernel's /proc/cmdline, without BOOT_IMAGE= (and, with -p, crashkernel=)");
-    parser.custom('s', "kexec-file-syscall", core::cli::Arity::None, {}, [](auto) -> core::Result<void> { return {}; }, "use kexec_file_load (the default and only choice)");
-    parser.flag('c', "kexec-syscall", &options.classic, "classic kexec_load: not supported by this build");
-    parser.custom('a', "kexec-syscall-auto", core::cli::Arity::None, {}, [](auto) -> core::Result<void> { return {}; }, "accepted: the same as -s here (there is no classic fallback)");
-    parser.flag('S', "status", &options.status, "exit 1 if the crash kernel (with -l: the kexec kernel) is loaded, 0 if not");
-    parser.flag('d', "debug", &options.debug, "print what is done, and ask the kernel to log the load (KEXEC_FILE_DEBUG)");
-    parser.flag(0, "dry-run", &options.dry_run, "print the system call that would be made, and make none");
-    parser.flag('x', "no-ifdown", &options.no_ifdown, "accepted: -e never takes network interfaces down");
-    parser.flag('y', "no-sync", &options.no_sync, "do not sync file systems before -e or -f");
-    parser.flag(0, "print-ckr-size", &options.print_reservation, "print the crashkernel= reservation size in bytes");
-    parser.flag(0, "hotplug", &options.hotplug, "accepted: the kernel updates a kexec_file_load crash kernel on hotplug by itself");
-    add_refused_options(parser, refused_options, "kexec");
+    add_help_option(parser, &help);
+    core::kexec::declare_kexec_options(parser, options);
 
     auto operands = TRY(parser.parse(args));
-    if (options.help) {
+    if (help) {
         print_help(kexec_applet, parser);
         return exit_ok;
     }

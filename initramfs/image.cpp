@@ -218,13 +218,18 @@ Result<InitramfsPlan> plan_initramfs(InitramfsSpec const& spec)
         std::string version = kernel_version_of(spec);
         if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..")
             return Error::invalid(cat("initramfs: no kernel version for /lib/modules (give kernel_version or modules_dir)"));
-        std::string modules_root = cat("/lib/modules/", version);
-        std::string prefix = spec.modules_dir.empty() ? std::string() : cat(spec.modules_dir.back() == '/' ? spec.modules_dir.substr(0, spec.modules_dir.size() - 1) : spec.modules_dir, '/');
         std::string load_order;
         for (auto const& module : spec.modules) {
-            std::string relative = !prefix.empty() && module.path.starts_with(prefix) ? module.path.substr(prefix.size()) : cat("extra/", base_name(module.path));
-            std::string path = cat(modules_root, '/', relative);
-            TRY(builder.file_from_path(path, module.path, 0644, cat("module ", module.name, ": ", module.reason)));
+            std::string path = module_path_in_image(module, spec.modules_dir, version);
+            std::string reason = cat("module ", module.name, ": ", module.reason);
+            if (module.decompress) {
+                // The capture kernel cannot decompress it (choose_module_storage).
+                auto bytes = TRY(read_module_bytes(module.path));
+                TRY(archive.add_file(path, std::string(bytes.begin(), bytes.end()), 0644));
+                TRY(builder.note(path, cat(reason, ", decompressed from ", base_name(module.path))));
+            } else {
+                TRY(builder.file_from_path(path, module.path, 0644, reason));
+            }
             load_order += cat(path, '\n');
         }
         std::string order_path = "/lib/modules/load-order";
@@ -236,6 +241,8 @@ Result<InitramfsPlan> plan_initramfs(InitramfsSpec const& spec)
         TRY(builder.program(hook, spec.library_root, "hook"));
     for (auto const& program : spec.extra_bins)
         TRY(builder.program(program, spec.library_root, "extra_bins"));
+    for (auto const& program : spec.collectors)
+        TRY(builder.program(program, spec.library_root, "core_collector"));
 
     for (auto const& extra : spec.extra_files) {
         std::string reason = extra.reason.empty() ? std::string("extra file") : extra.reason;

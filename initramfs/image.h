@@ -33,6 +33,7 @@ struct InitramfsSpec {
     // shared libraries: the configuration names them by that path.
     std::vector<std::string> extra_bins;
     std::vector<std::string> hooks;    // kdump_pre/kdump_post/... programs, as extra_bins
+    std::vector<std::string> collectors; // an external core_collector, as extra_bins
     std::vector<CaptureImageFile> extra_files;
     CompressionOptions compression;
     uint32_t mtime { 0 };              // every entry's mtime

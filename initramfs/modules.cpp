@@ -122,25 +122,6 @@ Result<ModuleIndex> load_module_index(std::string const& modules_dir)
     return index;
 }
 
-// .ko.zst/.ko.gz through core's stream decompressor, into a memfd.
-Result<std::vector<uint8_t>> read_module_bytes(std::string const& path)
-{
-    auto fd = TRY(open_file(path, O_RDONLY));
-    uint8_t head[8] = {};
-    size_t head_bytes = TRY(pread_full(fd.get(), head, 0, path));
-    auto format = detect_stream_format(std::span<uint8_t const>(head, head_bytes));
-    if (format == StreamFormat::None)
-        return read_file_bytes(fd.get(), path, max_module_bytes);
-    if (!can_decompress_stream(format))
-        return Error::unsupported(cat(path, ": ", stream_format_name(format), "-compressed, and kdumpbox has no ", stream_format_name(format), " decoder"));
-    int raw = ::memfd_create("kdumpbox-module", MFD_CLOEXEC);
-    if (raw < 0)
-        return Error::from_errno(cat("memfd_create for ", path));
-    UniqueFd out(raw);
-    TRY(decompress_stream(fd.get(), out.get(), format, max_module_bytes, path));
-    return read_file_bytes(out.get(), cat(path, " (decompressed)"), max_module_bytes);
-}
-
 struct Resolver {
     ModuleIndex index;
     std::map<std::string, int> state; // 1: on the current path, 2: done
@@ -194,7 +175,35 @@ struct Resolver {
     }
 };
 
+// The module's compression, from its first bytes.
+Result<StreamFormat> module_format(std::string const& path)
+{
+    auto fd = TRY(open_file(path, O_RDONLY | O_CLOEXEC));
+    uint8_t head[8] = {};
+    size_t head_bytes = TRY(pread_full(fd.get(), head, 0, path));
+    return detect_stream_format(std::span<uint8_t const>(head, head_bytes));
+}
+
 } // namespace
+
+// .ko.zst/.ko.gz through core's stream decompressor, into a memfd.
+Result<std::vector<uint8_t>> read_module_bytes(std::string const& path)
+{
+    auto fd = TRY(open_file(path, O_RDONLY));
+    uint8_t head[8] = {};
+    size_t head_bytes = TRY(pread_full(fd.get(), head, 0, path));
+    auto format = detect_stream_format(std::span<uint8_t const>(head, head_bytes));
+    if (format == StreamFormat::None)
+        return read_file_bytes(fd.get(), path, max_module_bytes);
+    if (!can_decompress_stream(format))
+        return Error::unsupported(cat(path, ": ", stream_format_name(format), "-compressed, and kdumpbox has no ", stream_format_name(format), " decoder"));
+    int raw = ::memfd_create("kdumpbox-module", MFD_CLOEXEC);
+    if (raw < 0)
+        return Error::from_errno(cat("memfd_create for ", path));
+    UniqueFd out(raw);
+    TRY(decompress_stream(fd.get(), out.get(), format, max_module_bytes, path));
+    return read_file_bytes(out.get(), cat(path, " (decompressed)"), max_module_bytes);
+}
 
 Result<std::vector<std::string>> module_dependencies_from_modinfo(std::string const& module_path)
 {
@@ -232,6 +241,83 @@ Result<std::vector<ModuleFile>> resolve_modules(std::string modules_dir, std::ve
     for (auto& name : names)
         requests.push_back({ std::move(name), "extra_modules" });
     return resolve_module_requests(modules_dir, requests);
+}
+
+ModuleDecompression module_decompression_from_config(std::string_view kernel_config_text, std::string_view config_name)
+{
+    bool decompress = false;
+    std::vector<std::pair<std::string_view, StreamFormat>> compress;
+    static constexpr std::pair<std::string_view, StreamFormat> options[] = {
+        { "CONFIG_MODULE_COMPRESS_GZIP", StreamFormat::Gzip },
+        { "CONFIG_MODULE_COMPRESS_XZ", StreamFormat::Xz },
+        { "CONFIG_MODULE_COMPRESS_ZSTD", StreamFormat::Zstd },
+    };
+    for (auto line : split(kernel_config_text, '\n')) {
+        line = trim(line);
+        if (!line.ends_with("=y"))
+            continue;
+        auto option = line.substr(0, line.size() - 2);
+        if (option == "CONFIG_MODULE_DECOMPRESS")
+            decompress = true;
+        for (auto const& candidate : options) {
+            if (option == candidate.first)
+                compress.push_back(candidate);
+        }
+    }
+    ModuleDecompression result;
+    if (!decompress) {
+        result.why = cat("CONFIG_MODULE_DECOMPRESS is not set in ", config_name);
+        return result;
+    }
+    if (compress.empty()) {
+        result.why = cat("CONFIG_MODULE_DECOMPRESS=y but no CONFIG_MODULE_COMPRESS_GZIP, _XZ or _ZSTD in ", config_name);
+        return result;
+    }
+    std::vector<std::string> names;
+    for (auto const& [option, format] : compress) {
+        result.formats.push_back(format);
+        names.push_back(cat(option, "=y"));
+    }
+    result.why = cat("CONFIG_MODULE_DECOMPRESS=y and ", join(names, ", "), " in ", config_name);
+    return result;
+}
+
+Result<ModuleDecompression> module_decompression_for_config_file(std::string const& kernel_config_path)
+{
+    if (!path_exists(kernel_config_path))
+        return ModuleDecompression { {}, cat("there is no ", kernel_config_path, " to tell whether it has CONFIG_MODULE_DECOMPRESS") };
+    auto text = TRY(read_text_file(kernel_config_path, 16 << 20));
+    return module_decompression_from_config(text, kernel_config_path);
+}
+
+Result<void> choose_module_storage(std::vector<ModuleFile>& modules, ModuleDecompression const& kernel)
+{
+    for (auto& module : modules) {
+        module.decompress = false;
+        auto format = TRY(module_format(module.path).context(cat("module ", module.name)));
+        if (format == StreamFormat::None || std::find(kernel.formats.begin(), kernel.formats.end(), format) != kernel.formats.end())
+            continue;
+        if (can_decompress_stream(format)) {
+            module.decompress = true;
+            continue;
+        }
+        auto name = stream_format_name(format);
+        return Error::unsupported(cat("module ", module.name, " (", module.reason, ") is ", name, "-compressed (", module.path, "), and neither the capture kernel (", kernel.why,
+            ") nor kdumpbox (no ", name, " decoder) can decompress it: install it uncompressed (un", name, " it, then run depmod), or use a capture kernel built with CONFIG_MODULE_DECOMPRESS=y and its CONFIG_MODULE_COMPRESS option"));
+    }
+    return {};
+}
+
+std::string module_path_in_image(ModuleFile const& module, std::string_view modules_dir, std::string_view kernel_version)
+{
+    std::string prefix = modules_dir.empty() ? std::string() : cat(modules_dir.back() == '/' ? modules_dir.substr(0, modules_dir.size() - 1) : modules_dir, '/');
+    std::string relative = !prefix.empty() && module.path.starts_with(prefix) ? module.path.substr(prefix.size()) : cat("extra/", base_name(module.path));
+    if (module.decompress) {
+        auto suffix = relative.rfind(".ko.");
+        if (suffix != std::string::npos)
+            relative.resize(suffix + 3);
+    }
+    return cat("/lib/modules/", kernel_version, '/', relative);
 }
 
 } // namespace core::initramfs

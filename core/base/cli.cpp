@@ -161,4 +161,13 @@ std::string OptionParser::option_help() const
     return out;
 }
 
+void add_refused_options(OptionParser& parser, std::span<RefusedOption const> options, std::string_view tool)
+{
+    for (auto const& refused : options) {
+        parser.custom(refused.short_name, refused.long_name, refused.arity, {}, [refused, tool](auto) -> Result<void> {
+            return Error::unsupported(cat("not supported by this ", tool, ": ", refused.reason));
+        }, "not supported (refused with the reason)");
+    }
+}
+
 } // namespace core::cli

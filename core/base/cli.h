@@ -56,4 +56,17 @@ private:
     std::vector<Option> m_options;
 };
 
+// An option the tool we replace has and we do not implement: accepting and
+// ignoring it would silently do something else than asked, so it is refused
+// with the reason.
+struct RefusedOption {
+    char short_name;
+    std::string_view long_name;
+    Arity arity;
+    std::string_view reason;
+};
+// Declares each as an option whose use is the error "not supported by this
+// TOOL: REASON".
+void add_refused_options(OptionParser& parser, std::span<RefusedOption const> options, std::string_view tool);
+
 } // namespace core::cli

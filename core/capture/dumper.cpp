@@ -3,6 +3,7 @@
 
 #include "core/system/blkid.h"
 #include "core/dump/collector.h"
+#include "core/dump/makedumpfile.h"
 #include "core/base/fd.h"
 #include "core/config/cmdline.h"
 #include "core/base/fs.h"
@@ -74,22 +75,24 @@ Result<ProcessStatus> run_hook(std::string_view what, std::string const& program
     return status;
 }
 
-// The external core_collector, with kdump-utils' conventions: file targets
-// get "VMCORE DIR/vmcore-incomplete" as the last two arguments, raw targets
-// get VMCORE alone with stdout on the device.
+// The core_collector, with kdump-utils' conventions: file targets get
+// "VMCORE DIR/vmcore-incomplete" as the last two arguments, raw and ssh
+// targets get VMCORE alone with stdout on the device or the stream; -F as
+// kdump start checked it (collector_argv_for).
 Result<void> run_external_collector(CoreCollector const& collector, std::string const& vmcore, std::string const& output, int stdout_fd)
 {
-    std::vector<std::string> argv = collector.argv;
+    std::vector<std::string> argv = collector_argv_for(collector.argv, stdout_fd >= 0 ? CollectorOutput::Stream : CollectorOutput::File);
+    std::string command = join_command_words(argv);
     argv.push_back(vmcore);
     ProcessOptions options;
     if (stdout_fd >= 0)
         options.stdout_fd = stdout_fd;
     else
         argv.push_back(output);
-    log::notice(cat("core_collector: ", collector.command));
+    log::notice(cat("core_collector: ", command));
     auto status = TRY(run_process(argv, options));
     if (!status.success())
-        return Error::invalid(cat("core_collector '", collector.command, "' failed: ", status.describe()));
+        return Error::invalid(cat("core_collector '", command, "' failed: ", status.describe()));
     return {};
 }
 

@@ -391,7 +391,7 @@ Result<void> parse_conf_line(ParseState& state, unsigned line, std::string_view 
         auto words = split_command_words(value);
         if (!words.ok())
             return line_error(file, line, cat("core_collector: ", words.error().message(), "; close the quote"));
-        config.core_collector = CoreCollector { std::string(value), std::move(words).release_value() };
+        config.core_collector = CoreCollector { std::string(value), std::move(words).release_value(), line };
     } else if (key == "sshkey") {
         config.sshkey = TRY(parse_absolute_path(key, value, file, line, default_sshkey));
     } else if (key == "kdump_pre") {
@@ -472,6 +472,18 @@ std::string quote_word(std::string_view word)
     out.push_back('"');
     return out;
 }
+
+} // namespace
+
+std::string join_command_words(std::vector<std::string> const& words)
+{
+    std::vector<std::string> quoted;
+    for (auto const& word : words)
+        quoted.push_back(quote_word(word));
+    return join(quoted, " ");
+}
+
+namespace {
 
 // ---- Settings lines ----
 
@@ -586,6 +598,7 @@ Result<void> parse_settings_line(SettingsState& state, unsigned line, std::strin
         settings.commandline_append = std::move(value);
     } else if (key == "KEXEC_ARGS") {
         settings.kexec_args = std::move(value);
+        settings.kexec_args_line = line;
     } else if (key == "KDUMP_BOOTDIR") {
         settings.boot_dir = TRY(settings_absolute_path(key, std::move(value), file, line));
         if (settings.boot_dir.empty())
@@ -816,10 +829,7 @@ std::string format_effective_config(KdumpConfig const& config)
     if (config.extra_bins.empty()) {
         out += "# extra_bins not set\n";
     } else {
-        std::vector<std::string> words;
-        for (auto const& word : config.extra_bins)
-            words.push_back(quote_word(word));
-        out += cat("extra_bins ", join(words, " "), "\n");
+        out += cat("extra_bins ", join_command_words(config.extra_bins), "\n");
     }
     if (config.extra_modules.empty())
         out += "# extra_modules not set\n";

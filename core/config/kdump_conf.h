@@ -74,6 +74,7 @@ struct DumpTarget {
 struct CoreCollector {
     std::string command;           // the directive's value, as written
     std::vector<std::string> argv; // split at blanks; '…' and "…" group, \ escapes
+    unsigned line { 0 };           // where in kdump.conf; 0 when not read from one
 };
 
 constexpr std::string_view default_dump_path = "/var/crash";
@@ -136,6 +137,9 @@ std::string format_effective_config(KdumpConfig const& config);
 // anything: blanks separate, '…' and "…" group, a backslash escapes the next
 // character (outside single quotes). An unterminated quote is an error.
 Result<std::vector<std::string>> split_command_words(std::string_view command);
+// The words joined with blanks, each quoted only when it needs it, so that
+// split_command_words reads back the same words.
+std::string join_command_words(std::vector<std::string> const& words);
 
 // ---- Settings (/etc/sysconfig/kdump's variables, plus kdumpbox's own) ----
 
@@ -154,8 +158,10 @@ struct KdumpSettings {
     std::string commandline_remove { arch::capture_cmdline_remove_default() };
     std::string commandline_append { arch::capture_cmdline_append_default() };
     // KEXEC_ARGS: extra options for the capture kernel's load, in kexec(8)
-    // syntax; kept as written (the loader checks them).
+    // syntax; kept as written here, applied or refused by kdump start
+    // (core/kexec/kexec_command.h).
     std::string kexec_args;
+    unsigned kexec_args_line { 0 }; // where it was set; 0: not set
     // KDUMP_BOOTDIR, KDUMP_IMG, KDUMP_IMG_EXT: the capture kernel is
     // BOOTDIR/IMG-VERSION+EXT unless KDUMPBOX_KERNEL says otherwise.
     std::string boot_dir { "/boot" };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/control/kdump_control.h"
+#include "core/control/start_checks.h"
 
 #include "arch/host.h"
 
@@ -345,6 +346,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
         auto choice = TRY(initramfs::choose_compression_for_config_file(kernel_config));
         spec.compression.compression = choice.compression;
     }
+    TRY(apply_start_checks(plan, paths));
     return plan;
 }
 
@@ -381,6 +383,7 @@ kexec::LoadRequest capture_load_request(CapturePlan const& plan)
     request.initrd_path = plan.initrd_path;
     request.cmdline = plan.cmdline;
     request.target = kexec::Target::Panic;
+    request.kernel_debug = plan.kexec_args.kernel_debug; // KEXEC_ARGS -d
     return request;
 }
 
@@ -403,13 +406,14 @@ Result<RebuildReport> rebuild_initramfs(CapturePlan const& plan, bool force)
 std::vector<std::string> prepare_crash_settings(std::string const& proc_root)
 {
     std::vector<std::string> notes;
-    std::string sysrq = path_join(proc_root, "sys/kernel/sysrq");
-    auto current = read_text_file(sysrq);
-    if (current.ok() && trim(current.value()) != "1") {
-        if (write_text_file(sysrq, "1\n").ok())
-            notes.push_back(cat("kernel.sysrq was ", trim(current.value()), "; set to 1 so that 'kdump test' and Alt-SysRq-c can crash the machine"));
-        else
-            notes.push_back("kernel.sysrq is not 1 and could not be set; 'kdump test' needs it");
+    // kernel.sysrq is the admin's: /proc/sysrq-trigger (kdump test) works
+    // whatever it says; only the keyboard's Alt-SysRq-c needs 1 or the
+    // SYSRQ_ENABLE_DUMP bit (8), which the crash key is filed under.
+    auto sysrq = read_text_file(path_join(proc_root, "sys/kernel/sysrq"));
+    if (sysrq.ok()) {
+        auto value = parse_u64(trim(sysrq.value()), "kernel.sysrq");
+        if (value.ok() && value.value() != 1 && !(value.value() & 8))
+            notes.push_back(cat("kernel.sysrq is ", value.value(), ": Alt-SysRq-c from the keyboard will not crash the machine (that needs 1, or the 8 bit); 'kdump test' works anyway, through /proc/sysrq-trigger"));
     }
     for (auto const& [name, why] : { std::pair<char const*, char const*> { "panic_on_oops", "an oops only kills the task, and no dump is taken" },
              { "unknown_nmi_panic", "an NMI from the BMC or hypervisor will not start a dump" } }) {

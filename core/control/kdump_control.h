@@ -10,6 +10,7 @@
 #include "initramfs/initramfs.h"
 #include "core/config/kdump_conf.h"
 #include "core/kexec/kexec.h"
+#include "core/kexec/kexec_command.h"
 #include "core/net/nfs.h"
 #include "core/net/ssh_target.h"
 #include "core/system/lvm.h"
@@ -37,6 +38,9 @@ struct HostPaths {
     std::optional<NetworkPlan> nfs_network;
     // The kexec_file_load system call; tests give a fake.
     kexec::FileLoadCall kexec_file_load { kexec::real_kexec_file_load };
+    // Where a core_collector named without a path is looked for (systemd's
+    // PATH for services).
+    std::string program_search_path { "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
 };
 
 struct ArmOptions {
@@ -83,6 +87,7 @@ struct CapturePlan {
     initramfs::InitramfsSpec spec;
     std::optional<TargetResolution> target;
     std::optional<TargetResolution> rootfs; // failure_action dump_to_rootfs
+    kexec::CaptureKexecArgs kexec_args;     // KEXEC_ARGS, as start_checks.h applies them
 };
 
 // Reads the settings and kdump.conf and works out the kernel, initramfs
@@ -159,8 +164,9 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
 // the new file's path, or empty when the device holds no dump.
 Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device);
 
-// The seed's "Prepare for crashdump": sysrq on; panic_on_oops and
-// unknown_nmi_panic reported. Returns one line per setting.
+// The seed's "Prepare for crashdump", changing nothing: a kernel.sysrq
+// that keeps Alt-SysRq-c off the keyboard (kdump test does not need it),
+// panic_on_oops and unknown_nmi_panic at 0. Returns one line per setting.
 std::vector<std::string> prepare_crash_settings(std::string const& proc_root);
 
 // kdump test: refuses unless kdump is armed; then asks `confirm` (the

@@ -4,6 +4,7 @@
 #include "core/net/dhcp.h"
 #include "core/system/device_modules.h"
 #include "core/base/clock.h"
+#include "core/base/fs.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
 
@@ -180,10 +181,53 @@ Result<NetworkPlan> plan_network(std::string_view host)
     return network_plan_from(host, target, route, links, addresses);
 }
 
+Result<void> check_plain_interface(std::string const& sysfs, std::string_view interface_name, std::string_view host)
+{
+    if (interface_name.empty() || interface_name.find('/') != std::string_view::npos)
+        return {};
+    std::string directory = path_join(sysfs, cat("class/net/", interface_name));
+    if (!is_directory(directory))
+        return {};
+    std::string devtype;
+    if (auto uevent = read_text_file(path_join(directory, "uevent"), 64 << 10); uevent.ok()) {
+        for (auto line : split(uevent.value(), '\n')) {
+            if (line.starts_with("DEVTYPE="))
+                devtype = std::string(trim(line.substr(8)));
+        }
+    }
+    std::string kind, kinds; // "a bond", "bonds"
+    if (is_directory(path_join(directory, "bonding")) || devtype == "bond") {
+        kind = "a bond";
+        kinds = "bonds";
+    } else if (is_directory(path_join(directory, "bridge")) || devtype == "bridge") {
+        kind = "a bridge";
+        kinds = "bridges";
+    } else if (devtype == "vlan") {
+        kind = "a VLAN";
+        kinds = "VLANs";
+    } else {
+        std::vector<std::string> ports;
+        if (auto entries = list_directory(directory); entries.ok()) {
+            for (auto const& entry : entries.value()) {
+                if (entry.starts_with("lower_"))
+                    ports.push_back(entry.substr(6));
+            }
+        }
+        if (ports.empty())
+            return {};
+        std::sort(ports.begin(), ports.end());
+        kind = cat("an interface stacked on ", join(ports, ", "), devtype.empty() ? std::string(" (a team?)") : cat(" (", devtype, ")"));
+        kinds = "teams or other stacked interfaces";
+    }
+    return Error::unsupported(cat("the route to ", host, " goes through ", interface_name, ", ", kind, "; kdumpbox does not build ", kinds,
+        " in the capture kernel yet: route ", host, " through a plain Ethernet interface, or dump to a local target"));
+}
+
 Result<NetworkTargetPlan> plan_target_network(std::string_view host, std::string_view target_text, std::optional<NetworkPlan> const& given, std::string const& sysfs)
 {
     NetworkTargetPlan plan;
     plan.network = given ? *given : TRY(plan_network(host));
+    TRY(check_plain_interface(sysfs, plan.network.interface_name, host));
     // A NIC whose driver sysfs does not name (built in, or virtual) needs
     // no module; extra_modules covers what this cannot see.
     if (auto modules = net_device_modules(sysfs, plan.network.interface_name); modules.ok())

@@ -66,11 +66,19 @@ Result<NetworkPlan> network_plan_from(std::string_view host, Ipv4Address target,
 // resolve_ipv4, then route_to, links and addresses over rtnetlink.
 Result<NetworkPlan> plan_network(std::string_view host);
 
+// The capture side sets up one plain Ethernet interface. The interface
+// the host routes to `host` through must be one: a bond, a bridge, a VLAN,
+// or another interface stacked on ports (a team) is refused by name
+// (ENOTSUP), from sysfs's class/net/NAME (bonding/, bridge/, uevent's
+// DEVTYPE, lower_* links). An interface sysfs does not list passes.
+Result<void> check_plain_interface(std::string const& sysfs, std::string_view interface_name, std::string_view host);
+
 // What every network target adds to the capture initramfs, so that ssh and
 // nfs plan their network one way: the plan (given, for tests, or from
 // plan_network), the NIC's driver modules, and the files: the plan at
 // network_plan_path and, for a host name, /etc/hosts with the address it
-// has now (the capture side has no DNS).
+// has now (the capture side has no DNS). check_plain_interface refuses
+// what the capture side cannot build.
 struct NetworkTargetPlan {
     NetworkPlan network;
     std::vector<std::string> nic_modules; // nearest first, as net_device_modules

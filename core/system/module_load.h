@@ -2,7 +2,9 @@
 // Loading kernel modules in the capture kernel, in the order the initramfs
 // builder wrote to /lib/modules/load-order (dependencies first), with
 // finit_module(2). Compressed modules (.ko.xz, .ko.zst) are handed to the
-// kernel to decompress (MODULE_INIT_COMPRESSED_FILE, CONFIG_MODULE_DECOMPRESS).
+// kernel to decompress (MODULE_INIT_COMPRESSED_FILE, CONFIG_MODULE_DECOMPRESS);
+// kdump start leaves a module compressed only when the capture kernel's
+// config says it can (initramfs::choose_module_storage).
 #pragma once
 
 #include "core/base/error.h"

@@ -56,7 +56,9 @@ Result<void> check_power_privilege(PowerPlan const& plan, std::string const& pro
 Result<void> execute_power_plan(PowerPlan const& plan);
 
 // sync, then sysrq-c through PROC/sysrq-trigger: the kernel panics at once
-// (and a loaded crash kernel takes over). Returns only if it did not.
+// (and a loaded crash kernel takes over). The trigger file works whatever
+// kernel.sysrq says (that sysctl only gates the keyboard). Returns only if
+// it did not.
 Result<void> crash_through_sysrq(std::string const& proc_root = "/proc");
 
 } // namespace core

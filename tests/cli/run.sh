@@ -189,6 +189,48 @@ expect "-R keeps an existing DUMPFILE without -f" 1 'kept already exists; remove
 expect "--dump-dmesg of a non-vmcore fails" 1 'makedumpfile' -- "$bin/makedumpfile" --dump-dmesg "$work/short-stream" "$work/dmesg.txt"
 [ ! -e "$work/dmesg.txt" ] && ok "a failed --dump-dmesg leaves no LOGFILE" || fail "a failed --dump-dmesg leaves no LOGFILE" "$(ls -l "$work/dmesg.txt")"
 
+# --- kdump start's checks, through `kdump show` (the same plan) --------------
+# A scratch host: a virtiofs target (nothing to resolve), a kernel release
+# with no modules, a dummy kernel. start itself would stop earlier here at
+# the crashkernel= check; the real-host tier runs `kdump start` (refused).
+mkdir -p "$work/host/boot"
+: >"$work/host/vmlinuz"
+host_settings() {
+    printf 'KDUMP_KERNELVER=0.0.0-cli\nKDUMP_BOOTDIR=%s\nKDUMPBOX_KERNEL=%s\nKDUMPBOX_INITRD=%s\nKDUMPBOX_CONF=%s\n%s' \
+        "$work/host/boot" "$work/host/vmlinuz" "$work/host/initrd.img" "$work/host/kdump.conf" "${1:-}" >"$work/host/settings"
+}
+host_conf() { printf 'virtiofs kdumptag\n%s\n' "$1" >"$work/host/kdump.conf"; }
+host_settings
+host_conf 'core_collector makedumpfile -F -l --message-level 7 -d 31'
+expect "kdump show: -F is removed for a file target, as kdump-utils does" 0 '^core_collector makedumpfile -l --message-level 7 -d 31$' -- \
+    "$bin/kdump" show --settings "$work/host/settings"
+host_conf 'core_collector makedumpfile -l --bogus -d 31'
+expect "kdump show: core_collector options go through makedumpfile's own parser" 1 \
+    "kdump.conf:2: core_collector makedumpfile -l --bogus -d 31: unknown option '--bogus'" -- "$bin/kdump" show --settings "$work/host/settings"
+host_conf 'core_collector makedumpfile -d 31 -x vmlinux'
+expect "kdump show: an option the collector does not implement is refused with why" 1 \
+    'kdump.conf:2: core_collector makedumpfile -d 31 -x vmlinux: -x: not supported by this makedumpfile: reading debug info' -- "$bin/kdump" show --settings "$work/host/settings"
+host_conf 'core_collector /usr/local/bin/no-such-collector -z'
+expect "kdump show: an external collector must exist on the host" 1 \
+    "kdump.conf:2: core_collector /usr/local/bin/no-such-collector -z: '/usr/local/bin/no-such-collector' does not exist on this host" -- "$bin/kdump" show --settings "$work/host/settings"
+host_conf 'core_collector no-such-collector-cli -z'
+expect "kdump show: a collector named without a path is looked up in PATH" 1 \
+    "core_collector no-such-collector-cli -z: 'no-such-collector-cli' is not found on this host \\(searched /usr/local/sbin:" -- "$bin/kdump" show --settings "$work/host/settings"
+if [ -x /bin/cp ] || [ -x /usr/bin/cp ]; then
+    host_conf 'core_collector cp --sparse=always'
+    expect "kdump show: an external collector is run by its host path" 0 '^core_collector /(usr/)?bin/cp --sparse=always$' -- \
+        "$bin/kdump" show --settings "$work/host/settings"
+fi
+host_conf ''
+host_settings 'KEXEC_ARGS="-s --bogus"'
+expect "kdump show: an unknown KEXEC_ARGS option is refused by name" 1 "settings:6: KEXEC_ARGS '-s --bogus': unknown option '--bogus'" -- \
+    "$bin/kdump" show --settings "$work/host/settings"
+host_settings 'KEXEC_ARGS="-c"'
+expect "kdump show: KEXEC_ARGS -c is refused until classic kexec_load exists" 1 'classic kexec_load is not supported yet; remove -c' -- \
+    "$bin/kdump" show --settings "$work/host/settings"
+host_settings 'KEXEC_ARGS="-s -d"'
+expect "kdump show: KEXEC_ARGS that map onto kexec_file_load pass" 0 '^# capture kernel: ' -- "$bin/kdump" show --settings "$work/host/settings"
+
 # --- the release artifact ----------------------------------------------------
 if "$binary" --version | head -1 | grep -q 'static musl'; then
     if command -v readelf >/dev/null; then

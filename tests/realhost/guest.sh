@@ -10,7 +10,8 @@
 #                   the facts to the export disk as a tar; power off
 #   ktest stripe    first boot: a striped LV over two disks, vg/crash (xfs)
 #   ktest refused   LUKS, md RAID1 and an LVM thin LV as targets: kdump
-#                   start and the unit must refuse each; power off
+#                   start and the unit must refuse each; then kdump.conf
+#                   and settings mistakes kdump start must refuse; power off
 set -u
 PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -143,6 +144,24 @@ refused)
 		run "unit-$layer_name" systemctl restart kdumpbox.service
 		run "status-$layer_name" systemctl status --no-pager -l -n 20 kdumpbox.service
 	done
+	# configuration mistakes, each a kdump.conf line or a settings line
+	# (run.sh has the message each must give)
+	for variant in "collector|core_collector makedumpfile -l --bogus -d 31" \
+		"external|core_collector /usr/local/bin/no-such-collector -z" \
+		"kexecargs|"; do
+		variant_name=${variant%%|*}
+		{ grep -v '^core_collector' /root/kdump.conf.shipped; echo "${variant#*|}"; } >/etc/kdump.conf
+		settings=/etc/sysconfig/kdumpbox
+		[ -e $settings ] && cp $settings /root/settings.shipped
+		if [ "$variant_name" = kexecargs ]; then
+			mkdir -p /etc/sysconfig
+			{ grep -v '^KEXEC_ARGS=' /root/settings.shipped 2>/dev/null; echo 'KEXEC_ARGS="-s --bogus"'; } >$settings.new
+			mv $settings.new $settings
+		fi
+		run "start-$variant_name" kdumpbox kdump start
+		if [ -e /root/settings.shipped ]; then mv /root/settings.shipped $settings; else rm -f $settings; fi
+	done
+	cp /root/kdump.conf.shipped /etc/kdump.conf
 	say "KTEST-REFUSED-DONE"
 	systemctl poweroff
 	;;

@@ -24,7 +24,8 @@
 #        varcrash (c: /var/crash on its own file system),
 #        btrfs (d: root in the subvolume "root"),
 #        stripe (e: `xfs /dev/mapper/vg-crash`, striped over two disks),
-#        refused (f: LUKS, md RAID1 and a thin LV must be refused).
+#        refused (f: LUKS, md RAID1 and a thin LV must be refused; so must
+#        a bad core_collector option, a missing collector, bad KEXEC_ARGS).
 set -euo pipefail
 
 binary=$(readlink -f "${1:?usage: run.sh PATH/TO/kdumpbox [CASE...]}")
@@ -464,6 +465,23 @@ run_refused() {
 			ok "refused: systemctl status kdumpbox shows the $layer message"
 		else
 			fail "refused: systemctl status kdumpbox shows the $layer message" "$(sed -n "s/^KTEST-OUT status-$layer: //p" "$log" | tail -8)"
+		fi
+	done
+	# Configuration mistakes (guest.sh writes each): one line naming the
+	# line and what is wrong with it.
+	local check
+	for check in "collector|kdump.conf:[0-9]+: core_collector makedumpfile -l --bogus -d 31: unknown option '--bogus'" \
+		"external|kdump.conf:[0-9]+: core_collector /usr/local/bin/no-such-collector -z: '/usr/local/bin/no-such-collector' does not exist on this host" \
+		"kexecargs|kdumpbox:[0-9]+: KEXEC_ARGS '-s --bogus': unknown option '--bogus'"; do
+		layer=${check%%|*}
+		pattern=${check#*|}
+		local out lines
+		out=$(sed -n "s/^KTEST-OUT start-$layer: //p" "$log")
+		lines=$(grep -c . <<<"$out")
+		if grep -q "^KTEST-RUN start-$layer rc=0" "$log" || [[ $lines != 1 ]] || ! grep -Eq -- "$pattern" <<<"$out"; then
+			fail "refused: kdump start refuses the $layer mistake in one line" "$(grep "^KTEST-RUN start-$layer" "$log")" "$out"
+		else
+			ok "refused: kdump start refuses the $layer mistake: $out"
 		fi
 	done
 	((failed == failed_before)) && row_result[$name]=ok

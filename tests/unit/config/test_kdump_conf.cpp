@@ -742,3 +742,16 @@ TEST_CASE("capture cmdline: the arch defaults")
         CHECK(line == cat("root=/dev/sda1 ro ", arch::capture_cmdline_append_default()));
     }
 }
+
+TEST_CASE("join_command_words: split_command_words reads back the same words, and a kdump.conf line too")
+{
+    std::vector<std::string> words { "/usr/bin/sh", "-c", "makedumpfile -F -d 31 /proc/vmcore | gzip # x", "it's", "a\\b", "plain" };
+    std::string joined = core::join_command_words(words);
+    CHECK(core::split_command_words(joined).value() == words);
+    CHECK(core::join_command_words({ "makedumpfile", "-F", "-d", "31" }) == "makedumpfile -F -d 31");
+    core::KdumpConfig config;
+    config.core_collector = core::CoreCollector { joined, words, 0 };
+    auto reread = core::parse_kdump_conf(core::format_effective_config(config), "effective");
+    REQUIRE(reread.ok());
+    CHECK(reread->core_collector->argv == words);
+}

@@ -7,7 +7,9 @@
 #include "tests/unit/system/fake_storage.h"
 #include "tests/unit/test_support.h"
 
+#include <algorithm>
 #include <doctest.h>
+#include <sys/stat.h>
 #include <string>
 #include <vector>
 
@@ -115,7 +117,7 @@ constexpr std::string_view crash_uuid = "6a1b2c3d-4e5f-4071-8293-a4b5c6d7e8f9";
 TEST_SUITE("control")
 {
 
-TEST_CASE("prepare_crash_settings turns sysrq on and reports the panic switches")
+TEST_CASE("prepare_crash_settings leaves kernel.sysrq alone and says what it means for the keyboard")
 {
     ScratchDir dir;
     put(dir.path + "/sys/kernel/sysrq", "438\n");
@@ -123,10 +125,14 @@ TEST_CASE("prepare_crash_settings turns sysrq on and reports the panic switches"
     put(dir.path + "/sys/kernel/unknown_nmi_panic", "1\n");
     auto notes = core::prepare_crash_settings(dir.path);
     REQUIRE(notes.size() == 2);
-    CHECK(notes[0].find("kernel.sysrq was 438; set to 1") == 0);
+    CHECK(notes[0] == "kernel.sysrq is 438: Alt-SysRq-c from the keyboard will not crash the machine (that needs 1, or the 8 bit); 'kdump test' works anyway, through /proc/sysrq-trigger");
     CHECK(notes[1].find("kernel.panic_on_oops is 0") == 0);
-    // A sysctl file takes the write whole; a plain file keeps what followed.
-    CHECK(core::read_text_file(dir.path + "/sys/kernel/sysrq").value().substr(0, 2) == "1\n");
+    CHECK(core::read_text_file(dir.path + "/sys/kernel/sysrq").value() == "438\n");
+    // 1 (everything) and values with the dump bit (8) let the key crash.
+    for (auto value : { "1\n", "8\n", "446\n" }) {
+        put(dir.path + "/sys/kernel/sysrq", value);
+        CHECK(core::prepare_crash_settings(dir.path).size() == 1);
+    }
 }
 
 TEST_CASE("armed_status reads kexec_crash_loaded and says why kdump is not armed")
@@ -159,7 +165,8 @@ TEST_CASE("kdump start reports the raw dump it found and the crash settings, bot
     // The raw-dump note is set before the load and must survive it.
     REQUIRE(report->notes.size() == 2);
     CHECK(report->notes[0].starts_with(core::cat("the dump waiting on ", host.raw_device, " could not be rebuilt: ")));
-    CHECK(report->notes[1].starts_with("kernel.sysrq was 438; set to 1"));
+    CHECK(report->notes[1].starts_with("kernel.sysrq is 438: Alt-SysRq-c"));
+    CHECK(core::read_text_file(host.paths.proc + "/sys/kernel/sysrq").value() == "438\n");
 }
 
 TEST_CASE("kdump restart honours --force: the initramfs is rebuilt though its inputs did not change")
@@ -391,6 +398,123 @@ TEST_CASE("kdump start refuses targets on layers the capture cannot build, namin
     CHECK(lvm.starts_with(core::cat("the file system holding ", host.real_root, "/var/crash (/dev/mapper/vg0-root, xfs mounted on /): ")));
     CHECK(contains(lvm, "dm-3"));
     CHECK(contains(lvm, "device-mapper uuid \"LVM-0123456789\" is not LVM- and two 32-character ids"));
+}
+
+TEST_CASE("kdump start: KEXEC_ARGS are applied (-d asks the kernel to log the load) or refused by name")
+{
+    FakeHost host;
+    auto settings = core::read_text_file(host.paths.settings_path).value();
+    put(host.paths.settings_path, settings + "KEXEC_ARGS=\"-s -d\"\n");
+    auto report = core::arm(host.paths, { .force_rebuild = false, .applet_names = { "dumper" } });
+    REQUIRE(report.ok());
+    REQUIRE(host.load_flags.size() == 1);
+    CHECK((host.load_flags[0] & core::kexec::file_debug) != 0);
+
+    auto line = std::count(settings.begin(), settings.end(), '\n') + 1;
+    for (auto const& [args, message] : std::vector<std::pair<std::string, std::string>> {
+             { "--bogus", "unknown option '--bogus' (see --help); remove it ('kexec --help' lists the options kdumpbox's kexec takes)" },
+             { "-c", "classic kexec_load is not supported yet; remove -c (kdumpbox loads with kexec_file_load, as -s does)" },
+             { "--append=quiet", "--append/--command-line: kdumpctl's own --command-line comes after KEXEC_ARGS, so kexec-tools never used it; put the words in KDUMP_COMMANDLINE_APPEND; remove it" },
+             { "-l", "-l: kdump start chooses the action itself: it loads the crash kernel, as -p does; remove it" },
+             { "--mem-min=0x1000", "--mem-min: not supported by this kexec: placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
+         }) {
+        CAPTURE(args);
+        put(host.paths.settings_path, settings + "KEXEC_ARGS=\"" + args + "\"\n");
+        auto refused = core::arm(host.paths, { .force_rebuild = false, .applet_names = { "dumper" } });
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.error().message() == core::cat(host.paths.settings_path, ":", line, ": KEXEC_ARGS '", args, "': ", message));
+    }
+    CHECK(host.load_flags.size() == 1); // nothing refused was loaded
+}
+
+TEST_CASE("kdump start: core_collector goes through makedumpfile's own parser, with -F as the target needs")
+{
+    FakeHost host;
+    std::string conf = core::read_text_file(host.dir.path + "/kdump.conf").value();
+    auto with_collector = [&](std::string const& line) { put(host.dir.path + "/kdump.conf", conf + "core_collector " + line + "\n"); };
+    auto plan = [&] { return core::plan_capture(host.paths, { .force_rebuild = false, .applet_names = { "dumper" } }); };
+
+    // A raw target streams: -F is added, and the image's kdump.conf and
+    // `kdump show` carry the line the capture runs.
+    with_collector("makedumpfile -l --message-level 7 -d 31");
+    auto planned = plan();
+    REQUIRE(planned.ok());
+    REQUIRE(planned->config.core_collector);
+    CHECK(planned->config.core_collector->command == "makedumpfile -F -l --message-level 7 -d 31");
+    CHECK(contains(planned->spec.kdump_conf, "core_collector makedumpfile -F -l --message-level 7 -d 31\n"));
+
+    with_collector("makedumpfile -x vmlinux -d 31");
+    auto refused = plan();
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message() == core::cat(host.dir.path, "/kdump.conf:3: core_collector makedumpfile -x vmlinux -d 31: -x: not supported by this makedumpfile: reading debug info from a vmlinux is not supported; the VMCOREINFO note in the vmcore is used instead"));
+    with_collector("makedumpfile --bogus");
+    CHECK(plan().error().message() == core::cat(host.dir.path, "/kdump.conf:3: core_collector makedumpfile --bogus: unknown option '--bogus' (see --help); 'makedumpfile --help' lists the options kdumpbox's collector takes"));
+    with_collector("makedumpfile -d 99");
+    CHECK(contains(plan().error().message(), "core_collector makedumpfile -d 99: -d: dump level 99 is out of range"));
+}
+
+TEST_CASE("kdump start: an external core_collector is found on the host and put in the image, or refused")
+{
+    FakeHost host;
+    std::string conf = core::read_text_file(host.dir.path + "/kdump.conf").value();
+    auto with_collector = [&](std::string const& line) { put(host.dir.path + "/kdump.conf", conf + "core_collector " + line + "\n"); };
+    auto plan = [&] { return core::plan_capture(host.paths, { .force_rebuild = false, .applet_names = { "dumper" } }); };
+    std::string bin = host.dir.path + "/bin";
+    put(bin + "/mycollector", "#!/bin/sh\nexit 0\n");
+    REQUIRE(::chmod((bin + "/mycollector").c_str(), 0755) == 0);
+    host.paths.program_search_path = host.dir.path + "/nothing:" + bin;
+
+    with_collector("mycollector --fast");
+    auto found = plan();
+    REQUIRE(found.ok());
+    CHECK(found->config.core_collector->command == bin + "/mycollector --fast");
+    REQUIRE(found->spec.collectors.size() == 1);
+    CHECK(found->spec.collectors[0] == bin + "/mycollector");
+    auto image = core::initramfs::plan_initramfs(found->spec);
+    REQUIRE(image.ok());
+    CHECK(std::any_of(image->manifest.begin(), image->manifest.end(), [&](auto const& entry) { return entry.path == bin + "/mycollector" && entry.reason == "core_collector"; }));
+
+    with_collector("nosuchcollector -v");
+    auto missing = plan();
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message() == core::cat(host.dir.path, "/kdump.conf:3: core_collector nosuchcollector -v: 'nosuchcollector' is not found on this host (searched ", host.paths.program_search_path,
+                                           "); install it, or write its absolute path, so that kdump start can put it in the capture initramfs"));
+    with_collector("/usr/local/bin/no-such-collector");
+    CHECK(contains(plan().error().message(), "kdump.conf:3: core_collector /usr/local/bin/no-such-collector: '/usr/local/bin/no-such-collector' does not exist on this host"));
+
+    // The host's makedumpfile link to kdumpbox itself is the applet.
+    fake_storage::link(host.paths.self_binary, bin + "/makedumpfile");
+    REQUIRE(::chmod(host.paths.self_binary.c_str(), 0755) == 0);
+    with_collector(bin + "/makedumpfile -c -d 31");
+    auto self = plan();
+    REQUIRE(self.ok());
+    CHECK(self->config.core_collector->command == "makedumpfile -F -c -d 31");
+    CHECK(self->spec.collectors.empty());
+}
+
+TEST_CASE("kdump start: an xz module goes in only if the capture kernel decompresses xz itself")
+{
+    FakeHost host;
+    std::string root = host.dir.path;
+    host.paths.modules_root = root + "/modules";
+    std::string module = root + "/modules/6.1.0-test/kernel/extra/xzmod.ko.xz";
+    put(module, std::string("\xfd" "7zXZ\0", 6) + "not really xz");
+    put(root + "/modules/6.1.0-test/modules.dep", "kernel/extra/xzmod.ko.xz:\n");
+    std::string conf = core::read_text_file(root + "/kdump.conf").value();
+    put(root + "/kdump.conf", conf + "extra_modules xzmod\n");
+    auto arm = [&] { return core::arm(host.paths, { .force_rebuild = false, .applet_names = { "dumper" } }); };
+
+    put(root + "/boot/config-6.1.0-test", "CONFIG_MODULE_COMPRESS_XZ=y\n# CONFIG_MODULE_DECOMPRESS is not set\n");
+    auto refused = arm();
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message().starts_with(core::cat("module xzmod (extra_modules) is xz-compressed (", module, "), and neither the capture kernel (CONFIG_MODULE_DECOMPRESS is not set in ", root, "/boot/config-6.1.0-test) nor kdumpbox")));
+    CHECK(host.load_flags.empty());
+
+    put(root + "/boot/config-6.1.0-test", "CONFIG_MODULE_COMPRESS_XZ=y\nCONFIG_MODULE_DECOMPRESS=y\n");
+    auto armed = arm();
+    REQUIRE_MESSAGE(armed.ok(), (armed.ok() ? std::string() : armed.error().message()));
+    auto const& manifest = armed->rebuild.image.manifest;
+    CHECK(std::any_of(manifest.begin(), manifest.end(), [](auto const& entry) { return entry.path == "/lib/modules/6.1.0-test/kernel/extra/xzmod.ko.xz"; }));
 }
 
 } // TEST_SUITE

@@ -130,3 +130,58 @@ TEST_CASE("makedumpfile --dump-dmesg: an unreadable vmcore leaves no LOGFILE")
     CHECK_FALSE(core::path_exists(log));
     CHECK_FALSE(core::path_exists(log + "-incomplete"));
 }
+
+TEST_CASE("makedumpfile options: one declaration, refused options named with the reason")
+{
+    std::vector<std::string> args { "-c", "-d", "31", "--message-level", "7", "-F", "vmcore" };
+    auto parsed = core::parse_makedumpfile_arguments(args);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->zlib);
+    CHECK(parsed->flatten);
+    CHECK(parsed->options.dump_level == 31);
+    CHECK(parsed->message_level == 7);
+    CHECK(parsed->operands == std::vector<std::string> { "vmcore" });
+
+    std::vector<std::string> split { "--split", "a", "b" };
+    CHECK(core::parse_makedumpfile_arguments(split).error().message() == "--split: not supported by this makedumpfile: split dumps are not supported; --num-threads parallelises one dump instead");
+}
+
+TEST_CASE("core_collector: kdump-utils' -F rule, for makedumpfile only")
+{
+    using core::CollectorOutput;
+    using Words = std::vector<std::string>;
+    CHECK(core::collector_argv_for({ "makedumpfile", "-l", "-d", "31" }, CollectorOutput::Stream) == Words { "makedumpfile", "-F", "-l", "-d", "31" });
+    CHECK(core::collector_argv_for({ "makedumpfile", "-F", "-l", "-F" }, CollectorOutput::Stream) == Words { "makedumpfile", "-F", "-l" });
+    CHECK(core::collector_argv_for({ "makedumpfile", "-F", "-l", "-d", "31" }, CollectorOutput::File) == Words { "makedumpfile", "-l", "-d", "31" });
+    CHECK(core::collector_argv_for({ "/usr/bin/cp", "-F" }, CollectorOutput::File) == Words { "/usr/bin/cp", "-F" });
+    CHECK(core::runs_builtin_makedumpfile({ "makedumpfile" }));
+    CHECK_FALSE(core::runs_builtin_makedumpfile({ "/usr/sbin/makedumpfile" }));
+}
+
+TEST_CASE("core_collector: checked as makedumpfile --check-params would, with the operands the dumper adds")
+{
+    using core::CollectorOutput;
+    core::log::set_threshold(core::log::Level::Info);
+    // kdump-utils' default and the common variants pass, either way.
+    for (auto output : { CollectorOutput::File, CollectorOutput::Stream }) {
+        for (auto const& line : std::vector<std::vector<std::string>> { { "makedumpfile", "-l", "--message-level", "7", "-d", "31" }, { "makedumpfile", "-c", "-d", "1" }, { "makedumpfile", "-E", "-d", "31" } }) {
+            auto checked = core::check_makedumpfile_command(core::collector_argv_for(line, output), output);
+            CHECK_MESSAGE(checked.ok(), (checked.ok() ? std::string() : checked.error().message()));
+        }
+    }
+    auto error = [](std::vector<std::string> argv, CollectorOutput output = CollectorOutput::File) {
+        auto checked = core::check_makedumpfile_command(argv, output);
+        REQUIRE_FALSE(checked.ok());
+        return checked.error().message();
+    };
+    CHECK(error({ "makedumpfile", "--bogus" }) == "unknown option '--bogus' (see --help); 'makedumpfile --help' lists the options kdumpbox's collector takes");
+    CHECK(error({ "makedumpfile", "-x", "vmlinux" }).starts_with("-x: not supported by this makedumpfile: reading debug info from a vmlinux"));
+    CHECK(error({ "makedumpfile", "-c", "-z" }) == "-c, -l, -p and -z exclude each other; pick one compression");
+    CHECK(error({ "makedumpfile", "-R" }) == "-R rebuilds a flattened stream and writes no dump; remove it (vmcore-dmesg.txt is saved anyway)");
+    CHECK(error({ "makedumpfile", "--dry-run" }) == "--dry-run writes no dump; remove it");
+    CHECK(error({ "makedumpfile", "-v" }) == "-v prints the version and writes no dump; remove it");
+    CHECK(error({ "makedumpfile", "-cF" }).starts_with("-F is bundled with other flags"));
+    // A stray operand leaves the dumper's two in the wrong places.
+    CHECK(error({ "makedumpfile", "-d", "31", "extra" }) == "expected VMCORE and DUMPFILE, got 3 operands (see --help)");
+    CHECK(error({ "makedumpfile", "-F", "extra" }, CollectorOutput::Stream).starts_with("usage: makedumpfile -F"));
+}

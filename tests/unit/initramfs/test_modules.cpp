@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+#include "initramfs/image.h"
 #include "initramfs/modules.h"
 
 #include "tests/unit/initramfs/fixtures.h"
@@ -162,4 +163,79 @@ TEST_CASE("module resolution on the real Debian kernels")
     auto xz = initramfs::resolve_modules(newer.front(), { "virtio_blk" });
     REQUIRE_FALSE(xz.ok());
     CHECK(xz.error().message().find("run `depmod") != std::string::npos);
+}
+
+TEST_CASE("compressed modules: what the capture kernel decompresses, from its config")
+{
+    auto xz = initramfs::module_decompression_from_config("CONFIG_MODULES=y\nCONFIG_MODULE_COMPRESS_XZ=y\nCONFIG_MODULE_DECOMPRESS=y\n", "/boot/config-6.12.0");
+    CHECK(xz.formats == std::vector<core::StreamFormat> { core::StreamFormat::Xz });
+    CHECK(xz.why == "CONFIG_MODULE_DECOMPRESS=y and CONFIG_MODULE_COMPRESS_XZ=y in /boot/config-6.12.0");
+    auto off = initramfs::module_decompression_from_config("CONFIG_MODULE_COMPRESS_ZSTD=y\n# CONFIG_MODULE_DECOMPRESS is not set\n", "/boot/config-6.1.0");
+    CHECK(off.formats.empty());
+    CHECK(off.why == "CONFIG_MODULE_DECOMPRESS is not set in /boot/config-6.1.0");
+    CHECK(initramfs::module_decompression_from_config("CONFIG_MODULE_DECOMPRESS=y\n", "c").formats.empty());
+
+    TempDir dir;
+    auto missing = initramfs::module_decompression_for_config_file(dir / "config-none");
+    REQUIRE(missing.ok());
+    CHECK(missing->formats.empty());
+    CHECK(missing->why == "there is no " + (dir / "config-none") + " to tell whether it has CONFIG_MODULE_DECOMPRESS");
+}
+
+TEST_CASE("compressed modules: kept when the capture kernel decompresses them, else zstd and gzip unpacked, xz refused")
+{
+    TempDir dir;
+    std::string modules = dir / "6.12.0-test";
+    write_module_tree(modules);
+    std::string ring = modules + "/kernel/drivers/virtio/virtio_ring.ko";
+    std::string ring_bytes = read_file(ring);
+    write_file(ring + ".zst", compressed(ring_bytes, Compression::Zstd));
+    ::unlink(ring.c_str());
+    std::string virtio = modules + "/kernel/drivers/virtio/virtio.ko";
+    write_file(virtio + ".gz", compressed(read_file(virtio), Compression::Gzip));
+    ::unlink(virtio.c_str());
+    auto resolved = initramfs::resolve_modules(modules, { "virtio_blk" });
+    REQUIRE(resolved.ok());
+    auto list = resolved.value(); // virtio_ring.ko.zst, virtio.ko.gz, virtio_blk.ko
+    REQUIRE(list.size() == 3);
+
+    initramfs::ModuleDecompression zstd_kernel { { core::StreamFormat::Zstd }, "zstd" };
+    REQUIRE(initramfs::choose_module_storage(list, zstd_kernel).ok());
+    CHECK_FALSE(list[0].decompress);
+    CHECK(list[1].decompress);
+    CHECK_FALSE(list[2].decompress);
+    CHECK(initramfs::module_path_in_image(list[0], modules, "6.12.0-test") == "/lib/modules/6.12.0-test/kernel/drivers/virtio/virtio_ring.ko.zst");
+    CHECK(initramfs::module_path_in_image(list[1], modules, "6.12.0-test") == "/lib/modules/6.12.0-test/kernel/drivers/virtio/virtio.ko");
+
+    // The image holds what the kernel can load: the .ko.zst as it is, the
+    // .ko.gz unpacked under its .ko name, and the load order says so.
+    initramfs::InitramfsSpec spec;
+    write_file(dir / "kdumpbox", "not really an executable\n", 0755);
+    spec.kdumpbox_binary = dir / "kdumpbox";
+    spec.modules_dir = modules;
+    spec.modules = list;
+    spec.compression = { Compression::None, 0 };
+    REQUIRE(initramfs::build_initramfs(spec, dir / "image").ok());
+    auto map = by_name(parse_newc(read_file(dir / "image")));
+    CHECK(map["lib/modules/6.12.0-test/kernel/drivers/virtio/virtio.ko"].data.substr(0, 4) == "\x7f" "ELF");
+    CHECK(map.count("lib/modules/6.12.0-test/kernel/drivers/virtio/virtio.ko.gz") == 0);
+    CHECK(map["lib/modules/6.12.0-test/kernel/drivers/virtio/virtio_ring.ko.zst"].data == read_file(ring + ".zst"));
+    CHECK(map["lib/modules/load-order"].data.find("/kernel/drivers/virtio/virtio.ko\n") != std::string::npos);
+
+    // No decompression in the kernel: both unpacked by kdumpbox.
+    REQUIRE(initramfs::choose_module_storage(list, {}).ok());
+    CHECK(list[0].decompress);
+    CHECK(list[1].decompress);
+
+    // xz: only the kernel can, and this one cannot.
+    write_file(modules + "/kernel/drivers/virtio/virtio_blk.ko.xz", std::string("\xfd" "7zXZ\0", 6) + "not really xz");
+    list[2].path = modules + "/kernel/drivers/virtio/virtio_blk.ko.xz";
+    list[2].reason = "driver of /dev/vda";
+    auto refused = initramfs::choose_module_storage(list, { {}, "CONFIG_MODULE_DECOMPRESS is not set in /boot/config-6.12.0-test" });
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message() == "module virtio_blk (driver of /dev/vda) is xz-compressed (" + list[2].path
+              + "), and neither the capture kernel (CONFIG_MODULE_DECOMPRESS is not set in /boot/config-6.12.0-test) nor kdumpbox (no xz decoder) can decompress it: install it uncompressed (unxz it, then run depmod), or use a capture kernel built with CONFIG_MODULE_DECOMPRESS=y and its CONFIG_MODULE_COMPRESS option");
+    initramfs::ModuleDecompression xz_kernel { { core::StreamFormat::Xz }, "xz" };
+    REQUIRE(initramfs::choose_module_storage(list, xz_kernel).ok());
+    CHECK_FALSE(list[2].decompress);
 }

@@ -241,6 +241,49 @@ TEST_CASE("net_device_modules: the NIC's driver chain from sysfs")
     CHECK(missing.error().message().find("network interface 'eth9': not in") == 0);
 }
 
+TEST_CASE("the route's interface: bonds, bridges, VLANs and teams are refused by name, from sysfs")
+{
+    Scratch sys;
+    // As the kernel lays them out: class/net/NAME links to a virtual device.
+    auto interface = [&](std::string const& name, std::string const& uevent) {
+        sys.mkdirs("devices/virtual/net/" + name);
+        sys.write("devices/virtual/net/" + name + "/uevent", uevent);
+        sys.mkdirs("class/net");
+        sys.link("../../devices/virtual/net/" + name, "class/net/" + name);
+        return sys.path + "/devices/virtual/net/" + name;
+    };
+    auto refusal = [&](std::string const& name) {
+        auto checked = core::check_plain_interface(sys.path, name, "backup");
+        REQUIRE_FALSE(checked.ok());
+        CHECK(checked.error().errno_code() == ENOTSUP);
+        return checked.error().message();
+    };
+    interface("eth0", "INTERFACE=eth0\nIFINDEX=2\n");
+    CHECK(core::check_plain_interface(sys.path, "eth0", "backup").ok());
+    CHECK(core::check_plain_interface(sys.path, "not-in-sysfs", "backup").ok());
+
+    interface("bond0", "DEVTYPE=bond\nINTERFACE=bond0\n");
+    sys.mkdirs("devices/virtual/net/bond0/bonding");
+    CHECK(refusal("bond0") == "the route to backup goes through bond0, a bond; kdumpbox does not build bonds in the capture kernel yet: route backup through a plain Ethernet interface, or dump to a local target");
+    interface("br0", "INTERFACE=br0\n");
+    sys.mkdirs("devices/virtual/net/br0/bridge");
+    CHECK(refusal("br0").starts_with("the route to backup goes through br0, a bridge; kdumpbox does not build bridges in the capture kernel yet"));
+    interface("eth0.100", "DEVTYPE=vlan\nINTERFACE=eth0.100\n");
+    CHECK(refusal("eth0.100").starts_with("the route to backup goes through eth0.100, a VLAN; kdumpbox does not build VLANs in the capture kernel yet"));
+    // A team has no DEVTYPE; its ports show as lower_* links.
+    interface("team0", "INTERFACE=team0\n");
+    sys.link("../eth1", "devices/virtual/net/team0/lower_eth1");
+    sys.link("../eth2", "devices/virtual/net/team0/lower_eth2");
+    CHECK(refusal("team0").starts_with("the route to backup goes through team0, an interface stacked on eth1, eth2 (a team?); kdumpbox does not build teams or other stacked interfaces"));
+
+    // The planning of both network targets goes through the check.
+    auto plan = sample_plan();
+    plan.interface_name = "bond0";
+    auto refused = core::plan_target_network("backup.example", "ssh root@backup.example", plan, sys.path);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message().starts_with("the route to backup.example goes through bond0, a bond"));
+}
+
 TEST_CASE("ssh target planning: host keys recorded, key pair present, files for the initramfs")
 {
     Scratch dir;

@@ -5,6 +5,7 @@
 
 #include "core/base/fd.h"
 #include "core/base/strings.h"
+#include "core/control/dump_report.h"
 #include "core/control/kdump_control.h"
 
 #include <functional>
@@ -34,7 +35,8 @@ Commands:
              if its inputs changed, and load the capture kernel (kexec -p)
   stop       unload the capture kernel
   restart    stop, then start
-  status     say whether kdump is armed and why not; exit 0 armed, 3 not
+  status     say whether kdump is armed and why not, and how the last dump
+             went; exit 0 armed, 3 not
   rebuild    build the capture initramfs now (--print-contents: list what
              went in and why)
   show       print the effective kdump.conf, defaults filled in, the dump
@@ -116,6 +118,7 @@ core::Result<int> kdump_main(Context&, Arguments args)
     if (command == "status") {
         auto status = core::armed_status(paths);
         TRY(print(status.explanation + "\n"));
+        TRY(print(core::last_dump_line(paths.reported_record_path) + "\n"));
         return status.armed ? 0 : exit_not_armed;
     }
     if (command == "rebuild") {

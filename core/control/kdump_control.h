@@ -37,6 +37,8 @@ struct HostPaths {
     std::optional<NetworkPlan> nfs_network;
     // The kexec_file_load system call; tests give a fake.
     kexec::FileLoadCall kexec_file_load { kexec::real_kexec_file_load };
+    // The last dump kdump start reported (core/control/dump_report.h).
+    std::string reported_record_path { "/var/lib/kdumpbox/reported" };
 };
 
 struct ArmOptions {
@@ -127,6 +129,10 @@ struct MemoryEstimate {
     uint64_t runtime_bytes { 0 };   // the capture kernel and the collector at work
     uint64_t total_bytes { 0 };
     uint64_t reserved_bytes { 0 };  // /sys/kernel/kexec_crash_size
+    // The next dump's expected size on the target (dump_report.h
+    // estimate_dump_size), and how it was worked out; 0 when unknown.
+    uint64_t dump_bytes { 0 };
+    std::string dump_basis;
     std::string text() const;
 };
 Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const& options);

@@ -106,6 +106,11 @@ struct DumpDestination {
     std::function<Result<void>()> save_vmcore;
     // The size of directory/NAME; nullopt when it is not there.
     std::function<std::optional<uint64_t>(std::string const& name)> file_bytes;
+    // The status file: a placeholder first where that helps (a mounted
+    // target: reserve_status_file; none for ssh), the last version at the
+    // end. Both return where.
+    std::function<Result<std::string>(DumpStatus const&)> reserve_status;
+    std::function<Result<std::string>(DumpStatus const&)> write_status;
 };
 
 // The status file's facts as the save goes (core/system/dump_status.h);
@@ -254,7 +259,7 @@ void save_status(DumpDestination const& destination, StatusDraft& draft, Capture
     }
     status.reason = outcome.failure;
     status.total_ms = monotonic_ms() - draft.started_ms;
-    auto saved = destination.save_text(std::string(dump_status_file_name), format_dump_status(status));
+    auto saved = destination.write_status(status);
     if (!saved.ok())
         log::warn(cat(dump_status_file_name, ": ", saved.error().message()));
     else
@@ -270,6 +275,10 @@ CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& e
     draft.status.time_seconds = capture_time(environment);
     draft.status.collector = collector_description(config, builtin_collector_options(environment));
     draft.status.kernel_release = crashed_kernel_release(environment.vmcore_path);
+    if (destination.reserve_status) {
+        if (auto reserved = destination.reserve_status(draft.status); !reserved.ok())
+            log::warn(cat(dump_status_file_name, ": ", reserved.error().message()));
+    }
 
     if (config.kdump_pre) {
         auto status = run_hook("kdump_pre", *config.kdump_pre);
@@ -344,6 +353,8 @@ CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment con
         destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(path, name, text); };
         destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, path, draft.status); };
         destination.file_bytes = [&](std::string const& name) { return local_file_bytes(path_join(path, name)); };
+        destination.reserve_status = [&](DumpStatus const& status) { return reserve_status_file(path, status); };
+        destination.write_status = [&](DumpStatus const& status) { return finish_status_file(path, status); };
         outcome = save_files(config, environment, destination, draft);
         return {};
     });
@@ -515,6 +526,7 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
             return std::nullopt;
         return stat.value().size;
     };
+    destination.write_status = [&](DumpStatus const& status) { return sftp_write_file_safely(sftp, directory, std::string(dump_status_file_name), format_dump_status(status)); };
     destination.save_vmcore = [&]() -> Result<void> {
         std::string where = sftp.location(cat(directory, "/vmcore"));
         auto produce = [&](int fd) -> Result<void> {

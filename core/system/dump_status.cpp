@@ -4,6 +4,7 @@
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/log.h"
+#include "core/base/safe_file.h"
 #include "core/base/strings.h"
 
 #include <algorithm>
@@ -182,6 +183,55 @@ Result<DumpStatus> parse_dump_status(std::string_view text, std::string_view nam
     if (!has_outcome)
         return Error::invalid(cat(name, ": no outcome= line"));
     return status;
+}
+
+namespace {
+
+// text cut at a line end to fit, then a comment line of blanks up to
+// dump_status_reserved_bytes exactly.
+std::string padded_status(std::string_view text)
+{
+    constexpr size_t room = dump_status_reserved_bytes - 2; // "#" and "\n"
+    if (text.size() > room)
+        text = text.substr(0, text.rfind('\n', room - 1) + 1);
+    std::string out(text);
+    out += '#';
+    out.append(dump_status_reserved_bytes - 1 - out.size(), ' ');
+    out += '\n';
+    return out;
+}
+
+} // namespace
+
+Result<std::string> reserve_status_file(std::string const& directory, DumpStatus status)
+{
+    status.outcome = DumpOutcome::Incomplete;
+    status.reason = "the save did not finish: the capture kernel stopped before it wrote this file's last version";
+    std::string path = path_join(directory, dump_status_file_name);
+    TRY(write_text_atomically(path, padded_status(format_dump_status(status)), 0600));
+    return path;
+}
+
+Result<std::string> finish_status_file(std::string const& directory, DumpStatus const& status)
+{
+    std::string path = path_join(directory, dump_status_file_name);
+    std::string text = padded_status(format_dump_status(status));
+    auto replaced = [&]() -> Result<void> {
+        auto file = TRY(SafeFile::create_replacing(path, 0600, SafeFile::Leftover::Remove));
+        TRY(file.write(text));
+        return file.commit();
+    }();
+    if (replaced.ok())
+        return path;
+    // Most likely the disk is full: the placeholder's own blocks take the
+    // same number of bytes without allocating.
+    auto fd = open_file(path, O_WRONLY | O_CLOEXEC);
+    if (!fd.ok())
+        return Error::with_code(replaced.error().errno_code(), cat(replaced.error().message(), "; and the placeholder: ", fd.error().message()));
+    if (::pwrite(fd.value().get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) || ::fsync(fd.value().get()) != 0)
+        return Error::from_errno(cat("rewriting ", path, " in place (after: ", replaced.error().message(), ")"));
+    TRY(fd.value().close_checked(path));
+    return path;
 }
 
 namespace {

@@ -68,6 +68,17 @@ std::string format_dump_status(DumpStatus const& status);
 // `# ` comments and blank lines are skipped. Errors say "NAME:LINE: ...".
 Result<DumpStatus> parse_dump_status(std::string_view text, std::string_view name);
 
+// The status file on a mounted target, in two steps, so that a vmcore that
+// fills the disk still leaves the last word. reserve_status_file writes a
+// placeholder before the dump's files (outcome incomplete, "the save did
+// not finish"), padded to dump_status_reserved_bytes so that its blocks are
+// allocated before the vmcore can take them; finish_status_file replaces it
+// atomically or, when that fails (ENOSPC), rewrites the placeholder's bytes
+// in place. Returns the file's path.
+inline constexpr size_t dump_status_reserved_bytes = 4096;
+Result<std::string> reserve_status_file(std::string const& directory, DumpStatus status);
+Result<std::string> finish_status_file(std::string const& directory, DumpStatus const& status);
+
 // The crash's line in a kernel log: the last "Kernel panic - not syncing",
 // else the last "BUG:"/"Oops"/"sysrq: Trigger a crash" line; the
 // "[ seconds]" stamp dropped; empty when none.

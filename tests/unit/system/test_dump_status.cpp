@@ -9,7 +9,10 @@
 #include <doctest.h>
 #include "tests/unit/test_support.h"
 #include <string>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace {
 
@@ -192,4 +195,42 @@ TEST_CASE("dump directories: a directory holding more than files is left alone")
     REQUIRE(removed.ok());
     CHECK(removed.value() == std::vector<std::string> { "127.0.0.1-2024-01-02-12:00:00" });
     CHECK(core::path_exists(crash + "/127.0.0.1-2024-01-01-12:00:00/vmcore"));
+}
+
+TEST_CASE("dump status: the placeholder first, the last word even on a full disk")
+{
+    ScratchDir scratch;
+    std::string disk = scratch / "disk";
+    REQUIRE(core::make_directories(disk).ok());
+    if (::geteuid() != 0 || ::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=256k") != 0)
+        SKIP_TEST("cannot mount a small tmpfs here (not root?)");
+    auto status = full_status();
+    auto reserved = core::reserve_status_file(disk, status);
+    REQUIRE(reserved.ok());
+    auto placeholder = core::parse_dump_status(core::read_text_file(reserved.value()).value(), "placeholder");
+    REQUIRE(placeholder.ok());
+    CHECK(placeholder.value().outcome == core::DumpOutcome::Incomplete);
+    CHECK(placeholder.value().reason.starts_with("the save did not finish"));
+    CHECK(placeholder.value().directory == status.directory);
+
+    // Fill the disk, as a vmcore would.
+    {
+        auto fill = core::open_file(disk + "/vmcore-incomplete", O_WRONLY | O_CREAT, 0600);
+        REQUIRE(fill.ok());
+        std::string block(4096, 'v');
+        while (::write(fill.value().get(), block.data(), block.size()) > 0) { }
+    }
+    status.outcome = core::DumpOutcome::Incomplete;
+    status.reason = "vmcore: No space left on device";
+    auto finished = core::finish_status_file(disk, status);
+    std::string text = core::read_text_file(disk + "/kdumpbox-status").value_or("");
+    bool leftover = core::path_exists(disk + "/kdumpbox-status-incomplete");
+    ::umount(disk.c_str());
+    REQUIRE(finished.ok());
+    CHECK(text.size() == core::dump_status_reserved_bytes);
+    CHECK(!leftover);
+    auto last = core::parse_dump_status(text, "status");
+    REQUIRE(last.ok());
+    CHECK(last.value().reason == "vmcore: No space left on device");
+    CHECK(last.value().vmcore_bytes == status.vmcore_bytes);
 }

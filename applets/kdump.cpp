@@ -32,7 +32,9 @@ extern Applet const kdump_applet = {
 
 Commands:
   start      check the crashkernel= reservation, build the capture initramfs
-             if its inputs changed, and load the capture kernel (kexec -p)
+             if its inputs changed, and load the capture kernel (kexec -p);
+             report the dumps saved since the last start (journal,
+             KDUMPBOX_NOTIFY) and warn when the target is short of space
   stop       unload the capture kernel
   restart    stop, then start
   status     say whether kdump is armed and why not, and how the last dump
@@ -48,7 +50,8 @@ Commands:
   propagate  for an ssh target: make sshkey if missing, record the server's
              host key, install the public key there (asks for the password)
              and log in as the capture kernel will
-  estimate   the crashkernel= size the capture needs, and its parts
+  estimate   the crashkernel= size the capture needs, and its parts; the
+             dump's expected size
   showmem    the memory reserved for the crash kernel
 
 Settings: /etc/sysconfig/kdumpbox (KDUMP_* variables, see conf/README.md);

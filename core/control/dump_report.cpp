@@ -257,7 +257,7 @@ HostDumpPlaces host_dump_places(CapturePlan const& plan, HostPaths const& paths)
         bool found = false;
         if (plan.target && mounts.ok() && ::stat(plan.target->host_device.c_str(), &device) == 0) {
             for (auto const& mount : mounts.value()) {
-                if (mount.major == ::major(device.st_rdev) && mount.minor == ::minor(device.st_rdev) && mount.root == "/") {
+                if (mount.major == major(device.st_rdev) && mount.minor == minor(device.st_rdev) && mount.root == "/") {
                     add(below(mount.mount_point, plan.target->target.directory));
                     found = true;
                     break;

@@ -5,6 +5,7 @@
 
 #include "core/base/fd.h"
 #include "core/base/strings.h"
+#include "core/control/dump_report.h"
 #include "core/control/kdump_control.h"
 
 #include <functional>
@@ -33,13 +34,15 @@ extern Applet const kdump_applet = {
 
 Commands:
   start      check the crashkernel= reservation, build the capture initramfs
-             if its inputs changed, and load the capture kernel (kexec -p)
+             if its inputs changed, and load the capture kernel (kexec -p);
+             report the dumps saved since the last start (journal,
+             KDUMPBOX_NOTIFY) and warn when the target is short of space
   stop       unload the capture kernel
   restart    stop, then start
   reload     unload and load again, rebuilding the initramfs only if its
              inputs changed (the unit's ExecReload)
   status     "Kdump is operational" or "Kdump is not operational", then
-             why; exit 0 armed, 3 not
+             why, and how the last dump went; exit 0 armed, 3 not
   rebuild    build the capture initramfs now (--print-contents: list what
              went in and why)
   show       print the effective kdump.conf, defaults filled in, the dump
@@ -51,7 +54,8 @@ Commands:
   propagate  for an ssh target: make sshkey if missing, record the server's
              host key, install the public key there (asks for the password)
              and log in as the capture kernel will
-  estimate   the crashkernel= size the capture needs, and its parts
+  estimate   the crashkernel= size the capture needs, and its parts; the
+             dump's expected size
   showmem    the memory reserved for the crash kernel
   get-default-crashkernel
              the crashkernel= value to put on the kernel command line
@@ -165,6 +169,7 @@ core::Result<int> kdump_main(Context& context, Arguments args)
     if (command == "status") {
         auto status = core::armed_status(paths);
         TRY(print(status.text()));
+        TRY(print(core::last_dump_line(paths.reported_record_path) + "\n"));
         return status.armed ? 0 : exit_not_armed;
     }
     // Reached only as kdump-config test: kdump's own `test` crashes.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/base/log.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <fcntl.h>
 #include <mutex>
 #include <string>
@@ -92,6 +94,24 @@ bool lift_kmsg_rate_limit()
     return got >= 2 && text[0] == 'o' && text[1] == 'n';
 }
 
+// systemd connects a service's stderr to the journal and says so in
+// JOURNAL_STREAM ("DEVICE:INODE" of that socket); there a "<N>" prefix sets
+// the line's priority (SyslogLevelPrefix=, on by default), so `journalctl
+// -p err` finds our errors. Anywhere else the prefix would be noise.
+bool stderr_is_journal()
+{
+    char const* stream = ::getenv("JOURNAL_STREAM");
+    if (!stream || !*stream)
+        return false;
+    struct stat status;
+    if (::fstat(g_stderr_fd, &status) != 0)
+        return false;
+    unsigned long long device = 0, inode = 0;
+    if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2)
+        return false;
+    return device == static_cast<unsigned long long>(status.st_dev) && inode == static_cast<unsigned long long>(status.st_ino);
+}
+
 std::string_view level_prefix(Level level)
 {
     switch (level) {
@@ -152,7 +172,7 @@ void write(Level level, std::string_view message)
         on_console = recorded && kmsg_reaches_stderr(level);
     }
     if (!on_console)
-        write_all(g_stderr_fd, line);
+        write_all(g_stderr_fd, stderr_is_journal() ? cat('<', static_cast<int>(level), '>', line) : line);
 }
 
 } // namespace core::log

@@ -3,7 +3,9 @@
 // in PID 1 (the capture initramfs) they also go to /dev/kmsg, so they end up
 // in the capture kernel's log (dmesg, kexec-dmesg.log). Each line reaches
 // the console once: when the kernel already prints the kmsg copy on the
-// console stderr is, stderr is skipped (see enable_kmsg).
+// console stderr is, stderr is skipped (see enable_kmsg). Under systemd,
+// when stderr is the journal stream JOURNAL_STREAM names, each line starts
+// with its "<N>" priority, which the journal takes as the line's priority.
 #pragma once
 
 #include "core/base/strings.h"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/base/process.h"
 
+#include "core/base/clock.h"
 #include "core/base/strings.h"
 
 #include <cerrno>
@@ -16,6 +17,8 @@ namespace core {
 
 std::string ProcessStatus::describe() const
 {
+    if (timed_out)
+        return "killed after its time ran out";
     if (exited)
         return cat("exit status ", exit_code);
     return cat("killed by signal ", signal, " (", ::strsignal(signal), ")");
@@ -74,7 +77,22 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
     ::close(report[0]);
 
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
+    bool reaped = false, timed_out = false;
+    // With a time limit: poll until it exits or the limit passes.
+    uint64_t deadline = options.timeout_ms ? monotonic_ms() + options.timeout_ms : 0;
+    while (deadline && !reaped && !timed_out) {
+        pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done < 0 && errno != EINTR)
+            return Error::from_errno("waiting for " + argv[0]);
+        reaped = done == pid;
+        if (!reaped && monotonic_ms() >= deadline) {
+            ::kill(pid, SIGKILL);
+            timed_out = true;
+        } else if (!reaped) {
+            ::usleep(20000);
+        }
+    }
+    while (!reaped && ::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
             return Error::from_errno("waiting for " + argv[0]);
     }
@@ -82,6 +100,7 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
         return Error::with_code(exec_errno, cat("cannot run ", argv[0], ": ", std::strerror(exec_errno),
             exec_errno == ENOENT ? " (is it in the initramfs? add it with extra_bins)" : ""));
     ProcessStatus result;
+    result.timed_out = timed_out;
     if (WIFEXITED(status)) {
         result.exited = true;
         result.exit_code = WEXITSTATUS(status);

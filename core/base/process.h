@@ -16,6 +16,7 @@ struct ProcessStatus {
     bool exited { false }; // false: killed by a signal
     int exit_code { 0 };   // when exited
     int signal { 0 };      // when killed
+    bool timed_out { false }; // killed because ProcessOptions::timeout_ms ran out
     bool success() const { return exited && exit_code == 0; }
     // "exit status 3" or "killed by signal 9 (Killed)".
     std::string describe() const;
@@ -26,6 +27,9 @@ struct ProcessOptions {
     int stdout_fd { -1 }; // -1: inherit
     // Extra environment entries (NAME=value) on top of ours.
     std::vector<std::string> environment;
+    // 0: wait as long as it runs. Otherwise the child is killed (SIGKILL)
+    // after this long, and the status says so (timed_out).
+    unsigned timeout_ms { 0 };
 };
 
 // Forks and execs argv[0] (searched in PATH when it has no '/'), waits for

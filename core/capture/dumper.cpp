@@ -3,6 +3,8 @@
 
 #include "core/system/blkid.h"
 #include "core/dump/collector.h"
+#include "core/base/bytes.h"
+#include "core/base/clock.h"
 #include "core/dump/makedumpfile.h"
 #include "core/base/fd.h"
 #include "core/config/cmdline.h"
@@ -16,6 +18,8 @@
 #include "core/net/ssh_target.h"
 #include "core/base/strings.h"
 #include "core/system/target.h"
+#include "core/vmcore/vmcore_file.h"
+#include "core/vmcore/vmcoreinfo.h"
 
 #include <cerrno>
 #include <chrono>
@@ -103,13 +107,57 @@ struct DumpDestination {
     // Writes NAME safely (NAME-incomplete, synced, renamed); returns where.
     std::function<Result<std::string>(std::string const& name, std::string_view text)> save_text;
     std::function<Result<void>()> save_vmcore;
+    // The size of directory/NAME; nullopt when it is not there.
+    std::function<std::optional<uint64_t>(std::string const& name)> file_bytes;
+    // The status file: a placeholder first where that helps (a mounted
+    // target: reserve_status_file; none for ssh), the last version at the
+    // end. Both return where.
+    std::function<Result<std::string>(DumpStatus const&)> reserve_status;
+    std::function<Result<std::string>(DumpStatus const&)> write_status;
 };
+
+// The status file's facts as the save goes (core/system/dump_status.h);
+// the clock starts when the wait for the target does.
+struct StatusDraft {
+    DumpStatus status;
+    uint64_t started_ms { monotonic_ms() };
+};
+
+std::optional<uint64_t> local_file_bytes(std::string const& path)
+{
+    struct stat status;
+    if (::stat(path.c_str(), &status) != 0 || !S_ISREG(status.st_mode))
+        return std::nullopt;
+    return static_cast<uint64_t>(status.st_size);
+}
+
+// The crashed kernel's release from its VMCOREINFO note; empty if unread.
+std::string crashed_kernel_release(std::string const& vmcore_path)
+{
+    auto vmcore = VmcoreFile::open(vmcore_path);
+    if (!vmcore.ok())
+        return {};
+    auto text = vmcore.value()->vmcoreinfo_text();
+    if (!text)
+        return {};
+    auto info = VmcoreInfo::parse(*text);
+    return info.ok() ? std::string(info.value().osrelease()) : std::string();
+}
+
+time_t capture_time(CaptureEnvironment const& environment) { return environment.now ? environment.now : ::time(nullptr); }
 
 // vmcore-dmesg.txt first: it is small and often all that is needed, so it
 // must be safe before the long write that may fill the disk.
-void save_dmesg(CaptureEnvironment const& environment, DumpDestination const& destination)
+void save_dmesg(CaptureEnvironment const& environment, DumpDestination const& destination, DumpStatus& status)
 {
+    uint64_t started_ms = monotonic_ms();
     auto text = read_dmesg(environment.vmcore_path);
+    status.dmesg_ms = monotonic_ms() - started_ms;
+    if (text.ok()) {
+        status.panic = panic_line(text.value());
+        if (status.kernel_release.empty())
+            status.kernel_release = kernel_release_from_dmesg(text.value());
+    }
     if (!text.ok()) {
         log::error(cat("vmcore-dmesg.txt: ", text.error().message(), "; going on with the vmcore"));
         return;
@@ -119,6 +167,24 @@ void save_dmesg(CaptureEnvironment const& environment, DumpDestination const& de
         log::error(cat("vmcore-dmesg.txt: ", saved.error().message()));
     else
         log::notice(cat("saved ", saved.value()));
+    status.dmesg_ms = monotonic_ms() - started_ms;
+    if (saved.ok())
+        status.dmesg_bytes = text.value().size();
+}
+
+// What the status file says the collector was.
+std::string collector_description(KdumpConfig const& config, CollectorOptions const& builtin)
+{
+    if (config.core_collector)
+        return config.core_collector->command;
+    return cat("built-in (makedumpfile -z -d ", builtin.dump_level, builtin.format == DumpFormat::KdumpFlattened ? " -F" : "", ")");
+}
+
+// The crashed machine's memory the dump covers: the input's pages.
+void record_collector_report(CollectorReport const& report, DumpStatus& status)
+{
+    if (auto bytes = checked_mul(report.present_pages, report.page_size_bytes))
+        status.memory_bytes = *bytes;
 }
 
 CollectorOptions builtin_collector_options(CaptureEnvironment const& environment)
@@ -132,7 +198,7 @@ CollectorOptions builtin_collector_options(CaptureEnvironment const& environment
     return options;
 }
 
-Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& directory)
+Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& directory, DumpStatus& status)
 {
     std::string final_path = cat(directory, "/vmcore");
     if (config.core_collector) {
@@ -145,6 +211,7 @@ Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironm
     auto options = builtin_collector_options(environment);
     options.output_path = final_path;
     auto report = TRY(collect(options));
+    record_collector_report(report, status);
     log::notice(cat("saved ", report.output_path, " (", report.output_bytes, " bytes, ", report.written_pages, " pages written)"));
     return {};
 }
@@ -179,23 +246,56 @@ void save_own_log(DumpDestination const& destination)
         log::warn(cat("kexec-dmesg.log: ", saved.error().message()));
 }
 
-// From the dump directory on: kdump_pre, the files, kdump_post.
-CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& environment, DumpDestination const& destination)
+// Last of all: the status file, saying how it went. A target that took
+// the dump's files but refuses this one only costs the report.
+void save_status(DumpDestination const& destination, StatusDraft& draft, CaptureOutcome const& outcome)
+{
+    auto& status = draft.status;
+    if (outcome.saved) {
+        status.outcome = DumpOutcome::Complete;
+        status.vmcore_bytes = destination.file_bytes("vmcore");
+    } else if (auto partial = destination.file_bytes("vmcore-incomplete")) {
+        status.outcome = DumpOutcome::Incomplete;
+        status.vmcore_bytes = partial;
+    } else {
+        status.outcome = DumpOutcome::Failed;
+    }
+    status.reason = outcome.failure;
+    status.total_ms = monotonic_ms() - draft.started_ms;
+    auto saved = destination.write_status(status);
+    if (!saved.ok())
+        log::warn(cat(dump_status_file_name, ": ", saved.error().message()));
+    else
+        log::notice(cat("saved ", saved.value(), " (", dump_outcome_name(status.outcome), ")"));
+}
+
+// From the dump directory on: kdump_pre, the files, kdump_post, the status.
+CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& environment, DumpDestination const& destination, StatusDraft& draft)
 {
     CaptureOutcome outcome;
     outcome.dump_directory = destination.directory;
     log::notice(cat("saving the dump in ", outcome.dump_directory));
+    draft.status.time_seconds = capture_time(environment);
+    draft.status.collector = collector_description(config, builtin_collector_options(environment));
+    draft.status.kernel_release = crashed_kernel_release(environment.vmcore_path);
+    if (destination.reserve_status) {
+        if (auto reserved = destination.reserve_status(draft.status); !reserved.ok())
+            log::warn(cat(dump_status_file_name, ": ", reserved.error().message()));
+    }
 
     if (config.kdump_pre) {
         auto status = run_hook("kdump_pre", *config.kdump_pre);
         if (!status.ok() || !status.value().success()) {
             outcome.failure = status.ok() ? cat("kdump_pre ", *config.kdump_pre, " failed (", status.value().describe(), "); the dump is not saved")
                                           : status.error().message();
+            save_status(destination, draft, outcome);
             return outcome;
         }
     }
-    save_dmesg(environment, destination);
+    save_dmesg(environment, destination, draft.status);
+    uint64_t collector_started_ms = monotonic_ms();
     auto saved = destination.save_vmcore();
+    draft.status.collector_ms = monotonic_ms() - collector_started_ms;
     outcome.saved = saved.ok();
     if (!saved.ok())
         outcome.failure = cat("vmcore: ", saved.error().message());
@@ -205,10 +305,9 @@ CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& e
         if (!status.ok())
             log::error(status.error().message());
     }
+    save_status(destination, draft, outcome);
     return outcome;
 }
-
-time_t capture_time(CaptureEnvironment const& environment) { return environment.now ? environment.now : ::time(nullptr); }
 
 CaptureOutcome failed(std::string message)
 {
@@ -217,19 +316,49 @@ CaptureOutcome failed(std::string message)
     return outcome;
 }
 
+// KDUMP_NUM_DUMPS: before anything is written, the oldest dumps beside the
+// new one go, so that with it at most N remain. A failure only warns: the
+// new dump matters more than the old ones.
+void keep_newest_dumps(CaptureEnvironment const& environment, std::string const& new_directory)
+{
+    if (!path_exists(environment.keep_dumps_path))
+        return;
+    auto text = read_text_file(environment.keep_dumps_path);
+    auto keep = text.ok() ? parse_u64(trim(text.value()), "KDUMP_NUM_DUMPS") : Result<uint64_t>(text.error());
+    if (!keep.ok()) {
+        log::warn(cat(environment.keep_dumps_path, ": ", keep.error().message(), "; keeping every dump"));
+        return;
+    }
+    if (keep.value() == 0)
+        return;
+    std::string parent = parent_directory(new_directory);
+    auto removed = prune_dump_directories(parent, static_cast<unsigned>(std::min<uint64_t>(keep.value() - 1, UINT32_MAX)), base_name(new_directory));
+    if (!removed.ok()) {
+        log::warn(cat("KDUMP_NUM_DUMPS=", keep.value(), ": ", removed.error().message(), "; old dumps are kept"));
+        return;
+    }
+    for (auto const& name : removed.value())
+        log::notice(cat("removed the old dump ", path_join(parent, name), " (KDUMP_NUM_DUMPS=", keep.value(), ")"));
+}
+
 // The same steps for every mounted target (a disk, the root file system,
 // an NFS export): PATH/<host-ip>-<date>/ there, the files, the unmount.
 // directory_inside: where in the mounted file system (kdump.conf's path,
 // or the directory kdump start recorded).
-CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted, std::string const& directory_inside)
+CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted, std::string const& directory_inside, StatusDraft& draft)
 {
     CaptureOutcome outcome;
     auto directory = save_in_dump_directory(mounted, directory_inside, environment.host_ip, capture_time(environment), [&](std::string const& path) -> Result<void> {
+        draft.status.directory = path_join(directory_inside.empty() ? std::string("/") : directory_inside, base_name(path));
+        keep_newest_dumps(environment, path);
         DumpDestination destination;
         destination.directory = path;
         destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(path, name, text); };
-        destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, path); };
-        outcome = save_files(config, environment, destination);
+        destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, path, draft.status); };
+        destination.file_bytes = [&](std::string const& name) { return local_file_bytes(path_join(path, name)); };
+        destination.reserve_status = [&](DumpStatus const& status) { return reserve_status_file(path, status); };
+        destination.write_status = [&](DumpStatus const& status) { return finish_status_file(path, status); };
+        outcome = save_files(config, environment, destination, draft);
         return {};
     });
     if (!directory.ok())
@@ -239,11 +368,16 @@ CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment con
 
 CaptureOutcome mount_and_save(KdumpConfig const& config, CaptureEnvironment const& environment, DeviceSpec const& spec, std::string const& fs_type)
 {
+    StatusDraft draft;
+    draft.status.target = cat(fs_type.empty() ? std::string("root file system") : fs_type, " ", spec.text());
     auto find = announce_device_wait(spec, config.disk_timeout_seconds, environment);
-    auto mounted = find_and_mount_target(spec, find, fs_type, environment.mount_point, "");
+    TargetTimings timings;
+    auto mounted = find_and_mount_target(spec, find, fs_type, environment.mount_point, "", &timings);
     if (!mounted.ok())
         return failed(mounted.error().message());
-    return save_on_mounted(config, environment, mounted.value(), config.path);
+    draft.status.wait_target_ms = timings.wait_ms;
+    draft.status.mount_ms = timings.mount_ms;
+    return save_on_mounted(config, environment, mounted.value(), config.path, draft);
 }
 
 // A raw target: the flattened stream onto the device itself.
@@ -293,6 +427,8 @@ CaptureOutcome save_to_resolved(KdumpConfig const& config, CaptureEnvironment co
     log::notice(cat("dump target: ", raw ? std::string("raw") : target.fs_type, " ", target.device.text(),
         raw ? std::string() : cat(", directory ", target.directory, target.mount_options.empty() ? std::string() : cat(", mounted with ", target.mount_options)),
         " (recorded by kdump start)"));
+    StatusDraft draft;
+    draft.status.target = cat(raw ? std::string("raw") : target.fs_type, " ", target.device.text());
     auto find = announce_device_wait(target.device, config.disk_timeout_seconds, environment);
     if (target.lvm) {
         if (auto activated = activate_recorded_volume(lvm_path, find); !activated.ok())
@@ -300,10 +436,14 @@ CaptureOutcome save_to_resolved(KdumpConfig const& config, CaptureEnvironment co
     }
     if (raw)
         return save_to_raw(config, environment, target.device, find);
-    auto mounted = find_and_mount_target(target.device, find, target.fs_type, environment.mount_point, target.mount_options);
+    TargetTimings timings;
+    auto mounted = find_and_mount_target(target.device, find, target.fs_type, environment.mount_point, target.mount_options, &timings);
     if (!mounted.ok())
         return failed(mounted.error().message());
-    return save_on_mounted(config, environment, mounted.value(), target.directory);
+    // The LVM activation counts as waiting for the target.
+    draft.status.wait_target_ms = monotonic_ms() - draft.started_ms - timings.mount_ms;
+    draft.status.mount_ms = timings.mount_ms;
+    return save_on_mounted(config, environment, mounted.value(), target.directory, draft);
 }
 
 struct ReachedNetwork {
@@ -331,9 +471,12 @@ Result<ReachedNetwork> bring_up_recorded_network(KdumpConfig const& config, Capt
 CaptureOutcome save_over_nfs(KdumpConfig const& config, CaptureEnvironment const& environment)
 {
     std::string target = cat("nfs ", config.target.value_text());
+    StatusDraft draft;
+    draft.status.target = target;
     auto network = bring_up_recorded_network(config, environment, target);
     if (!network.ok())
         return failed(network.error().message());
+    draft.status.wait_target_ms = monotonic_ms() - draft.started_ms;
     auto options = read_text_file(environment.nfs_options_path);
     if (!options.ok())
         return failed(cat(target, ": ", options.error().message(), "; the initramfs lacks its mount options: run 'kdump rebuild' on the host"));
@@ -342,18 +485,22 @@ CaptureOutcome save_over_nfs(KdumpConfig const& config, CaptureEnvironment const
         return failed(cat(target, ": ", mount.error().message(), " (in ", environment.nfs_options_path, "; run 'kdump rebuild' on the host)"));
     mount.value().server_address = network.value().plan.target_address.to_string();
     std::string source = network.value().source.to_string();
+    uint64_t mount_started_ms = monotonic_ms();
     auto mounted = mount_nfs(mount.value(), environment.mount_point, source);
     if (!mounted.ok())
         return failed(mounted.error().message());
+    draft.status.mount_ms = monotonic_ms() - mount_started_ms;
     CaptureEnvironment on_export = environment;
     on_export.host_ip = source;
-    return save_on_mounted(config, on_export, mounted.value(), config.path); // mount_nfs said where and which version
+    return save_on_mounted(config, on_export, mounted.value(), config.path, draft); // mount_nfs said where and which version
 }
 
 // ssh: the network first, then SFTP.
 CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const& environment)
 {
     std::string target = cat("ssh ", config.target.value_text());
+    StatusDraft draft;
+    draft.status.target = target;
     auto network = bring_up_recorded_network(config, environment, target);
     if (!network.ok())
         return failed(network.error().message());
@@ -363,6 +510,9 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
         return failed(session.error().message());
     auto& sftp = *session.value();
     log::notice(cat("connected to ", sftp.location(""), " (host key ", sftp.host_key_type(), " ", sftp.host_key_fingerprint(), ")"));
+    draft.status.wait_target_ms = monotonic_ms() - draft.started_ms;
+    if (path_exists(environment.keep_dumps_path))
+        log::notice("KDUMP_NUM_DUMPS is not applied on ssh targets: old dumps on the server are kept");
 
     // kdump-utils' naming: the address the server sees, then the date.
     std::string path = config.path.empty() ? std::string(".") : config.path;
@@ -371,7 +521,15 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
         return failed(made.error().message());
     DumpDestination destination;
     destination.directory = sftp.location(directory);
+    draft.status.directory = destination.directory;
     destination.save_text = [&](std::string const& name, std::string_view text) { return sftp_write_file_safely(sftp, directory, name, text); };
+    destination.file_bytes = [&](std::string const& name) -> std::optional<uint64_t> {
+        auto stat = sftp.stat(cat(directory, "/", name));
+        if (!stat.ok() || !stat.value().has_size)
+            return std::nullopt;
+        return stat.value().size;
+    };
+    destination.write_status = [&](DumpStatus const& status) { return sftp_write_file_safely(sftp, directory, std::string(dump_status_file_name), format_dump_status(status)); };
     destination.save_vmcore = [&]() -> Result<void> {
         std::string where = sftp.location(cat(directory, "/vmcore"));
         auto produce = [&](int fd) -> Result<void> {
@@ -383,14 +541,14 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
             options.format = DumpFormat::KdumpFlattened;
             options.output_fd = fd;
             options.output_path = where;
-            TRY(collect(options));
+            record_collector_report(TRY(collect(options)), draft.status);
             return {};
         };
         auto bytes = TRY(sftp_save_flattened_stream(sftp, directory, "vmcore", produce));
         log::notice(cat("saved ", where, " (", bytes, " bytes)"));
         return {};
     };
-    return save_files(config, environment, destination);
+    return save_files(config, environment, destination, draft);
 }
 
 } // namespace

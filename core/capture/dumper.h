@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The capture side: what the dumper (PID 1 of the capture initramfs) does
 // between the capture kernel's boot and the final action. Load the modules,
-// wait for and mount the target, run kdump_pre, save vmcore-dmesg.txt then
-// vmcore, save the capture kernel's own log, run kdump_post. The applet
+// wait for and mount the target, remove the oldest dumps beyond
+// KDUMP_NUM_DUMPS, run kdump_pre, save vmcore-dmesg.txt then vmcore, save
+// the capture kernel's own log, run kdump_post, and last write the status
+// file (core/system/dump_status.h) saying how it went. The applet
 // wraps this with PID 1's duties (early mounts, signals, never exiting).
 #pragma once
 
 #include "core/base/error.h"
 #include "core/config/kdump_conf.h"
+#include "core/system/dump_status.h"
 #include "core/system/resolved_target.h"
 #include "core/system/target.h"
 
@@ -41,6 +44,8 @@ struct CaptureEnvironment {
     // The same for failure_action dump_to_rootfs.
     std::string rootfs_target_path { capture_rootfs_target_path };
     std::string rootfs_lvm_volume_path { capture_rootfs_lvm_volume_path };
+    // KDUMP_NUM_DUMPS as kdump start recorded it (absent: keep every dump).
+    std::string keep_dumps_path { capture_keep_dumps_path };
     time_t now { 0 }; // 0: time(nullptr)
     unsigned cpu_count { 0 }; // 0: the CPUs online
 };

@@ -617,6 +617,18 @@ Result<void> parse_settings_line(SettingsState& state, unsigned line, std::strin
         settings.conf_path = TRY(settings_absolute_path(key, std::move(value), file, line));
         if (settings.conf_path.empty())
             settings.conf_path = std::string(default_kdump_conf_path);
+    } else if (key == "KDUMP_NUM_DUMPS") {
+        auto count = parse_u64(value.empty() ? std::string_view("0") : std::string_view(value), key);
+        if (!count.ok() || count.value() > 100000)
+            return line_error(file, line, cat(key, ": '", value, "' is not a number of dumps to keep; write 0 (keep all) or a count such as 3"));
+        settings.num_dumps = static_cast<unsigned>(count.value());
+    } else if (key == "KDUMPBOX_NOTIFY") {
+        auto words = split_command_words(value);
+        if (!words.ok())
+            return line_error(file, line, cat(key, ": ", words.error().message()));
+        if (!words.value().empty() && !words.value().front().starts_with('/'))
+            return line_error(file, line, cat(key, ": '", words.value().front(), "' is not an absolute path; write the program's full path (it runs without a shell)"));
+        settings.notify_command = std::move(value);
     } else if (key == "FADUMP_COMMANDLINE_APPEND") {
         if (!value.empty())
             settings.warnings.push_back(line_text(file, line, "FADUMP_COMMANDLINE_APPEND is ignored: kdumpbox does not do fadump; remove the line"));
@@ -626,7 +638,7 @@ Result<void> parse_settings_line(SettingsState& state, unsigned line, std::strin
     } else if (key == "VMCORE_CREATION_NOTIFICATION") {
         // kdump-utils' default sysconfig sets it; nothing to do with it.
     } else {
-        return line_error(file, line, cat("unknown setting '", key, "'; the settings are KDUMP_KERNELVER, KDUMP_COMMANDLINE, KDUMP_COMMANDLINE_REMOVE, KDUMP_COMMANDLINE_APPEND, KEXEC_ARGS, KDUMP_BOOTDIR, KDUMP_IMG, KDUMP_IMG_EXT, KDUMPBOX_KERNEL, KDUMPBOX_INITRD and KDUMPBOX_CONF"));
+        return line_error(file, line, cat("unknown setting '", key, "'; the settings are KDUMP_KERNELVER, KDUMP_COMMANDLINE, KDUMP_COMMANDLINE_REMOVE, KDUMP_COMMANDLINE_APPEND, KEXEC_ARGS, KDUMP_BOOTDIR, KDUMP_IMG, KDUMP_IMG_EXT, KDUMPBOX_KERNEL, KDUMPBOX_INITRD, KDUMPBOX_CONF, KDUMP_NUM_DUMPS and KDUMPBOX_NOTIFY"));
     }
     return {};
 }
@@ -883,6 +895,8 @@ std::string format_effective_settings(KdumpSettings const& settings)
     variable("KEXEC_ARGS", settings.kexec_args);
     variable("KDUMPBOX_INITRD", settings.initrd_path);
     variable("KDUMPBOX_CONF", settings.conf_path);
+    variable("KDUMP_NUM_DUMPS", cat(settings.num_dumps));
+    variable("KDUMPBOX_NOTIFY", settings.notify_command);
     variable("KDUMP_COMMANDLINE", settings.commandline);
     variable("KDUMP_COMMANDLINE_REMOVE", settings.commandline_remove);
     variable("KDUMP_COMMANDLINE_APPEND", settings.commandline_append);

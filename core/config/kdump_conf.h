@@ -174,6 +174,14 @@ struct KdumpSettings {
     std::string initrd_path;
     // KDUMPBOX_CONF: the kdump.conf to read.
     std::string conf_path { default_kdump_conf_path };
+    // KDUMP_NUM_DUMPS (Debian's name): the dumper keeps the newest N dumps
+    // on a local or nfs target, removing older ones before it writes; 0
+    // keeps them all.
+    unsigned num_dumps { 0 };
+    // KDUMPBOX_NOTIFY: a program (absolute path, then arguments; split as
+    // kdump.conf's commands, no shell) that `kdump start` runs for each new
+    // dump it reports, with the dump directory as its last argument.
+    std::string notify_command;
 
     // "FILE:LINE: ..." lines for /etc/sysconfig/kdump variables kdumpbox
     // accepts but does not use.

@@ -4,9 +4,12 @@
 
 #include "arch/host.h"
 
+#include "core/control/dump_report.h"
+
 #include "core/system/blkid.h"
 #include "core/config/cmdline.h"
 #include "core/dump/dump_output.h"
+#include "core/base/clock.h"
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/safe_file.h"
@@ -336,6 +339,8 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
 
     else if (!plan.config.extra_modules.empty())
         return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));
+    if (auto keep = keep_dumps_image_file(plan.settings))
+        spec.extra_files.push_back(*keep);
     spec.extra_bins = plan.config.extra_bins;
     if (plan.config.kdump_pre)
         spec.hooks.push_back(*plan.config.kdump_pre);
@@ -428,14 +433,18 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
 {
     if (!TRY(raw_device_has_dump(device)))
         return std::string();
-    std::string directory = TRY(make_dump_directory("/", config.path, "127.0.0.1", ::time(nullptr)));
+    time_t now = ::time(nullptr);
+    std::string directory = TRY(make_dump_directory("/", config.path, "127.0.0.1", now));
     std::string output = cat(directory, "/vmcore");
-    {
+    uint64_t started_ms = monotonic_ms();
+    auto rebuilt = [&]() -> Result<void> {
         auto input = TRY(open_file(device, O_RDONLY | O_CLOEXEC));
         auto file = TRY(SafeFile::create(directory, "vmcore"));
         TRY(rebuild_flattened(input.get(), device, file.fd(), file.incomplete_path()));
-        TRY(file.commit());
-    }
+        return file.commit();
+    }();
+    write_rebuilt_raw_status(directory, device, now, rebuilt, monotonic_ms() - started_ms);
+    TRY(rebuilt);
     TRY(clear_raw_dump_header(device));
     return output;
 }
@@ -456,6 +465,7 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
         else if (!rebuilt.value().empty())
             report.notes.push_back(cat("rebuilt the dump found on ", device, " into ", rebuilt.value()));
     }
+    report_dumps_and_space(plan, paths, free_bytes);
     report.rebuild = TRY(rebuild_initramfs(plan, options.force_rebuild));
     auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
     report.load_description = std::move(loaded.description);
@@ -573,6 +583,8 @@ std::string MemoryEstimate::text() const
         text += cat("reserved:             ", mib(reserved_bytes), " MiB (crashkernel=)", reserved_bytes < total_bytes ? "  <- too small" : "", '\n');
     else
         text += "reserved:             none (add crashkernel= to the kernel command line)\n";
+    if (dump_bytes)
+        text += cat("dump size:            about ", mib(dump_bytes), " MiB on the target (", dump_basis, ")\n");
     return text;
 }
 
@@ -608,6 +620,10 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
     auto reserved = kexec::crash_reservation_bytes(kexec_paths(paths));
     if (reserved.ok())
         estimate.reserved_bytes = reserved.value();
+    if (auto dump = estimate_dump_size(plan.config, path_join(paths.proc, "meminfo")); dump.ok()) {
+        estimate.dump_bytes = dump.value().bytes;
+        estimate.dump_basis = dump.value().basis;
+    }
     return estimate;
 }
 

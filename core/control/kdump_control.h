@@ -41,6 +41,8 @@ struct HostPaths {
     // Where a core_collector named without a path is looked for (systemd's
     // PATH for services).
     std::string program_search_path { "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
+    // The last dump kdump start reported (core/control/dump_report.h).
+    std::string reported_record_path { "/var/lib/kdumpbox/reported" };
 };
 
 struct ArmOptions {
@@ -155,6 +157,10 @@ struct MemoryEstimate {
     uint64_t runtime_bytes { 0 };   // the capture kernel and the collector at work
     uint64_t total_bytes { 0 };
     uint64_t reserved_bytes { 0 };  // /sys/kernel/kexec_crash_size
+    // The next dump's expected size on the target (dump_report.h
+    // estimate_dump_size), and how it was worked out; 0 when unknown.
+    uint64_t dump_bytes { 0 };
+    std::string dump_basis;
     std::string text() const;
 };
 Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const& options);

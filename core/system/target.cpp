@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/system/target.h"
 
+#include "core/base/clock.h"
 #include "core/system/blkid.h"
 #include "core/dump/dump_output.h"
 #include "core/base/fs.h"
@@ -228,10 +229,15 @@ Result<MountedTarget> mount_source(std::string const& source, std::string const&
     return MountedTarget(source, fstype, mountpoint);
 }
 
-Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions const& find, std::string const& fstype, std::string const& mountpoint, std::string const& options)
+Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions const& find, std::string const& fstype, std::string const& mountpoint, std::string const& options,
+    TargetTimings* timings)
 {
+    uint64_t started_ms = monotonic_ms();
     auto device = TRY(find_device(spec, find));
+    uint64_t found_ms = monotonic_ms();
     auto mounted = TRY(mount_target(device, fstype, mountpoint, options));
+    if (timings)
+        *timings = { found_ms - started_ms, monotonic_ms() - found_ms };
     log::notice(cat("mounted ", device, " (", mounted.fstype(), ") on ", mounted.mountpoint()));
     return mounted;
 }

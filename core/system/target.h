@@ -87,10 +87,17 @@ Result<MountedTarget> mount_target(std::string const& device, std::string const&
 // advise (core/nfs does).
 Result<MountedTarget> mount_source(std::string const& source, std::string const& fstype, std::string const& mountpoint, MountOptions const& options);
 
+// How long find_and_mount_target waited for the device and took to mount
+// it, for the dump's status file.
+struct TargetTimings {
+    uint64_t wait_ms { 0 };
+    uint64_t mount_ms { 0 };
+};
 // Finds the device spec names (find_device: waits up to find.timeout) and
 // mounts it (mount_target); logs where. The dumper and mount-and-save
 // reach a local target this way.
-Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions const& find, std::string const& fstype, std::string const& mountpoint, std::string const& options);
+Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions const& find, std::string const& fstype, std::string const& mountpoint, std::string const& options,
+    TargetTimings* timings = nullptr);
 
 // --- The dump directory -----------------------------------------------------------
 

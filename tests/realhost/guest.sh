@@ -104,6 +104,11 @@ verify)
 		echo "KERNEL=$(uname -r)"
 	} >"$out/facts.txt"
 	ls -l /var/lib/kdumpbox/ >"$out/initramfs.txt" 2>&1
+	# what kdump start told the admin about the dump at this boot
+	kdumpbox kdump status >"$out/kdump-status.txt" 2>&1
+	journalctl -b -p err -o cat --no-pager >"$out/journal-err.txt" 2>&1
+	journalctl -b -p info -o cat --no-pager | grep -F 'the dump of' >"$out/journal-info.txt" 2>&1
+	cp /var/lib/ktest-notified "$out/notified.txt" 2>/dev/null || : >"$out/notified.txt"
 	[ -n "$dumpdir" ] && ls -l --full-time "$dumpdir" >"$out/dumpdir.txt" 2>&1
 	sed 's/^/KTEST-OUT facts: /' "$out/facts.txt" >/dev/console
 	# the facts, then the dump's files, all at the top of the archive

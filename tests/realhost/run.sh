@@ -155,6 +155,11 @@ Before=kdumpbox.service"
 		UNIT
 		ln -sf "/etc/systemd/system/ktest-$mode.service" "$mnt/etc/systemd/system/multi-user.target.wants/ktest-$mode.service"
 	done
+	# The admin's notification command: kdump start runs it for each new dump.
+	printf '#!/bin/sh\necho "$1 $KDUMPBOX_DUMP_OUTCOME" >>/var/lib/ktest-notified\n' >"$mnt/usr/local/sbin/ktest-notify"
+	chmod 0755 "$mnt/usr/local/sbin/ktest-notify"
+	mkdir -p "$mnt/etc/sysconfig"
+	echo 'KDUMPBOX_NOTIFY="/usr/local/sbin/ktest-notify"' >>"$mnt/etc/sysconfig/kdumpbox"
 }
 
 # ext4_root_disk FILE: GPT, one ext4 partition holding the root; sets
@@ -410,8 +415,23 @@ run_crash_case() {
 	else
 		fail "$name: the dump is on the file system that holds /var/crash" "dump: $(fact FINDMNT_DUMP)" "wanted: $want_fs"
 	fi
+	if grep -qx 'outcome=complete' "$d/export/kdumpbox-status" 2>/dev/null; then
+		ok "$name: kdumpbox-status beside the dump says complete"
+	else
+		fail "$name: kdumpbox-status beside the dump says complete" "$(grep -v '^#' "$d/export/kdumpbox-status" 2>&1)"
+	fi
 	case $name in
 	varcrash)
+		# After the reboot the admin is told: journal, kdump status, notify.
+		if grep -q "the dump of complete, .*$dumpdir" "$d/export/journal-info.txt" && ! grep -q 'the dump of' "$d/export/journal-err.txt"; then
+			ok "$name: kdump start reported the dump in the journal at notice, not err"
+		else
+			fail "$name: kdump start reported the dump in the journal at notice, not err" "info: $(cat "$d/export/journal-info.txt")" "err: $(cat "$d/export/journal-err.txt")"
+		fi
+		grep -q "^last dump: complete, .*$dumpdir" "$d/export/kdump-status.txt" && ok "$name: kdump status shows the last dump" \
+			|| fail "$name: kdump status shows the last dump" "$(cat "$d/export/kdump-status.txt")"
+		grep -qx "$dumpdir complete" "$d/export/notified.txt" && ok "$name: KDUMPBOX_NOTIFY ran with the dump directory" \
+			|| fail "$name: KDUMPBOX_NOTIFY ran with the dump directory" "$(cat "$d/export/notified.txt" 2>&1)"
 		if [[ -z $(fact ROOTFS_VARCRASH) ]]; then
 			ok "$name: the root file system's own /var/crash (under the mount) is empty"
 		else

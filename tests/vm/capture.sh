@@ -259,6 +259,13 @@ check_dump_files() { # CASE DIR-ON-HOST: the three files, their modes, and the o
 		|| fail "$name: vmcore-dmesg.txt has the sysrq panic line" "$(tail -3 "$dir/vmcore-dmesg.txt")"
 	grep -q 'dumper' "$dir/kexec-dmesg.log" && ok "$name: kexec-dmesg.log is the capture kernel's log, with the dumper's lines" \
 		|| fail "$name: kexec-dmesg.log is the capture kernel's log, with the dumper's lines" "$(tail -3 "$dir/kexec-dmesg.log")"
+	# The status file, written last: how it went, for the next boot's report.
+	if grep -qx 'outcome=complete' "$dir/kdumpbox-status" 2>/dev/null && grep -q "^kernel_release=$release\$" "$dir/kdumpbox-status" \
+		&& grep -q '^panic=.*sysrq' "$dir/kdumpbox-status" && grep -q '^vmcore_bytes=[1-9]' "$dir/kdumpbox-status"; then
+		ok "$name: kdumpbox-status says complete, with the release, the panic line and the size"
+	else
+		fail "$name: kdumpbox-status says complete, with the release, the panic line and the size" "$(grep -v '^#' "$dir/kdumpbox-status" 2>&1)"
+	fi
 	if "$python_kdumpfile" - "$dir/vmcore" "$release" <<'PY'; then
 import sys, kdumpfile
 k = kdumpfile.kdumpfile(sys.argv[1])
@@ -320,7 +327,7 @@ final_action poweroff"
 		if [[ -n $dir ]]; then
 			ok "ext4: /var/crash/$dir was created (kdump-utils' naming)"
 			mkdir -p "$work/ext4-files"
-			for f in vmcore vmcore-dmesg.txt kexec-dmesg.log; do ext4_get "$disk" "/var/crash/$dir/$f" "$work/ext4-files/$f"; done
+			for f in vmcore vmcore-dmesg.txt kexec-dmesg.log kdumpbox-status; do ext4_get "$disk" "/var/crash/$dir/$f" "$work/ext4-files/$f"; done
 			modes=$(ext4_ls "$disk" "/var/crash/$dir" | awk '$2 != "" { print $2 }' | tr '\n' ' ')
 			perms=$(debugfs -R "stat /var/crash/$dir/vmcore" "$disk" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')
 			[[ $perms == 0600 ]] && ok "ext4: vmcore is mode 0600" || fail "ext4: vmcore is mode 0600" "mode ${perms:-unknown}"
@@ -423,6 +430,11 @@ final_action reboot"
 			mkdir -p "$work/small-files"
 			ext4_get "$disk" "/var/crash/$dir/vmcore-incomplete" "$work/small-files/vmcore-incomplete"
 			ext4_get "$disk" "/var/crash/$dir/vmcore-dmesg.txt" "$work/small-files/vmcore-dmesg.txt"
+			ext4_get "$disk" "/var/crash/$dir/kdumpbox-status" "$work/small-files/kdumpbox-status"
+			# The status file's last version, though the vmcore filled the disk.
+			grep -qx 'outcome=incomplete' "$work/small-files/kdumpbox-status" 2>/dev/null && grep -q '^reason=vmcore: .*No space left on device' "$work/small-files/kdumpbox-status" \
+				&& ok "small: kdumpbox-status says incomplete: no space left" \
+				|| fail "small: kdumpbox-status says incomplete: no space left" "$(grep -v '^#' "$work/small-files/kdumpbox-status" 2>&1)"
 			[[ -s $work/small-files/vmcore-incomplete ]] && ok "small: vmcore-incomplete is kept" || fail "small: vmcore-incomplete is kept" "$(ext4_ls "$disk" "/var/crash/$dir")"
 			ext4_ls "$disk" "/var/crash/$dir" | grep -q ' vmcore ' && fail "small: no vmcore was published" || ok "small: no vmcore was published"
 			grep -q 'sysrq: Trigger a crash' "$work/small-files/vmcore-dmesg.txt" && ok "small: vmcore-dmesg.txt was saved first, whole" \

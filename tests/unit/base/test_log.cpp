@@ -5,6 +5,7 @@
 #include <doctest.h>
 #include <fcntl.h>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace {
@@ -94,4 +95,33 @@ TEST_CASE("program names are truncated, not overflowed")
     core::log::set_program(std::string(200, 'x'));
     CHECK(core::log::program().size() == 63);
     core::log::set_program("kdumpbox");
+}
+
+TEST_CASE("under systemd, stderr lines carry their priority for the journal")
+{
+    int journal[2];
+    REQUIRE(::pipe2(journal, O_CLOEXEC) == 0);
+    struct stat status;
+    REQUIRE(::fstat(journal[1], &status) == 0);
+    char const* previous = ::getenv("JOURNAL_STREAM");
+    std::string saved = previous ? previous : "";
+    core::log::set_console_for_testing(journal[1], nullptr);
+    core::log::set_program("kdump");
+
+    ::setenv("JOURNAL_STREAM", core::cat(status.st_dev, ":", status.st_ino).c_str(), 1);
+    core::log::error("dump incomplete");
+    core::log::notice("dump complete");
+    // Another stream (the admin's terminal under a service's environment): plain.
+    ::setenv("JOURNAL_STREAM", core::cat(status.st_dev, ":", status.st_ino + 1).c_str(), 1);
+    core::log::error("plain");
+
+    if (previous)
+        ::setenv("JOURNAL_STREAM", saved.c_str(), 1);
+    else
+        ::unsetenv("JOURNAL_STREAM");
+    core::log::set_console_for_testing(STDERR_FILENO, nullptr);
+    core::log::set_program("kdumpbox");
+    ::close(journal[1]);
+    CHECK(drain(journal[0]) == "<3>kdump: error: dump incomplete\n<5>kdump: dump complete\nkdump: error: plain\n");
+    ::close(journal[0]);
 }

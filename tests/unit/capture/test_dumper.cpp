@@ -200,6 +200,7 @@ core::CaptureEnvironment scratch_capture(ScratchDir const& dir, test::TempFile c
     environment.lvm_volume_path = dir.path + "/lvm";
     environment.rootfs_target_path = dir.path + "/rootfs-target";
     environment.mount_point = dir.path + "/mnt";
+    environment.keep_dumps_path = dir.path + "/keep-dumps";
     return environment;
 }
 
@@ -274,11 +275,33 @@ TEST_CASE("run_capture: the recorded btrfs subvolume is mounted and the dump goe
     write_file(environment.resolved_target_path, core::cat("kind filesystem\ndevice UUID=", uuid, "\nfs_type btrfs\nmount_options subvol=/root\ndirectory /var/crash\nlvm no\n"));
     auto config = core::parse_kdump_conf("disk_timeout 5\npath /ignored\n", "kdump.conf");
     REQUIRE(config.ok());
+    // KDUMP_NUM_DUMPS=2: of the two older dumps, the older goes before the save.
+    write_file(environment.keep_dumps_path, "2\n");
+    std::string crash = top + "/root/var/crash";
+    in_top(core::cat("mkdir -p '", crash, "/127.0.0.1-2023-01-01-00:00:00' '", crash, "/127.0.0.1-2023-02-01-00:00:00' && touch '", crash,
+        "/127.0.0.1-2023-01-01-00:00:00/vmcore' '", crash, "/127.0.0.1-2023-02-01-00:00:00/vmcore'"));
     auto outcome = core::run_capture(config.value(), environment);
-    std::string listing = in_top(core::cat("ls '", top, "/root/var/crash/127.0.0.1-2023-11-14-22:13:20'"));
+    std::string listing = in_top(core::cat("ls '", crash, "/127.0.0.1-2023-11-14-22:13:20'"));
+    std::string kept = in_top(core::cat("ls '", crash, "'"));
+    std::string status_text = in_top(core::cat("cat '", crash, "/127.0.0.1-2023-11-14-22:13:20/kdumpbox-status'"));
     std::system(("losetup -d '" + loop + "'").c_str());
     INFO(outcome.failure);
     CHECK(outcome.saved);
     CHECK(outcome.dump_directory == environment.mount_point + "/var/crash/127.0.0.1-2023-11-14-22:13:20");
     CHECK(("\n" + listing + "\n").find("\nvmcore\n") != std::string::npos);
+    CHECK(kept == "127.0.0.1-2023-02-01-00:00:00\n127.0.0.1-2023-11-14-22:13:20");
+    // The status file, last: complete, where, what, how long.
+    auto status = core::parse_dump_status(status_text + "\n", "kdumpbox-status");
+    REQUIRE(status.ok());
+    CHECK(status.value().outcome == core::DumpOutcome::Complete);
+    CHECK(status.value().time_seconds == 1700000000);
+    CHECK(status.value().target == core::cat("btrfs UUID=", uuid));
+    CHECK(status.value().directory == "/var/crash/127.0.0.1-2023-11-14-22:13:20");
+    CHECK(status.value().vmcore_bytes.value_or(0) > 0);
+    CHECK(status.value().memory_bytes == uint64_t { 8 } << 20);
+    CHECK(status.value().collector == "built-in (makedumpfile -z -d 31)");
+    CHECK(status.value().total_ms.has_value());
+    CHECK(status.value().wait_target_ms.has_value());
+    CHECK(status.value().mount_ms.has_value());
+    CHECK(status.value().collector_ms.has_value());
 }

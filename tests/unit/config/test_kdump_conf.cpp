@@ -601,6 +601,10 @@ TEST_CASE("sysconfig: errors name the file, the line, the problem and the fix")
         { "KDUMP_BOOTDIR=boot", "KDUMP_BOOTDIR: 'boot' is not an absolute path" },
         { "KDUMP_IMG=/boot/vmlinuz", "KDUMP_IMG: '/boot/vmlinuz' contains '/'" },
         { "KDUMP_KERNELVER=../6.1", "KDUMP_KERNELVER: '../6.1' contains '/'" },
+        { "KDUMP_NUM_DUMPS=many", "KDUMP_NUM_DUMPS: 'many' is not a number of dumps to keep" },
+        { "KDUMP_NUM_DUMPS=-1", "KDUMP_NUM_DUMPS: '-1' is not a number" },
+        { "KDUMPBOX_NOTIFY=mail-dump", "KDUMPBOX_NOTIFY: 'mail-dump' is not an absolute path" },
+        { "KDUMPBOX_NOTIFY=\"/bin/mail 'x\"", "KDUMPBOX_NOTIFY: unterminated" },
     };
     for (auto const& c : cases) {
         CAPTURE(c.text);
@@ -616,7 +620,7 @@ TEST_CASE("sysconfig: the effective settings read back the same")
         "",
         "KDUMP_KERNELVER=6.6\nKDUMP_COMMANDLINE=\"a='b c' d=\\\"e\\\"\"' $x'\nKDUMP_COMMANDLINE_REMOVE=''\n"
         "KDUMP_COMMANDLINE_APPEND=\"it's\"\nKEXEC_ARGS=-s\nKDUMP_BOOTDIR=/b\nKDUMP_IMG=bz\nKDUMP_IMG_EXT=.efi\n"
-        "KDUMPBOX_KERNEL=/k\nKDUMPBOX_INITRD=/i\nKDUMPBOX_CONF=/c\n",
+        "KDUMPBOX_KERNEL=/k\nKDUMPBOX_INITRD=/i\nKDUMPBOX_CONF=/c\nKDUMP_NUM_DUMPS=3\nKDUMPBOX_NOTIFY='/usr/local/bin/mail-dump --to root'\n",
     };
     for (auto text : texts) {
         CAPTURE(text);
@@ -638,6 +642,10 @@ TEST_CASE("sysconfig: the effective settings read back the same")
         CHECK(second.kernel_path == first.kernel_path);
         CHECK(second.initrd_path == first.initrd_path);
         CHECK(second.conf_path == first.conf_path);
+        CHECK(second.num_dumps == first.num_dumps);
+        CHECK(second.notify_command == first.notify_command);
+        if (!std::string_view(text).empty())
+            CHECK((first.num_dumps == 3 && first.notify_command == "/usr/local/bin/mail-dump --to root"));
     }
     auto shown = format_effective_settings(KdumpSettings {});
     CHECK(contains(shown, "\nKDUMP_IMG='vmlinuz'\n"));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/control/kdump_control.h"
+#include "core/control/dump_report.h"
 
 #include "core/base/fd.h"
 #include "core/base/fs.h"
@@ -65,6 +66,7 @@ struct FakeHost {
         paths.dev = root + "/dev";
         paths.modules_root = root + "/no-modules";
         paths.self_binary = root + "/kdumpbox";
+        paths.reported_record_path = root + "/reported";
         paths.kexec_file_load = [this](int, int, std::string const&, unsigned long flags) {
             load_flags.push_back(flags);
             return 0;
@@ -167,6 +169,10 @@ TEST_CASE("kdump start reports the raw dump it found and the crash settings, bot
     CHECK(report->notes[0].starts_with(core::cat("the dump waiting on ", host.raw_device, " could not be rebuilt: ")));
     CHECK(report->notes[1].starts_with("kernel.sysrq is 438: Alt-SysRq-c"));
     CHECK(core::read_text_file(host.paths.proc + "/sys/kernel/sysrq").value() == "438\n");
+    // The stream was corrupt: what could be rebuilt is reported as incomplete,
+    // and kdump status says so.
+    CHECK(contains(core::last_dump_line(host.paths.reported_record_path), "last dump: incomplete, "));
+    CHECK(contains(core::last_dump_line(host.paths.reported_record_path), "corrupt flattened stream"));
 }
 
 TEST_CASE("kdump restart honours --force: the initramfs is rebuilt though its inputs did not change")

@@ -83,6 +83,7 @@ struct CapturePlan {
     initramfs::InitramfsSpec spec;
     std::optional<TargetResolution> target;
     std::optional<TargetResolution> rootfs; // failure_action dump_to_rootfs
+    std::optional<SshCapturePlan> ssh;      // an ssh target: for the login at start
 };
 
 // Reads the settings and kdump.conf and works out the kernel, initramfs

@@ -49,6 +49,7 @@ crash)
 		i=$((i + 1))
 	done
 	run initramfs ls -l /var/lib/kdumpbox/
+	run start-log journalctl -b -u kdumpbox.service --no-pager -o cat
 	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
 		say "KTEST-NOT-ARMED after $(uptime_s) s"
 		run service systemctl status --no-pager -l kdumpbox.service

@@ -344,15 +344,13 @@ Attempt connect_once(SftpConnectOptions const& options, KnownHosts const& known_
     if (auto verified = known_hosts.verify(options.host, options.port, blob); !verified)
         return fail(std::move(verified).error());
 
-    int rc = options.private_key_pem.empty() || options.public_key_line.empty()
-        ? libssh2_userauth_publickey_fromfile_ex(connection->session, options.user.c_str(), static_cast<unsigned>(options.user.size()), options.public_key_path.c_str(), options.private_key_path.c_str(), "")
-        : libssh2_userauth_publickey_frommemory(connection->session, options.user.data(), options.user.size(), options.public_key_line.data(), options.public_key_line.size(),
-              options.private_key_pem.data(), options.private_key_pem.size(), "");
+    std::string const& key_file = options.private_key_read_from.empty() ? options.private_key_path : options.private_key_read_from;
+    int rc = libssh2_userauth_publickey_fromfile_ex(connection->session, options.user.c_str(), static_cast<unsigned>(options.user.size()), options.public_key_path.c_str(), key_file.c_str(), "");
     if (rc != 0) {
         int code = 0;
         std::string message = last_session_message(connection->session, &code);
         std::string hint;
-        auto private_text = options.private_key_pem.empty() ? read_text_file(options.private_key_path, 64 << 10) : Result<std::string>(options.private_key_pem);
+        auto private_text = read_text_file(key_file, 64 << 10);
         bool openssh_format = private_text && private_text->find("-----BEGIN OPENSSH PRIVATE KEY-----") != std::string::npos;
         if (key_type == "ssh-rsa" && openssh_format)
             hint = cat("; this build reads RSA private keys only in PEM or PKCS#8 format: convert it with ssh-keygen -p -m PEM -f ", options.private_key_path, ", or use an ECDSA key");
@@ -382,19 +380,16 @@ Result<std::unique_ptr<SftpSession>> SftpSession::connect(SftpConnectOptions con
     auto context = cat("ssh ", target);
     if (options.host.empty() || options.user.empty())
         return Error::invalid(cat(context, ": host and user must be set"));
-    bool key_files = !options.private_key_path.empty() && !options.public_key_path.empty();
-    bool key_in_memory = !options.private_key_pem.empty() && !options.public_key_line.empty();
-    if (!key_files && !key_in_memory)
-        return Error::invalid(cat(context, ": both the private and the public key must be given (libssh2 with mbedTLS cannot derive the public key)"));
+    if (options.private_key_path.empty() || options.public_key_path.empty())
+        return Error::invalid(cat(context, ": both the private and the public key file must be given (libssh2 with mbedTLS cannot derive the public key)"));
     TRY(initialise_libssh2());
 
     // The user key: refuse what this build cannot use before connecting.
-    bool in_memory = key_in_memory;
-    auto key_type = in_memory ? std::string(trim(options.public_key_line).substr(0, trim(options.public_key_line).find(' ')))
-                              : TRY(public_key_type(options.public_key_path).context(context));
+    auto key_type = TRY(public_key_type(options.public_key_path).context(context));
     if (auto type = ssh_key_type_from_name(key_type); !type || !ssh_key_type_supported(*type))
         return unsupported_sshkey_error(options.private_key_path, key_type).with_context(context);
-    if (!in_memory && ::access(options.private_key_path.c_str(), R_OK) != 0)
+    std::string const& key_file = options.private_key_read_from.empty() ? options.private_key_path : options.private_key_read_from;
+    if (::access(key_file.c_str(), R_OK) != 0)
         return Error::from_errno(cat(context, ": private key ", options.private_key_path));
 
     KnownHosts loaded;

@@ -33,10 +33,10 @@ struct SftpConnectOptions {
     std::string user { "root" };
     std::string private_key_path;
     std::string public_key_path;
-    // The key in memory, when set (core/net/ssh_key.h's PEM text and the
-    // public key line): the paths above then only name it in messages.
-    std::string private_key_pem;
-    std::string public_key_line;
+    // When set, libssh2 reads the private key from this file instead (kdump
+    // start's PEM conversion of an OpenSSH-format key, core/net/ssh_key.h);
+    // private_key_path then only names the key in messages.
+    std::string private_key_read_from;
     // The host key is checked against known_hosts if it is set, else
     // against the file at known_hosts_path (which must exist).
     KnownHosts const* known_hosts { nullptr };

@@ -461,15 +461,6 @@ Result<SshPrivateKey> read_ssh_private_key(std::string const& key_path)
     return key;
 }
 
-std::string ssh_public_key_line(std::span<uint8_t const> blob, std::string_view comment)
-{
-    auto type = ssh_key_blob_type(blob);
-    std::string line = cat(type ? type.value() : std::string("unknown"), " ", base64_encode(blob));
-    if (!comment.empty())
-        line += cat(" ", comment);
-    return line;
-}
-
 Result<void> check_ssh_public_key_matches(SshPrivateKey const& key, std::string_view public_key_text, std::string_view key_path, std::string_view public_key_path)
 {
     auto fields = split(trim(public_key_text), ' ');

@@ -54,9 +54,6 @@ Result<SshPrivateKey> parse_openssh_private_key(std::string_view text, std::stri
 Result<SshPrivateKey> parse_ssh_private_key(std::string_view text, std::string_view key_path);
 Result<SshPrivateKey> read_ssh_private_key(std::string const& key_path);
 
-// "type base64 comment": an OpenSSH public key line (no newline).
-std::string ssh_public_key_line(std::span<uint8_t const> blob, std::string_view comment);
-
 // Checks that the public key file (an OpenSSH public key line) is key's
 // public half; the error says how to write it again.
 Result<void> check_ssh_public_key_matches(SshPrivateKey const& key, std::string_view public_key_text, std::string_view key_path, std::string_view public_key_path);

@@ -124,7 +124,6 @@ Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs
         return unsupported_sshkey_error(config.sshkey, first_word(public_text));
     plan.key = TRY(read_ssh_private_key(config.sshkey));
     TRY(check_ssh_public_key_matches(plan.key, public_text, config.sshkey, public_key));
-    plan.public_key_line = std::string(trim(public_text));
 
     std::string target = config.target.value_text();
     auto network = TRY(plan_target_network(host, cat("ssh ", target), inputs.network, inputs.sysfs));
@@ -142,8 +141,7 @@ Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs
 
 namespace {
 
-// The target, user and key as both sides connect; the key from memory.
-SftpConnectOptions target_options(KdumpConfig const& config, SshPrivateKey const& key, std::string public_key_line)
+SftpConnectOptions target_options(KdumpConfig const& config)
 {
     SftpConnectOptions options;
     options.host = bare_host(config.target.host);
@@ -151,9 +149,33 @@ SftpConnectOptions target_options(KdumpConfig const& config, SshPrivateKey const
     options.user = config.target.ssh_user;
     options.private_key_path = config.sshkey;
     options.public_key_path = ssh_public_key_path(config.sshkey);
-    options.private_key_pem = key.pem;
-    options.public_key_line = std::move(public_key_line);
     return options;
+}
+
+// Connects with key as sshkey's file holds it. A converted (OpenSSH-format)
+// key is handed to libssh2 as a file too, as the capture side reads it:
+// libssh2 1.11.1 reads an ECDSA key from memory without the NUL that
+// mbedTLS needs after PEM text. The file is 0600 in a 0700 directory of
+// its own, removed once the login is done.
+Result<std::unique_ptr<SftpSession>> connect_with_key(SftpConnectOptions options, SshPrivateKey const& key)
+{
+    if (key.file_format == SshKeyFileFormat::Pem)
+        return SftpSession::connect(options);
+    char directory[] = "/tmp/kdumpbox-sshkey-XXXXXX";
+    if (!::mkdtemp(directory))
+        return Error::from_errno(cat("a private directory for the PEM form of sshkey ", options.private_key_path));
+    options.private_key_read_from = cat(directory, "/sshkey.pem");
+    Result<std::unique_ptr<SftpSession>> session = Error::invalid("not connected");
+    {
+        auto file = open_file(options.private_key_read_from, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        Result<void> written = file.ok() ? write_all(file->get(), key.pem, options.private_key_read_from) : Result<void>(std::move(file).error());
+        if (written.ok() && file.ok())
+            written = file->close_checked(options.private_key_read_from);
+        session = written.ok() ? SftpSession::connect(options) : Result<std::unique_ptr<SftpSession>>(std::move(written).error());
+    }
+    ::unlink(options.private_key_read_from.c_str());
+    ::rmdir(directory);
+    return session;
 }
 
 } // namespace
@@ -161,18 +183,18 @@ SftpConnectOptions target_options(KdumpConfig const& config, SshPrivateKey const
 Result<std::unique_ptr<SftpSession>> connect_ssh_target(KdumpConfig const& config, std::string const& known_hosts_path)
 {
     auto key = TRY(read_ssh_private_key(config.sshkey));
-    auto options = target_options(config, key, ssh_public_key_line(key.public_blob, key.comment));
+    auto options = target_options(config);
     options.known_hosts_path = known_hosts_path;
-    return SftpSession::connect(options);
+    return connect_with_key(options, key);
 }
 
 Result<std::string> check_ssh_target_at_start(KdumpConfig const& config, SshCapturePlan const& plan)
 {
     auto started = std::chrono::steady_clock::now();
     auto known = KnownHosts::parse(plan.known_hosts, plan.known_hosts_source);
-    auto options = target_options(config, plan.key, plan.public_key_line);
+    auto options = target_options(config);
     options.known_hosts = &known;
-    auto session = TRY(SftpSession::connect(options).context("logging in as the capture kernel will"));
+    auto session = TRY(connect_with_key(options, plan.key).context("logging in as the capture kernel will"));
     // The dumper makes its dump's directory under path; kdumpctl makes
     // path itself at start (ssh ... mkdir -p), and so does this.
     std::string directory = config.path.empty() ? std::string(".") : config.path;

@@ -52,10 +52,9 @@ struct SshCapturePlan {
     std::string known_hosts_source; // the file they came from
     std::vector<std::string> nic_modules; // nearest first, as net_device_modules
     std::vector<CaptureImageFile> files;
-    // sshkey as the image holds it (OpenSSH format converted to PEM), and
-    // its public key line: what `kdump start` logs in with.
+    // sshkey as the image holds it (OpenSSH format converted to PEM): what
+    // `kdump start` logs in with.
     SshPrivateKey key;
-    std::string public_key_line;
 };
 
 // The target's known_hosts lines (plain form; @revoked lines kept), from

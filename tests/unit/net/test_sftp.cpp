@@ -679,7 +679,6 @@ TEST_CASE("kdump start's ssh check: logs in with the converted key and only the 
     plan.known_hosts = server->known_hosts_line(server->host_ecdsa_pub) + "\n";
     plan.known_hosts_source = "recorded";
     plan.key = core::read_ssh_private_key(config.sshkey).value();
-    plan.public_key_line = std::string(core::trim(read_file(config.sshkey + ".pub")));
     REQUIRE(plan.key.file_format == core::SshKeyFileFormat::OpenSsh);
 
     auto checked = core::check_ssh_target_at_start(config, plan);
@@ -691,6 +690,16 @@ TEST_CASE("kdump start's ssh check: logs in with the converted key and only the 
     CHECK((::stat(config.path.c_str(), &made) == 0 && S_ISDIR(made.st_mode)));
     // Again, with the directory there: fine.
     CHECK(core::check_ssh_target_at_start(config, plan).ok());
+    // An OpenSSH-format ECDSA key (P-384) too, and no converted copy left
+    // behind in /tmp.
+    auto ecdsa = config;
+    ecdsa.sshkey = server->path("user_ecdsa");
+    auto ecdsa_plan = plan;
+    ecdsa_plan.key = core::read_ssh_private_key(ecdsa.sshkey).value();
+    REQUIRE(ecdsa_plan.key.file_format == core::SshKeyFileFormat::OpenSsh);
+    auto ecdsa_checked = core::check_ssh_target_at_start(ecdsa, ecdsa_plan);
+    CHECK_MESSAGE(ecdsa_checked.ok(), (ecdsa_checked.ok() ? std::string() : ecdsa_checked.error().message()));
+    CHECK(test_support::run_output("ls -d /tmp/kdumpbox-sshkey-* 2>/dev/null").empty());
 
     // The capture side's connect reads the key the same way.
     std::string known_hosts = server->path("start-check/known_hosts");
@@ -711,7 +720,6 @@ TEST_CASE("kdump start's ssh check: logs in with the converted key and only the 
     stranger.sshkey = server->path("stranger");
     auto stranger_plan = plan;
     stranger_plan.key = core::read_ssh_private_key(stranger.sshkey).value();
-    stranger_plan.public_key_line = std::string(core::trim(read_file(stranger.sshkey + ".pub")));
     auto unauthorized = core::check_ssh_target_at_start(stranger, stranger_plan);
     REQUIRE_FALSE(unauthorized.ok());
     CHECK(unauthorized.error().errno_code() == EACCES);

@@ -130,7 +130,6 @@ TEST_CASE("sshkey: OpenSSH-format RSA and ECDSA keys become PEM that mbedTLS and
         // The public half equals the .pub ssh-keygen wrote...
         std::string pub = read(file + ".pub");
         CHECK(core::base64_encode(key->public_blob) == key_field(pub));
-        CHECK(core::ssh_public_key_line(key->public_blob, key->comment) == core::trim(pub));
         CHECK(core::check_ssh_public_key_matches(key.value(), pub, file, file + ".pub").ok());
         // ...and OpenSSH derives the same public key from the PEM.
         std::string pem_file = dir.write(std::string(key_case.name) + ".pem", key->pem);

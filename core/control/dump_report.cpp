@@ -158,7 +158,7 @@ Result<void> run_notify(std::string const& command, FoundDump const& dump, unsig
 std::string report_line(FoundDump const& dump)
 {
     auto const& status = dump.status;
-    std::string line = cat("the dump of ", status.summary());
+    std::string line = cat("crash dump: ", status.summary());
     if (!status.panic.empty())
         line += cat("; panic: ", status.panic);
     if (!dump.has_status_file)

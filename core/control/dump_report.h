@@ -55,7 +55,7 @@ struct ReportInputs {
     std::string notify_command;
     unsigned notify_timeout_ms { 60000 };
 };
-// Each unreported dump logged ("the dump of DATE is complete: ..."), at
+// Each unreported dump logged ("crash dump: complete, DATE, DIRECTORY, ..."), at
 // priority err when it is incomplete or failed and notice when complete;
 // the notify command run for each with the dump directory as its last
 // argument and KDUMPBOX_DUMP_* in its environment (a failure, or running

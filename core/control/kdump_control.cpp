@@ -314,6 +314,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
         auto ssh = TRY(plan_ssh_capture(plan.config, inputs).context(where));
         add_nic_drivers(ssh.network, ssh.nic_modules);
         spec.extra_files.insert(spec.extra_files.end(), ssh.files.begin(), ssh.files.end());
+        plan.ssh = std::move(ssh);
     } else if (plan.config.target.kind == TargetKind::Nfs) {
         NfsHostInputs inputs;
         inputs.network = paths.nfs_network;
@@ -457,6 +458,8 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     TRY(kexec::check_crash_reservation(system));
     auto plan = TRY(plan_capture(paths, options));
     ArmReport report;
+    if (plan.ssh)
+        report.notes.push_back(TRY(check_ssh_target_at_start(plan.config, *plan.ssh).context(cat(plan.config.file_name, ":", plan.config.target.line, ": ssh ", plan.config.target.value_text()))));
     if (plan.config.target.kind == TargetKind::Raw && plan.target) {
         std::string device = plan.target->host_device;
         auto rebuilt = collect_raw_dump(plan.config, device);

@@ -90,6 +90,7 @@ struct CapturePlan {
     std::optional<TargetResolution> target;
     std::optional<TargetResolution> rootfs; // failure_action dump_to_rootfs
     kexec::CaptureKexecArgs kexec_args;     // KEXEC_ARGS, as start_checks.h applies them
+    std::optional<SshCapturePlan> ssh;      // an ssh target: for the login at start
 };
 
 // Reads the settings and kdump.conf and works out the kernel, initramfs

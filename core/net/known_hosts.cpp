@@ -139,12 +139,10 @@ std::string_view ssh_key_type_name(SshKeyType type)
 
 bool ssh_key_type_supported(SshKeyType type) { return type != SshKeyType::Ed25519; }
 
-Error unsupported_ssh_key_error(std::string_view key_type_name, std::string_view what, bool host_key)
+Error unsupported_host_key_error(std::string_view key_type_name, std::string_view what)
 {
-    std::string advice = host_key
-        ? std::string("give the server an ECDSA host key (ssh-keygen -t ecdsa -b 256 -N '' -f /etc/ssh/ssh_host_ecdsa_key, and a HostKey line for it in sshd_config) or let it offer its RSA key, then run `kdump propagate` again")
-        : std::string("make an ECDSA key (ssh-keygen -t ecdsa -b 256 -N '' -f /root/.ssh/kdump_id_ecdsa), use it in kdump.conf's sshkey, and run `kdump propagate` again");
-    return Error::unsupported(cat(what, ": ", key_type_name, " keys are not supported by this build (libssh2 with mbedTLS has no Ed25519); ", advice));
+    return Error::unsupported(cat(what, ": ", key_type_name, " keys are not supported by this build (libssh2 with mbedTLS has no Ed25519); "
+        "give the server an ECDSA host key (ssh-keygen -t ecdsa -b 256 -N '' -f /etc/ssh/ssh_host_ecdsa_key, and a HostKey line for it in sshd_config) or let it offer its RSA key, then run `kdump propagate` again"));
 }
 
 Result<std::string> ssh_key_blob_type(std::span<uint8_t const> blob)
@@ -470,7 +468,7 @@ Result<void> KnownHosts::verify(std::string_view host, uint16_t port, std::span<
             return !type || !ssh_key_type_supported(*type);
         });
         if (all_unusable)
-            message += cat(", which this build cannot use (", unsupported_ssh_key_error(result.known_key_types[0], "", true).message().substr(2), ")");
+            message += cat(", which this build cannot use (", unsupported_host_key_error(result.known_key_types[0], "").message().substr(2), ")");
     } else {
         message += " has no entry for it";
         if (port != 22)

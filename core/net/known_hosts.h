@@ -32,10 +32,10 @@ std::string_view ssh_key_type_name(SshKeyType type);
 // Whether this build's libssh2 (mbedTLS backend) can use keys of the type:
 // everything but Ed25519.
 bool ssh_key_type_supported(SshKeyType type);
-// The ENOTSUP error for a key type this build cannot use. `what` names the
-// key ("host key of backup:22", "user key /root/.ssh/kdump_id"); the text
-// says how to make an ECDSA key instead.
-Error unsupported_ssh_key_error(std::string_view key_type_name, std::string_view what, bool host_key);
+// The ENOTSUP error for a host key type this build cannot use. `what` names
+// the key ("host key of backup:22"); the text says how to give the server
+// an ECDSA key. (A user key's refusal is core/net/ssh_key.h's.)
+Error unsupported_host_key_error(std::string_view key_type_name, std::string_view what);
 
 // Checks the wire format of a public key blob (RFC 4253 6.6 strings and
 // mpints, RFC 5656 points, 32-byte Ed25519 keys) and returns the type name

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/net/sftp.h"
 
+#include "core/net/ssh_key.h"
+
 #include "core/base/fd.h"
 #include "core/base/log.h"
 #include "core/base/strings.h"
@@ -342,12 +344,13 @@ Attempt connect_once(SftpConnectOptions const& options, KnownHosts const& known_
     if (auto verified = known_hosts.verify(options.host, options.port, blob); !verified)
         return fail(std::move(verified).error());
 
-    int rc = libssh2_userauth_publickey_fromfile_ex(connection->session, options.user.c_str(), static_cast<unsigned>(options.user.size()), options.public_key_path.c_str(), options.private_key_path.c_str(), "");
+    std::string const& key_file = options.private_key_read_from.empty() ? options.private_key_path : options.private_key_read_from;
+    int rc = libssh2_userauth_publickey_fromfile_ex(connection->session, options.user.c_str(), static_cast<unsigned>(options.user.size()), options.public_key_path.c_str(), key_file.c_str(), "");
     if (rc != 0) {
         int code = 0;
         std::string message = last_session_message(connection->session, &code);
         std::string hint;
-        auto private_text = read_text_file(options.private_key_path, 64 << 10);
+        auto private_text = read_text_file(key_file, 64 << 10);
         bool openssh_format = private_text && private_text->find("-----BEGIN OPENSSH PRIVATE KEY-----") != std::string::npos;
         if (key_type == "ssh-rsa" && openssh_format)
             hint = cat("; this build reads RSA private keys only in PEM or PKCS#8 format: convert it with ssh-keygen -p -m PEM -f ", options.private_key_path, ", or use an ECDSA key");
@@ -384,8 +387,9 @@ Result<std::unique_ptr<SftpSession>> SftpSession::connect(SftpConnectOptions con
     // The user key: refuse what this build cannot use before connecting.
     auto key_type = TRY(public_key_type(options.public_key_path).context(context));
     if (auto type = ssh_key_type_from_name(key_type); !type || !ssh_key_type_supported(*type))
-        return unsupported_ssh_key_error(key_type, cat(context, ": user key ", options.public_key_path), false);
-    if (::access(options.private_key_path.c_str(), R_OK) != 0)
+        return unsupported_sshkey_error(options.private_key_path, key_type).with_context(context);
+    std::string const& key_file = options.private_key_read_from.empty() ? options.private_key_path : options.private_key_read_from;
+    if (::access(key_file.c_str(), R_OK) != 0)
         return Error::from_errno(cat(context, ": private key ", options.private_key_path));
 
     KnownHosts loaded;

@@ -10,8 +10,9 @@
 //
 // What this build's libssh2 can do (OpenSSH 9.2 servers): RSA (rsa-sha2-*)
 // and ECDSA host keys; ECDSA user keys in any format, RSA user keys in PEM
-// or PKCS#8 only; no Ed25519 at all. The public key file must be given:
-// the mbedTLS backend cannot derive it from the private key.
+// or PKCS#8 only (core/net/ssh_key.h converts OpenSSH-format keys); no
+// Ed25519 at all. The public key must be given: the mbedTLS backend cannot
+// derive it from the private key.
 #pragma once
 
 #include "core/dump/dump_output.h"
@@ -32,6 +33,10 @@ struct SftpConnectOptions {
     std::string user { "root" };
     std::string private_key_path;
     std::string public_key_path;
+    // When set, libssh2 reads the private key from this file instead (kdump
+    // start's PEM conversion of an OpenSSH-format key, core/net/ssh_key.h);
+    // private_key_path then only names the key in messages.
+    std::string private_key_read_from;
     // The host key is checked against known_hosts if it is set, else
     // against the file at known_hosts_path (which must exist).
     KnownHosts const* known_hosts { nullptr };

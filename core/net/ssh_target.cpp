@@ -11,6 +11,7 @@
 #include "core/base/strings.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <csignal>
 #include <fcntl.h>
@@ -102,7 +103,7 @@ Result<std::string> recorded_host_keys(std::string_view host, uint16_t port, std
     }
     std::string name = known_hosts_host_name(host, port);
     if (!unsupported.empty())
-        return unsupported_ssh_key_error(unsupported.front(), cat("host key of ", name), true);
+        return unsupported_host_key_error(unsupported.front(), cat("host key of ", name));
     return Error::with_code(ENOENT, cat("no host key of ", name, " is recorded (looked in ", join(files, ", "),
         "); run 'kdump propagate' to record it: the capture kernel never trusts a host key it has not seen"));
 }
@@ -120,7 +121,9 @@ Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs
         return Error::with_code(ENOENT, cat(public_key, " does not exist (the capture side needs the public key beside sshkey); write it with: ssh-keygen -y -f ", config.sshkey, " > ", public_key));
     auto public_text = TRY(read_text_file(public_key));
     if (auto type = ssh_key_type_from_name(first_word(public_text)); type && !ssh_key_type_supported(*type))
-        return unsupported_ssh_key_error(first_word(public_text), cat("user key ", public_key), false);
+        return unsupported_sshkey_error(config.sshkey, first_word(public_text));
+    plan.key = TRY(read_ssh_private_key(config.sshkey));
+    TRY(check_ssh_public_key_matches(plan.key, public_text, config.sshkey, public_key));
 
     std::string target = config.target.value_text();
     auto network = TRY(plan_target_network(host, cat("ssh ", target), inputs.network, inputs.sysfs));
@@ -128,12 +131,17 @@ Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs
     plan.nic_modules = std::move(network.nic_modules);
     plan.files = std::move(network.files);
     plan.files.push_back(text_file(std::string(capture_known_hosts_path), plan.known_hosts, cat("host key of ", target, " from ", plan.known_hosts_source)));
-    plan.files.push_back(copied_file(config.sshkey, 0600, "sshkey"));
+    CaptureImageFile private_key = text_file(config.sshkey, plan.key.pem,
+        plan.key.file_format == SshKeyFileFormat::OpenSsh ? "sshkey, converted from the OpenSSH format to PEM (what libssh2 with mbedTLS reads)" : "sshkey");
+    private_key.permissions = 0600;
+    plan.files.push_back(std::move(private_key));
     plan.files.push_back(copied_file(public_key, 0644, "sshkey's public key"));
     return plan;
 }
 
-Result<std::unique_ptr<SftpSession>> connect_ssh_target(KdumpConfig const& config, std::string const& known_hosts_path)
+namespace {
+
+SftpConnectOptions target_options(KdumpConfig const& config)
 {
     SftpConnectOptions options;
     options.host = bare_host(config.target.host);
@@ -141,8 +149,60 @@ Result<std::unique_ptr<SftpSession>> connect_ssh_target(KdumpConfig const& confi
     options.user = config.target.ssh_user;
     options.private_key_path = config.sshkey;
     options.public_key_path = ssh_public_key_path(config.sshkey);
+    return options;
+}
+
+// Connects with key as sshkey's file holds it. A converted (OpenSSH-format)
+// key is handed to libssh2 as a file too, as the capture side reads it:
+// libssh2 1.11.1 reads an ECDSA key from memory without the NUL that
+// mbedTLS needs after PEM text. The file is 0600 in a 0700 directory of
+// its own, removed once the login is done.
+Result<std::unique_ptr<SftpSession>> connect_with_key(SftpConnectOptions options, SshPrivateKey const& key)
+{
+    if (key.file_format == SshKeyFileFormat::Pem)
+        return SftpSession::connect(options);
+    char directory[] = "/tmp/kdumpbox-sshkey-XXXXXX";
+    if (!::mkdtemp(directory))
+        return Error::from_errno(cat("a private directory for the PEM form of sshkey ", options.private_key_path));
+    options.private_key_read_from = cat(directory, "/sshkey.pem");
+    Result<std::unique_ptr<SftpSession>> session = Error::invalid("not connected");
+    {
+        auto file = open_file(options.private_key_read_from, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        Result<void> written = file.ok() ? write_all(file->get(), key.pem, options.private_key_read_from) : Result<void>(std::move(file).error());
+        if (written.ok() && file.ok())
+            written = file->close_checked(options.private_key_read_from);
+        session = written.ok() ? SftpSession::connect(options) : Result<std::unique_ptr<SftpSession>>(std::move(written).error());
+    }
+    ::unlink(options.private_key_read_from.c_str());
+    ::rmdir(directory);
+    return session;
+}
+
+} // namespace
+
+Result<std::unique_ptr<SftpSession>> connect_ssh_target(KdumpConfig const& config, std::string const& known_hosts_path)
+{
+    auto key = TRY(read_ssh_private_key(config.sshkey));
+    auto options = target_options(config);
     options.known_hosts_path = known_hosts_path;
-    return SftpSession::connect(options);
+    return connect_with_key(options, key);
+}
+
+Result<std::string> check_ssh_target_at_start(KdumpConfig const& config, SshCapturePlan const& plan)
+{
+    auto started = std::chrono::steady_clock::now();
+    auto known = KnownHosts::parse(plan.known_hosts, plan.known_hosts_source);
+    auto options = target_options(config);
+    options.known_hosts = &known;
+    auto session = TRY(connect_with_key(options, plan.key).context("logging in as the capture kernel will"));
+    // The dumper makes its dump's directory under path; kdumpctl makes
+    // path itself at start (ssh ... mkdir -p), and so does this.
+    std::string directory = config.path.empty() ? std::string(".") : config.path;
+    TRY(session->mkdir_p(directory).context("making the dump directory as the capture kernel will"));
+    auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+    return cat("logged in to ", session->location(directory), " as the capture kernel will, in ", elapsed_ms, " ms (sshkey ", config.sshkey, ": ",
+        ssh_key_type_name(plan.key.type), plan.key.file_format == SshKeyFileFormat::OpenSsh ? ", converted from the OpenSSH format to PEM" : ", PEM",
+        "; host key ", session->host_key_type(), " ", session->host_key_fingerprint(), "); the dump directory exists");
 }
 
 Result<std::string> sftp_write_file_safely(SftpSession& session, std::string const& directory, std::string const& name, std::string_view text)
@@ -218,10 +278,13 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
         TRY(run({ "ssh-keygen", "-q", "-t", "rsa", "-b", "3072", "-m", "PEM", "-N", "", "-C", "kdumpbox", "-f", config.sshkey }).context(cat("making the key ", config.sshkey)));
         report.steps.push_back(cat("made the key pair ", config.sshkey, " (RSA 3072, PEM)"));
     } else if (!path_exists(public_key)) {
+        TRY(read_ssh_private_key(config.sshkey));
         auto out = TRY(open_file(public_key, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
         TRY(run({ "ssh-keygen", "-y", "-f", config.sshkey }, stdout_to(out.get())).context(cat("writing ", public_key)));
         report.steps.push_back(cat("wrote the public key ", public_key));
     } else {
+        auto key = TRY(read_ssh_private_key(config.sshkey));
+        TRY(check_ssh_public_key_matches(key, TRY(read_text_file(public_key)), config.sshkey, public_key));
         report.steps.push_back(cat("using the existing key ", config.sshkey));
     }
 

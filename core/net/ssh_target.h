@@ -20,6 +20,7 @@
 #include "core/config/kdump_conf.h"
 #include "core/net/network.h"
 #include "core/net/sftp.h"
+#include "core/net/ssh_key.h"
 
 #include <functional>
 #include <memory>
@@ -51,6 +52,9 @@ struct SshCapturePlan {
     std::string known_hosts_source; // the file they came from
     std::vector<std::string> nic_modules; // nearest first, as net_device_modules
     std::vector<CaptureImageFile> files;
+    // sshkey as the image holds it (OpenSSH format converted to PEM): what
+    // `kdump start` logs in with.
+    SshPrivateKey key;
 };
 
 // The target's known_hosts lines (plain form; @revoked lines kept), from
@@ -59,14 +63,25 @@ struct SshCapturePlan {
 // recorded (this build's libssh2 cannot check them).
 Result<std::string> recorded_host_keys(std::string_view host, uint16_t port, std::vector<std::string> const& files, std::string* source = nullptr);
 
-// Everything `kdump start` adds to the initramfs for an ssh target.
+// Everything `kdump start` adds to the initramfs for an ssh target. sshkey
+// is read with core/net/ssh_key.h: an OpenSSH-format key goes into the
+// image converted to PEM; Ed25519 keys, keys with a passphrase and a .pub
+// that is not the key's public half are refused, saying what to do.
 Result<SshCapturePlan> plan_ssh_capture(KdumpConfig const& config, SshHostInputs const& inputs);
+
+// kdump start: logs in as the capture kernel will, with the key the image
+// holds and only the host keys it records, and makes the dump directory
+// (`path`) with mkdir -p, as kdumpctl does; a failed login refuses the
+// start with the server's reason. Returns a line for the report, with the
+// time the login took.
+Result<std::string> check_ssh_target_at_start(KdumpConfig const& config, SshCapturePlan const& plan);
 
 struct PropagateReport {
     std::vector<std::string> steps; // one line each, for the applet to print
 };
 // kdump propagate: makes the key pair if missing (ssh-keygen, RSA in PEM:
-// the form mbedTLS reads), records the server's host key in
+// the form mbedTLS reads) and refuses an existing key kdumpbox cannot use,
+// records the server's host key in
 // propagated_known_hosts_path (copied from root's known_hosts when it is
 // there, else fetched with ssh-keyscan and its fingerprint printed to be
 // checked), installs the public key with ssh-copy-id (which asks for the
@@ -76,8 +91,9 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config);
 
 // ---- The capture side ----
 
-// Connects to the target (host key checked against known_hosts_path). The
-// retries are core/sftp's: 3 attempts within 30 s for a server that is down.
+// Connects to the target (host key checked against known_hosts_path) with
+// sshkey as read_ssh_private_key gives it. The retries are core/sftp's: 3
+// attempts within 30 s for a server that is down.
 Result<std::unique_ptr<SftpSession>> connect_ssh_target(KdumpConfig const& config, std::string const& known_hosts_path);
 
 // NAME-incomplete written, synced and renamed to NAME in directory.

@@ -50,6 +50,7 @@ crash)
 		i=$((i + 1))
 	done
 	run initramfs ls -l /var/lib/kdumpbox/
+	run start-log journalctl -b -u kdumpbox.service --no-pager -o cat
 	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
 		say "KTEST-NOT-ARMED after $(uptime_s) s"
 		run service systemctl status --no-pager -l kdumpbox.service
@@ -62,6 +63,7 @@ crash)
 	run reload systemctl reload kdumpbox.service
 	run reloaded-status kdump status
 	run config-test kdump-config test
+	run unit-deps systemctl show -p Wants -p After kdumpbox.service
 	if [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; then
 		say "KTEST-NOT-ARMED after the reload"
 		systemctl poweroff
@@ -107,7 +109,7 @@ verify)
 	# what kdump start told the admin about the dump at this boot
 	kdumpbox kdump status >"$out/kdump-status.txt" 2>&1
 	journalctl -b -p err -o cat --no-pager >"$out/journal-err.txt" 2>&1
-	journalctl -b -p info -o cat --no-pager | grep -F 'the dump of' >"$out/journal-info.txt" 2>&1
+	journalctl -b -p info -o cat --no-pager | grep -F 'crash dump: ' >"$out/journal-info.txt" 2>&1
 	cp /var/lib/ktest-notified "$out/notified.txt" 2>/dev/null || : >"$out/notified.txt"
 	[ -n "$dumpdir" ] && ls -l --full-time "$dumpdir" >"$out/dumpdir.txt" 2>&1
 	sed 's/^/KTEST-OUT facts: /' "$out/facts.txt" >/dev/console

@@ -25,17 +25,21 @@
 #        btrfs (d: root in the subvolume "root"),
 #        stripe (e: `xfs /dev/mapper/vg-crash`, striped over two disks),
 #        refused (f: LUKS, md RAID1 and a thin LV must be refused; so must
-#        a bad core_collector option, a missing collector, bad KEXEC_ARGS).
+#        a bad core_collector option, a missing collector, bad KEXEC_ARGS),
+#        ssh (g: `ssh root@10.0.2.2` to an sshd on this host, with an RSA
+#        key in ssh-keygen's default OpenSSH format; the vmcore arrives
+#        here over SFTP, so no verify boot).
 set -euo pipefail
 
 binary=$(readlink -f "${1:?usage: run.sh PATH/TO/kdumpbox [CASE...]}")
 shift
 cases=("$@")
-((${#cases[@]})) || cases=(explicit partuuid lvm varcrash btrfs stripe refused)
+((${#cases[@]})) || cases=(explicit partuuid lvm varcrash btrfs stripe refused ssh)
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 VM_ME=vm-realhost
 . "$here/../vm/lib.sh"
+. "$here/../vm/sshd.sh"
 . "$here/lib.sh"
 . "$here/../testlib.sh"
 set +e
@@ -62,6 +66,7 @@ mkdir -p "$LVM_SYSTEM_DIR" "$work/mnt"
 : >"$work/loops"
 cleanup() {
 	local dev
+	sshd_stop
 	rh_chroot_umounts "$work/mnt" 2>/dev/null
 	umount -R "$work/mnt" 2>/dev/null
 	while read -r dev; do losetup -d "$dev" 2>/dev/null; done <"$work/loops"
@@ -278,12 +283,42 @@ build_refused() {
 	append="root=UUID=$root_uuid ro"
 }
 
+# ssh: the guest is set up as `kdump propagate` leaves a host (the key
+# pair, the server's host key recorded) with a static address on QEMU's
+# user network, brought up by systemd-networkd before kdumpbox.service.
+ssh_dir=$work/sshd
+build_ssh() {
+	local d=$1 mnt=$work/mnt
+	ext4_root_disk "$d/system.img" || return 1
+	fill_root "$mnt" "UUID=$root_uuid / ext4 errors=remount-ro 0 1" || return 1
+	mkdir -p "$ssh_dir"
+	rm -f "$ssh_dir"/kdump_id_rsa*
+	ssh-keygen -q -N '' -t rsa -b 3072 -f "$ssh_dir/kdump_id_rsa" -C ktest-realhost || return 1
+	grep -q -- '-----BEGIN OPENSSH PRIVATE KEY-----' "$ssh_dir/kdump_id_rsa" || { echo "ssh-keygen did not write the OpenSSH format"; return 1; }
+	cp "$ssh_dir/kdump_id_rsa.pub" "$ssh_dir/authorized_keys"
+	[[ -e $ssh_dir/host_ecdsa ]] || ssh-keygen -q -N '' -t ecdsa -b 256 -f "$ssh_dir/host_ecdsa" -C ktest-host || return 1
+	ssh_port=$("$VM_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	install -d -m 0700 "$mnt/root/.ssh"
+	install -m 0600 "$ssh_dir/kdump_id_rsa" "$mnt/root/.ssh/kdump_id_rsa"
+	install -m 0644 "$ssh_dir/kdump_id_rsa.pub" "$mnt/root/.ssh/kdump_id_rsa.pub"
+	mkdir -p "$mnt/var/lib/kdumpbox"
+	echo "[10.0.2.2]:$ssh_port $(cut -d' ' -f1,2 "$ssh_dir/host_ecdsa.pub")" >"$mnt/var/lib/kdumpbox/known_hosts"
+	printf 'ssh root@10.0.2.2\nssh_port %s\npath %s\n' "$ssh_port" "$ssh_dir/dumps" >>"$mnt/etc/kdump.conf"
+	printf '[Match]\nType=ether\n[Network]\nAddress=10.0.2.15/24\nGateway=10.0.2.2\n' >"$mnt/etc/systemd/network/20-ktest.network"
+	chroot "$mnt" systemctl -q enable systemd-networkd.service systemd-networkd-wait-online.service || return 1
+	# No drop-in of the test's own: the package's generator (kdump-generator)
+	# must order kdumpbox.service after the network for this kdump.conf.
+	disks=("$d/system.img,serial=system")
+	append="root=UUID=$root_uuid ro"
+	boot_extra=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
+}
+
 # build CASE: the case's disks; unmounts and detaches everything after.
 build() {
 	local name=$1 d=$work/$1 rc=0 dev
 	mkdir -p "$d"
 	: >"$work/install.log"
-	disks=() append=""
+	disks=() append="" boot_extra=()
 	"build_$name" "$d" >"$d/build.log" 2>&1 || rc=1
 	sync
 	umount -R "$work/mnt" 2>/dev/null
@@ -308,7 +343,7 @@ boot() {
 		rc=0
 		vm_run --log "$work/$name/$step.log" --kernel "$RH_VMLINUZ" --initrd "$RH_INITRD" \
 			--append "console=ttyS0 crashkernel=256M $append ktest.$step" --mem 2048 --smp 2 \
-			--timeout "$timeout" "${args[@]}" || rc=$?
+			--timeout "$timeout" "${args[@]}" ${boot_extra[@]:+-- "${boot_extra[@]}"} || rc=$?
 		# QEMU 7.2's multi-threaded TCG has crashed (SIGSEGV) early in a
 		# boot, rarely: that is not the guest's doing, so boot once more.
 		((rc == 139 || rc == 134)) || break
@@ -359,19 +394,19 @@ check_vmcore() {
 	fi
 }
 
-# A crash case: crash boot, verify boot, checks.
-run_crash_case() {
-	local name=$1 d=$work/$1 log armed saved from facts dumpdir
-	row_result[$name]=FAIL
-	build "$name" || return
+# crash_boot CASE SAVED_PATTERN: the crash boot: kdumpbox.service arms
+# kdump, and the capture kernel's console says SAVED_PATTERN after the
+# crash; fills the case's row. Returns 1 when either is missing.
+crash_boot() {
+	local name=$1 d=$work/$1 log armed saved from
 	boot "$name" crash 900
 	log=$d/crash.txt
 	row_cycle[$name]=$boot_seconds
 	row_initramfs[$name]=$(sed -n 's/^KTEST-OUT initramfs: .* \([0-9][0-9]*\) [A-Z][a-z][a-z] .*initramfs-.*\.img$/\1/p' "$log" | head -1)
 	armed=$(printk_time "$log" 'KTEST-ARMED')
 	if [[ -z $armed ]]; then
-		fail "$name: kdumpbox.service arms kdump" "qemu status $boot_rc after $boot_seconds s; console tail:" "$(grep -E '^KTEST-(OUT service|NOT-ARMED)' "$log" | tail -25)" "$(console_tail "$log" 15)"
-		return
+		fail "$name: kdumpbox.service arms kdump" "qemu status $boot_rc after $boot_seconds s; console tail:" "$(grep -E '^KTEST-(OUT (service|start-log)|NOT-ARMED)' "$log" | tail -25)" "$(console_tail "$log" 15)"
+		return 1
 	fi
 	row_armed[$name]=$armed
 	ok "$name: kdumpbox.service arms kdump (${armed} s after boot)"
@@ -380,15 +415,35 @@ run_crash_case() {
 	vm_expect_run "$log" reload 0
 	vm_expect_run "$log" reloaded-status 0 '^Kdump is operational$'
 	vm_expect_run "$log" config-test 0 'nothing was loaded \(dry run\)'
+	# the generator's ordering: after the network for ssh, not for a disk
+	local deps
+	deps=$(sed -n 's/^KTEST-OUT unit-deps: //p' "$log")
+	if [[ $name == ssh ]]; then
+		grep -Eq '^Wants=.*network-online.target' <<<"$deps" && grep -Eq '^After=.*network-online.target' <<<"$deps" &&
+			ok "$name: kdump-generator orders kdumpbox.service after network-online.target" ||
+			fail "$name: kdump-generator orders kdumpbox.service after network-online.target" "$deps"
+	elif grep -Eq '^Wants=.*network-online.target' <<<"$deps"; then
+		fail "$name: a local target does not wait for the network" "$deps"
+	else
+		ok "$name: a local target does not wait for the network"
+	fi
 	from=$(grep -n 'sysrq: Trigger a crash' "$log" | head -1 | cut -d: -f1)
-	saved=$(printk_time "$log" 'kdumpbox: init: the dump is saved in' "${from:-0}")
+	saved=$(printk_time "$log" "$2" "${from:-0}")
 	if [[ -z $saved ]]; then
 		fail "$name: the capture kernel saves the dump" "qemu status $boot_rc after $boot_seconds s; the capture kernel's kdumpbox lines and the console tail:" \
 			"$(tail -n +"${from:-1}" "$log" | grep 'kdumpbox: ' | tail -15)" "$(console_tail "$log" 8)"
-		return
+		return 1
 	fi
 	row_saved[$name]=$saved
 	ok "$name: the capture kernel saves the dump ($saved s after the crash kernel started)"
+}
+
+# A crash case: crash boot, verify boot, checks.
+run_crash_case() {
+	local name=$1 d=$work/$1 log facts dumpdir
+	row_result[$name]=FAIL
+	build "$name" || return
+	crash_boot "$name" 'kdumpbox: init: the dump is saved in' || return
 
 	boot "$name" verify 600
 	log=$d/verify.txt
@@ -423,7 +478,7 @@ run_crash_case() {
 	case $name in
 	varcrash)
 		# After the reboot the admin is told: journal, kdump status, notify.
-		if grep -q "the dump of complete, .*$dumpdir" "$d/export/journal-info.txt" && ! grep -q 'the dump of' "$d/export/journal-err.txt"; then
+		if grep -q "crash dump: complete, .*$dumpdir" "$d/export/journal-info.txt" && ! grep -q 'crash dump: ' "$d/export/journal-err.txt"; then
 			ok "$name: kdump start reported the dump in the journal at notice, not err"
 		else
 			fail "$name: kdump start reported the dump in the journal at notice, not err" "info: $(cat "$d/export/journal-info.txt")" "err: $(cat "$d/export/journal-err.txt")"
@@ -608,11 +663,52 @@ check_package() {
 }
 check_package
 
+# ssh: the crash boot only; kdump start logs in to the host's sshd and
+# makes the dump directory, the capture kernel sends the vmcore over SFTP,
+# and it is checked here.
+run_ssh_case() {
+	local name=ssh d=$work/ssh log booted login dumpdir
+	row_result[$name]=FAIL
+	build ssh || return
+	rm -rf "$ssh_dir/dumps"
+	if ! sshd_start "$ssh_dir" "$ssh_port"; then
+		fail "ssh: sshd listens on 127.0.0.1:$ssh_port" "$(tail -5 "$ssh_dir/sshd.log")"
+		return
+	fi
+	crash_boot ssh 'kdumpbox: init: the dump is saved in root@\[10\.0\.2\.2\]'
+	booted=$?
+	sshd_stop
+	log=$d/crash.txt
+	login=$(sed -n "s/^KTEST-OUT start-log: note: \(logged in to root@\[10\.0\.2\.2\]:$ssh_port:.* as the capture kernel will, in [0-9]* ms .*converted from the OpenSSH format.*\)/\1/p" "$log" | head -1)
+	if [[ -n $login && -d $ssh_dir/dumps ]]; then
+		ok "ssh: kdump start logged in with the converted key and made the dump directory: $login"
+	else
+		fail "ssh: kdump start logs in with the converted key and makes the dump directory" "$(grep '^KTEST-OUT start-log' "$log" | tail -10)" "$(tail -5 "$ssh_dir/sshd.log")"
+	fi
+	((booted == 0)) || return
+	dumpdir=$(ls -d "$ssh_dir"/dumps/10.0.2.15-* 2>/dev/null | head -1)
+	if [[ -n $dumpdir && -s $dumpdir/vmcore && -s $dumpdir/vmcore-dmesg.txt && ! -e $dumpdir/vmcore-incomplete ]]; then
+		ok "ssh: vmcore and vmcore-dmesg.txt are on the server in ${dumpdir##*/}"
+	else
+		fail "ssh: vmcore and vmcore-dmesg.txt are on the server" "$(ls -la "$ssh_dir/dumps" "$dumpdir" 2>&1)"
+		return
+	fi
+	if grep -qx 'outcome=complete' "$dumpdir/kdumpbox-status" 2>/dev/null; then
+		ok "ssh: kdumpbox-status on the server says complete"
+	else
+		fail "ssh: kdumpbox-status on the server says complete" "$(cat "$dumpdir/kdumpbox-status" 2>&1)"
+	fi
+	check_vmcore "$name" "$dumpdir/vmcore"
+	row_result[$name]=ok
+	rm -rf "$d"/*.img "$ssh_dir/dumps"
+}
+
 for name in "${cases[@]}"; do
 	case $name in
 	explicit | partuuid | lvm | varcrash | btrfs | stripe) run_crash_case "$name" ;;
 	refused) run_refused ;;
-	*) fail "known case '$name'" "cases: explicit partuuid lvm varcrash btrfs stripe refused" ;;
+	ssh) run_ssh_case ;;
+	*) fail "known case '$name'" "cases: explicit partuuid lvm varcrash btrfs stripe refused ssh" ;;
 	esac
 done
 

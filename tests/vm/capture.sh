@@ -17,8 +17,8 @@
 #        small (disk too small: vmcore-incomplete kept), pre-fails
 #        (kdump_pre exits non-zero), external (core_collector busybox cp),
 #        ssh (SFTP to a test sshd on the host's 127.0.0.1, 10.0.2.2 to the
-#        guest), ssh-wrong-hostkey (another key recorded: refused),
-#        ssh-down (nothing listens: bounded retries, failure_action),
+#        guest), ssh-wrong-hostkey (another key recorded: kdump start refuses),
+#        ssh-down (sshd stopped at the crash: bounded retries, failure_action),
 #        ssh-killed (sshd killed mid-transfer: vmcore-incomplete left),
 #        ssh-dhcp (the first kernel's address is a DHCP lease: the capture
 #        kernel runs kdumpbox's DHCP client),
@@ -35,6 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 VM_ME=vm-capture
 . "$here/lib.sh"
 . "$here/ganesha.sh"
+. "$here/sshd.sh"
 . "$here/../testlib.sh"
 set +e
 
@@ -113,58 +114,33 @@ boot_setup=""
 
 # --- the ssh cases' server: OpenSSH's sshd on 127.0.0.1 with its own
 # config, host keys and authorized_keys; the guest reaches it as 10.0.2.2
-# through QEMU's user networking. The guest's key is RSA in PEM, as
-# 'kdump propagate' makes it. ----------------------------------------------
-sshd_pid=""
+# through QEMU's user networking. The guest's key is RSA in ssh-keygen's
+# default (OpenSSH) format, which kdump start converts to PEM; ssh-dhcp uses
+# one in PEM, as 'kdump propagate' makes it, ssh-killed an ECDSA key. ------
 ssh_dir=$work/sshd
 ssh_start() {
-	mkdir -p "$ssh_dir/dumps" /run/sshd
-	[[ -e $ssh_dir/host_ecdsa ]] || {
-		ssh-keygen -q -N '' -t ecdsa -b 256 -f "$ssh_dir/host_ecdsa" -C ktest-host
+	mkdir -p "$ssh_dir/dumps"
+	[[ -e $ssh_dir/kdump_id_rsa ]] || {
 		ssh-keygen -q -N '' -t ecdsa -b 256 -f "$ssh_dir/other_ecdsa" -C ktest-other
-		ssh-keygen -q -N '' -t rsa -b 3072 -m PEM -f "$ssh_dir/kdump_id_rsa" -C ktest-kdump
-		cp "$ssh_dir/kdump_id_rsa.pub" "$ssh_dir/authorized_keys"
-		ssh_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		ssh-keygen -q -N '' -t rsa -b 3072 -f "$ssh_dir/kdump_id_rsa" -C ktest-kdump
+		ssh-keygen -q -N '' -t rsa -b 3072 -m PEM -f "$ssh_dir/kdump_id_rsa_pem" -C ktest-kdump-pem
+		ssh-keygen -q -N '' -t ecdsa -b 384 -f "$ssh_dir/kdump_id_ecdsa" -C ktest-kdump-ecdsa
+		cat "$ssh_dir"/kdump_id_*.pub >"$ssh_dir/authorized_keys"
 	}
-	cat >"$ssh_dir/sshd_config" <<-EOF
-		Port $ssh_port
-		ListenAddress 127.0.0.1
-		HostKey $ssh_dir/host_ecdsa
-		AuthorizedKeysFile $ssh_dir/authorized_keys
-		StrictModes no
-		UsePAM no
-		PidFile $ssh_dir/sshd.pid
-		Subsystem sftp internal-sftp
-		PermitRootLogin prohibit-password
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-		LogLevel VERBOSE
-	EOF
-	/usr/sbin/sshd -D -e -f "$ssh_dir/sshd_config" 2>>"$ssh_dir/sshd.log" &
-	sshd_pid=$!
-	for _ in $(seq 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $ssh_port), 1)" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	fail "sshd starts on 127.0.0.1:$ssh_port" "$(tail -5 "$ssh_dir/sshd.log")"
+	sshd_start "$ssh_dir" ${ssh_port:-} && { ssh_port=$sshd_port; return 0; }
+	fail "sshd starts on 127.0.0.1:$sshd_port" "$(tail -5 "$ssh_dir/sshd.log")"
 }
-ssh_stop() {
-	[[ -n $sshd_pid ]] || return 0
-	# The listener and its session processes (children of our sshd only).
-	local children
-	children=$(ps -o pid= --ppid "$sshd_pid" 2>/dev/null)
-	kill "$sshd_pid" $children 2>/dev/null
-	wait "$sshd_pid" 2>/dev/null
-	sshd_pid=""
-}
+ssh_stop() { sshd_stop; }
 # The guest's copy of what 'kdump propagate' leaves: the key pair and the
 # host key in /var/lib/kdumpbox/known_hosts (KEY names which host key).
+# ssh_user_key names the key pair, installed as kdump.conf's default sshkey.
 ssh_host_key=host_ecdsa
+ssh_user_key=kdump_id_rsa
 ssh_guest_setup() {
 	local root=$1
 	mkdir -p "$root/root/.ssh" "$root/var/lib/kdumpbox"
-	install -m 0600 "$ssh_dir/kdump_id_rsa" "$root/root/.ssh/kdump_id_rsa"
-	install -m 0644 "$ssh_dir/kdump_id_rsa.pub" "$root/root/.ssh/kdump_id_rsa.pub"
+	install -m 0600 "$ssh_dir/$ssh_user_key" "$root/root/.ssh/kdump_id_rsa"
+	install -m 0644 "$ssh_dir/$ssh_user_key.pub" "$root/root/.ssh/kdump_id_rsa.pub"
 	echo "[10.0.2.2]:$ssh_port $(cut -d' ' -f1,2 "$ssh_dir/$ssh_host_key.pub")" >"$root/var/lib/kdumpbox/known_hosts"
 	touch "$root/etc/ktest-network"
 }
@@ -487,11 +463,14 @@ final_action poweroff"
 		;;
 	ssh)
 		ssh_start
+		rm -rf "$ssh_dir/dumps" # kdump start makes it, as kdumpctl does
 		ssh_boot ssh "final_action poweroff"
 		expect_step ssh rebuild 0
 		expect_console ssh '^KTEST-OUT rebuild: .*virtio_net\.ko.*driver of eth0' "rebuild --print-contents lists virtio_net as the NIC's driver"
 		expect_console ssh '^KTEST-OUT rebuild: .*/etc/kdumpbox/known_hosts.*host key of' "the recorded host key goes into the initramfs"
+		expect_console ssh '^KTEST-OUT rebuild: .*kdump_id_rsa .*converted from the OpenSSH format to PEM' "the OpenSSH-format key goes into the initramfs as PEM"
 		expect_step ssh start 0
+		expect_console ssh '^KTEST-OUT start: note: logged in to root@\[10\.0\.2\.2\]:'"$ssh_port:$ssh_dir"'/dumps as the capture kernel will, in [0-9]+ ms .*converted from the OpenSSH format' "kdump start logs in with the converted key and makes the dump directory"
 		expect_console ssh 'network: eth0 10\.0\.2\.15/24' "the dumper configures the recorded static address"
 		expect_console ssh 'connected to root@\[10\.0\.2\.2\]' "the dumper connects over SFTP, host key checked"
 		expect_console ssh 'final step: poweroff' "final_action poweroff runs"
@@ -511,10 +490,13 @@ final_action poweroff"
 		# kdumpbox's own DHCP client.
 		ssh_start
 		ssh_setup=ssh_dhcp_guest_setup
+		ssh_user_key=kdump_id_rsa_pem
 		ssh_boot ssh-dhcp "final_action poweroff"
+		ssh_user_key=kdump_id_rsa
 		ssh_setup=""
 		expect_console ssh-dhcp '^KTEST: network: .*inet 10\.0\.2\.15/24 .*dynamic.*valid_lft' "the first kernel has a lease (an address with a lifetime)"
 		expect_step ssh-dhcp start 0
+		expect_console ssh-dhcp '^KTEST-OUT start: note: logged in to .*ssh-rsa, PEM;' "kdump start logs in with the PEM key"
 		expect_console ssh-dhcp '^KTEST-OUT rebuild: .*/etc/kdumpbox/network' "the network plan goes into the initramfs"
 		expect_console ssh-dhcp 'network: DHCP lease 10\.0\.2\.15' "the capture kernel's DHCP client takes a lease"
 		expect_console ssh-dhcp 'connected to root@\[10\.0\.2\.2\]' "the dumper connects over SFTP"
@@ -532,17 +514,26 @@ final_action poweroff"
 		ssh_host_key=other_ecdsa
 		ssh_boot ssh-wrong-hostkey "failure_action poweroff" "final_action reboot"
 		ssh_host_key=host_ecdsa
-		expect_step ssh-wrong-hostkey start 0
-		expect_console ssh-wrong-hostkey 'the dump was not saved: .*HOST KEY MISMATCH for \[10\.0\.2\.2\]' "the console says the host key differs"
-		expect_console ssh-wrong-hostkey 'final step: poweroff' "failure_action runs"
+		# kdump start logs in as the capture kernel will: it refuses, and
+		# nothing is armed (kdump test then does not crash).
+		expect_step ssh-wrong-hostkey start 1
+		expect_console ssh-wrong-hostkey '^KTEST-OUT start: .*logging in as the capture kernel will: .*HOST KEY MISMATCH for \[10\.0\.2\.2\]' "kdump start says the host key differs"
+		expect_console ssh-wrong-hostkey '^KTEST: kdump test returned [1-9]' "nothing was armed, so nothing crashed"
 		[[ -z $(ls "$ssh_dir/dumps") ]] && ok "ssh-wrong-hostkey: nothing was written on the server" || fail "ssh-wrong-hostkey: nothing was written on the server" "$(ls -R "$ssh_dir/dumps")"
 		ssh_stop
 		;;
 	ssh-down)
-		# The recorded server is not running: core/sftp's bounded retries,
-		# then failure_action.
-		[[ -n ${ssh_port:-} ]] || { ssh_start; ssh_stop; }
+		# The server answers kdump start's login and is stopped once the
+		# guest says it is crashing: core/sftp's bounded retries, then
+		# failure_action.
+		ssh_start
+		ssh_guest_crashing() { grep -q '^KTEST: crashing' "$work/ssh-down.log" 2>/dev/null; }
+		when_true 3000 0.2 ssh_guest_crashing ssh_stop
+		stopper=$!
 		ssh_boot ssh-down "failure_action poweroff" "final_action reboot"
+		kill "$stopper" 2>/dev/null
+		wait "$stopper" 2>/dev/null
+		ssh_stop
 		expect_step ssh-down start 0
 		expect_console ssh-down 'retrying in [0-9]+ ms \(attempt 2 of 3\)' "the dumper retries a server that is down"
 		expect_console ssh-down 'the dump was not saved: .*gave up after 3 attempts' "the console says it gave up, and after how many attempts"
@@ -561,7 +552,9 @@ final_action poweroff"
 		}
 		when_true 1200 0.1 vmcore_arriving kill_sshd
 		killer=$!
+		ssh_user_key=kdump_id_ecdsa
 		ssh_boot ssh-killed "failure_action poweroff" "final_action reboot"
+		ssh_user_key=kdump_id_rsa
 		kill "$killer" 2>/dev/null
 		wait "$killer" 2>/dev/null
 		[[ -e $ssh_dir/killed ]] && ok "ssh-killed: sshd was killed mid-transfer ($(cat "$ssh_dir/killed"))" || fail "ssh-killed: sshd was killed mid-transfer"

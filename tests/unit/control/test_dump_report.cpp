@@ -152,9 +152,9 @@ TEST_CASE("dump report: kdump start logs each new dump, runs the notify command,
     auto reported = core::report_new_dumps(inputs);
     std::string logged = log.take();
     CHECK(reported.size() == 2);
-    CHECK(contains(logged, "error: the dump of incomplete, 2024-01-02 12:00:00 UTC"));
+    CHECK(contains(logged, "error: crash dump: incomplete, 2024-01-02 12:00:00 UTC"));
     CHECK(contains(logged, "No space left on device; panic: Kernel panic - not syncing: sysrq triggered crash"));
-    CHECK(contains(logged, "the dump of complete, 2024-01-03 12:00:00 UTC"));
+    CHECK(contains(logged, "crash dump: complete, 2024-01-03 12:00:00 UTC"));
     CHECK(!contains(logged, "2024-01-01 12:00:00"));
     CHECK(core::read_text_file(notified).value_or("") == core::cat(crash, "/127.0.0.1-2024-01-02-12:00:00 incomplete \n", crash, "/127.0.0.1-2024-01-03-12:00:00 complete \n"));
     CHECK(contains(core::last_dump_line(record_path), "last dump: complete, 2024-01-03 12:00:00 UTC"));

@@ -63,9 +63,9 @@ TEST_CASE("known_hosts: key types, blobs and fingerprints")
     CHECK_FALSE(core::ssh_key_type_from_name("ssh-dss").has_value());
     CHECK(core::ssh_key_type_supported(core::SshKeyType::EcdsaNistp384));
     CHECK_FALSE(core::ssh_key_type_supported(core::SshKeyType::Ed25519));
-    auto error = core::unsupported_ssh_key_error("ssh-ed25519", "user key /root/.ssh/id", false);
+    auto error = core::unsupported_host_key_error("ssh-ed25519", "host key of backup");
     CHECK(error.errno_code() == ENOTSUP);
-    CHECK(error.message().find("user key /root/.ssh/id: ssh-ed25519 keys are not supported") == 0);
+    CHECK(error.message().find("host key of backup: ssh-ed25519 keys are not supported") == 0);
     CHECK(error.message().find("ssh-keygen -t ecdsa") != std::string::npos);
 
     auto ecdsa = blob_of(ecdsa_key);

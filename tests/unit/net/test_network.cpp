@@ -327,8 +327,10 @@ TEST_CASE("ssh target planning: host keys recorded, key pair present, files for 
     {
         dir.write("propagated", "other " + ecdsa + "\n[backup]:2222 " + ecdsa + " comment\n");
         dir.write("root_known_hosts", "[backup]:2222 " + ecdsa + "\n");
-        dir.write("id", "PRIVATE");
-        dir.write("id.pub", ecdsa + " kdump\n");
+        // A key in ssh-keygen's default (OpenSSH) format: converted to PEM.
+        if (test_support::run_output("command -v ssh-keygen").empty())
+            SKIP_TEST("ssh-keygen not installed");
+        REQUIRE(std::system(("ssh-keygen -q -t rsa -b 2048 -N '' -C kdump -f " + dir.path + "/id >/dev/null 2>&1").c_str()) == 0);
         auto plan = core::plan_ssh_capture(config, inputs);
         REQUIRE_MESSAGE(plan.ok(), (plan.ok() ? std::string() : plan.error().message()));
         CHECK(plan->known_hosts_source == dir.path + "/propagated");
@@ -338,8 +340,34 @@ TEST_CASE("ssh target planning: host keys recorded, key pair present, files for 
             paths.push_back(file.path);
         CHECK(paths == std::vector<std::string> { "/etc/kdumpbox/network", "/etc/hosts", "/etc/kdumpbox/known_hosts", dir.path + "/id", dir.path + "/id.pub" });
         CHECK(plan->files[3].permissions == 0600);
+        CHECK(plan->files[3].source_path.empty());
+        CHECK(plan->files[3].data.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        CHECK(plan->files[3].reason.find("converted from the OpenSSH format") != std::string::npos);
+        CHECK(plan->key.file_format == core::SshKeyFileFormat::OpenSsh);
+        CHECK(plan->files[4].source_path == dir.path + "/id.pub");
         CHECK(plan->files[1].data == "192.168.7.9 backup\n");
         CHECK(core::parse_network_plan(plan->files[0].data, "n").value() == sample_plan());
+    }
+    SUBCASE("an Ed25519 key, a key with a passphrase, a .pub of another key: refused at start")
+    {
+        if (test_support::run_output("command -v ssh-keygen").empty())
+            SKIP_TEST("ssh-keygen not installed");
+        dir.write("propagated", "[backup]:2222 " + ecdsa + "\n");
+        std::string id = dir.path + "/id";
+        auto keygen = [&](std::string const& args) { REQUIRE(std::system(("rm -f " + id + " " + id + ".pub; ssh-keygen -q -C kdump " + args + " -f " + id + " >/dev/null 2>&1").c_str()) == 0); };
+        keygen("-t ed25519 -N ''");
+        auto ed25519_key = core::plan_ssh_capture(config, inputs);
+        REQUIRE_FALSE(ed25519_key.ok());
+        CHECK(ed25519_key.error().message().find("sshkey " + id + " is an Ed25519 key, which kdumpbox cannot use") == 0);
+        keygen("-t rsa -b 2048 -N secret");
+        auto locked = core::plan_ssh_capture(config, inputs);
+        REQUIRE_FALSE(locked.ok());
+        CHECK(locked.error().message().find("sshkey " + id + " has a passphrase; the capture kernel cannot ask for it") == 0);
+        keygen("-t ecdsa -N ''");
+        dir.write("id.pub", ecdsa + " someone-else\n");
+        auto other = core::plan_ssh_capture(config, inputs);
+        REQUIRE_FALSE(other.ok());
+        CHECK(other.error().message().find(id + ".pub is not the public half of sshkey " + id) == 0);
     }
     SUBCASE("a hashed entry is matched and written back plain")
     {

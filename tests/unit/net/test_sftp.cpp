@@ -5,6 +5,7 @@
 #include "core/net/sftp.h"
 
 #include "core/dump/dump_output.h"
+#include "core/net/ssh_key.h"
 #include "core/net/ssh_target.h"
 
 #include "core/base/fd.h"
@@ -386,7 +387,7 @@ TEST_CASE("sftp: user keys: RSA PEM and ECDSA work, Ed25519 is refused clearly")
     auto refused = core::SftpSession::connect(options);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().errno_code() == ENOTSUP);
-    CHECK(refused.error().message().find("user key " + server->path("user_ed25519.pub") + ": ssh-ed25519 keys are not supported") != std::string::npos);
+    CHECK(refused.error().message().find("sshkey " + server->path("user_ed25519") + " is an Ed25519 key, which kdumpbox cannot use") != std::string::npos);
     CHECK(refused.error().message().find("ssh-keygen -t ecdsa") != std::string::npos);
 
     // An RSA key in OpenSSH's own format: libssh2+mbedTLS cannot read it;
@@ -660,4 +661,69 @@ TEST_CASE("kdump propagate: records the server's host key, installs the key, pro
     CHECK(written.value().find(core::trim(core::split(server->host_rsa_pub, ' ')[1])) != std::string::npos);
     auto session = core::connect_ssh_target(config, recorded);
     CHECK_MESSAGE(session.ok(), (session.ok() ? std::string() : session.error().message()));
+}
+
+TEST_CASE("kdump start's ssh check: logs in with the converted key and only the recorded host key, makes the dump directory")
+{
+    SSHD_OR_SKIP(server);
+    core::KdumpConfig config;
+    config.target.kind = core::TargetKind::Ssh;
+    config.target.host = "127.0.0.1";
+    config.target.ssh_user = "root";
+    config.ssh_port = server->port;
+    // ssh-keygen's default format, which libssh2 with mbedTLS cannot read
+    // for RSA: the check logs in with its PEM conversion.
+    config.sshkey = server->path("user_rsa_openssh");
+    config.path = server->path("start-check/var/crash");
+    core::SshCapturePlan plan;
+    plan.known_hosts = server->known_hosts_line(server->host_ecdsa_pub) + "\n";
+    plan.known_hosts_source = "recorded";
+    plan.key = core::read_ssh_private_key(config.sshkey).value();
+    REQUIRE(plan.key.file_format == core::SshKeyFileFormat::OpenSsh);
+
+    auto checked = core::check_ssh_target_at_start(config, plan);
+    REQUIRE_MESSAGE(checked.ok(), (checked.ok() ? std::string() : checked.error().message()));
+    MESSAGE(checked.value());
+    CHECK(checked.value().find("logged in to root@[127.0.0.1]:" + std::to_string(server->port) + ":" + config.path + " as the capture kernel will, in ") == 0);
+    CHECK(checked.value().find("ssh-rsa, converted from the OpenSSH format to PEM; host key ecdsa-sha2-nistp256 " + server->host_ecdsa_fingerprint) != std::string::npos);
+    struct stat made {};
+    CHECK((::stat(config.path.c_str(), &made) == 0 && S_ISDIR(made.st_mode)));
+    // Again, with the directory there: fine.
+    CHECK(core::check_ssh_target_at_start(config, plan).ok());
+    // An OpenSSH-format ECDSA key (P-384) too, and no converted copy left
+    // behind in /tmp.
+    auto ecdsa = config;
+    ecdsa.sshkey = server->path("user_ecdsa");
+    auto ecdsa_plan = plan;
+    ecdsa_plan.key = core::read_ssh_private_key(ecdsa.sshkey).value();
+    REQUIRE(ecdsa_plan.key.file_format == core::SshKeyFileFormat::OpenSsh);
+    auto ecdsa_checked = core::check_ssh_target_at_start(ecdsa, ecdsa_plan);
+    CHECK_MESSAGE(ecdsa_checked.ok(), (ecdsa_checked.ok() ? std::string() : ecdsa_checked.error().message()));
+    CHECK(test_support::run_output("ls -d /tmp/kdumpbox-sshkey-* 2>/dev/null").empty());
+
+    // The capture side's connect reads the key the same way.
+    std::string known_hosts = server->path("start-check/known_hosts");
+    REQUIRE(write_file(known_hosts, plan.known_hosts));
+    auto capture_side = core::connect_ssh_target(config, known_hosts);
+    CHECK_MESSAGE(capture_side.ok(), (capture_side.ok() ? std::string() : capture_side.error().message()));
+
+    // Another host key recorded: refused, nothing authenticated.
+    auto wrong_host = plan;
+    wrong_host.known_hosts = server->known_hosts_line(std::string(core::trim(read_file(server->path("other_host_ecdsa.pub"))))) + "\n";
+    auto mismatch = core::check_ssh_target_at_start(config, wrong_host);
+    REQUIRE_FALSE(mismatch.ok());
+    CHECK(mismatch.error().message().find("HOST KEY MISMATCH") != std::string::npos);
+
+    // A key the server does not authorize: refused with the server's answer.
+    REQUIRE(run("ssh-keygen -q -N '' -t ecdsa -C stranger -f " + server->path("stranger") + " >/dev/null 2>&1"));
+    auto stranger = config;
+    stranger.sshkey = server->path("stranger");
+    auto stranger_plan = plan;
+    stranger_plan.key = core::read_ssh_private_key(stranger.sshkey).value();
+    auto unauthorized = core::check_ssh_target_at_start(stranger, stranger_plan);
+    REQUIRE_FALSE(unauthorized.ok());
+    CHECK(unauthorized.error().errno_code() == EACCES);
+    CHECK(unauthorized.error().message().find("logging in as the capture kernel will: ssh root@[127.0.0.1]:") == 0);
+    CHECK(unauthorized.error().message().find("public key authentication as root with " + stranger.sshkey) != std::string::npos);
+    CHECK(unauthorized.error().message().find("authorized_keys") != std::string::npos);
 }

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "tests/unit/test_support.h"
 
+#include "core/base/fd.h"
+
+#include <fcntl.h>
+
 #include <cstdio>
 #include <utility>
 #include <cstdlib>
@@ -60,6 +64,15 @@ ScratchDir::ScratchDir(std::string const& prefix)
 }
 
 ScratchDir::~ScratchDir() { (void)!std::system(("rm -rf '" + path + "'").c_str()); }
+
+std::string ScratchDir::write(std::string const& name, std::string_view text) const
+{
+    std::string file = path + "/" + name;
+    auto fd = core::open_file(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd.ok());
+    REQUIRE(core::write_all(fd.value().get(), text, file).ok());
+    return file;
+}
 
 std::string run_in_new_network_namespace(std::function<std::string()> const& body)
 {

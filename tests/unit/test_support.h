@@ -30,6 +30,8 @@ struct ScratchDir {
     explicit ScratchDir(std::string const& prefix = "kdumpbox-test");
     ~ScratchDir();
     std::string operator/(std::string_view name) const { return path + "/" + std::string(name); }
+    // Writes TEXT to NAME inside the directory (mode 0600); returns its path.
+    std::string write(std::string const& name, std::string_view text) const;
     ScratchDir(ScratchDir const&) = delete;
     ScratchDir& operator=(ScratchDir const&) = delete;
 };

@@ -23,14 +23,6 @@ namespace {
 
 struct Scratch : test_support::ScratchDir {
     Scratch() : ScratchDir("kdumpbox-network-test") { }
-    std::string write(std::string const& name, std::string_view text) const
-    {
-        std::string file = path + "/" + name;
-        auto fd = core::open_file(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        REQUIRE(fd.ok());
-        REQUIRE(core::write_all(fd.value().get(), text, file).ok());
-        return file;
-    }
     void link(std::string const& target, std::string const& name) const { REQUIRE(::symlink(target.c_str(), (path + "/" + name).c_str()) == 0); }
     void mkdirs(std::string const& name) const { REQUIRE(std::system(("mkdir -p '" + path + "/" + name + "'").c_str()) == 0); }
 };

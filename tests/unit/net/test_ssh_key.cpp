@@ -33,14 +33,6 @@ struct KeyDir : test_support::ScratchDir {
         REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
         return file;
     }
-    std::string write(std::string const& name, std::string_view text) const
-    {
-        std::string file = path + "/" + name;
-        auto fd = core::open_file(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        REQUIRE(fd.ok());
-        REQUIRE(core::write_all(fd.value().get(), text, file).ok());
-        return file;
-    }
 };
 
 std::string read(std::string const& path) { return core::read_text_file(path).value(); }

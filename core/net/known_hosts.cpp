@@ -3,6 +3,7 @@
 
 #include "core/base/fd.h"
 #include "core/base/strings.h"
+#include "core/net/ssh_wire.h"
 
 #include <algorithm>
 #include <array>
@@ -39,31 +40,6 @@ std::string lowered(std::string_view text)
     return out;
 }
 
-// Reads RFC 4253 "string"s out of a key blob, refusing anything that runs
-// past its end.
-class BlobReader {
-public:
-    explicit BlobReader(std::span<uint8_t const> blob) : m_blob(blob) { }
-    std::optional<std::span<uint8_t const>> string()
-    {
-        if (m_blob.size() - m_offset < 4)
-            return std::nullopt;
-        uint32_t length = (uint32_t(m_blob[m_offset]) << 24) | (uint32_t(m_blob[m_offset + 1]) << 16) | (uint32_t(m_blob[m_offset + 2]) << 8) | uint32_t(m_blob[m_offset + 3]);
-        m_offset += 4;
-        if (length > m_blob.size() - m_offset)
-            return std::nullopt;
-        auto out = m_blob.subspan(m_offset, length);
-        m_offset += length;
-        return out;
-    }
-    bool at_end() const { return m_offset == m_blob.size(); }
-
-private:
-    std::span<uint8_t const> m_blob;
-    size_t m_offset { 0 };
-};
-
-std::string_view as_text(std::span<uint8_t const> bytes) { return { reinterpret_cast<char const*>(bytes.data()), bytes.size() }; }
 
 bool hmac_sha1(std::span<uint8_t const> key, std::string_view message, std::array<uint8_t, sha1_bytes>& out)
 {
@@ -147,20 +123,20 @@ Error unsupported_host_key_error(std::string_view key_type_name, std::string_vie
 
 Result<std::string> ssh_key_blob_type(std::span<uint8_t const> blob)
 {
-    BlobReader reader(blob);
-    auto type_field = reader.string();
-    if (!type_field || type_field->empty())
+    SshWireReader reader(blob, "key blob");
+    auto type_field = reader.string("the key type");
+    if (!type_field || type_field.value().empty())
         return Error::invalid("key blob is truncated: no key type");
-    std::string name(as_text(*type_field));
+    std::string name(wire_text(type_field.value()));
     auto type = ssh_key_type_from_name(name);
     if (!type)
         return name;
     auto truncated = [&] { return Error::invalid(cat(name, " key blob is truncated or malformed")); };
     switch (*type) {
     case SshKeyType::Rsa: {
-        auto exponent = reader.string();
-        auto modulus = reader.string();
-        if (!exponent || !modulus || exponent->empty() || modulus->size() < 64 || !reader.at_end())
+        auto exponent = reader.string("the exponent");
+        auto modulus = reader.string("the modulus");
+        if (!exponent || !modulus || exponent.value().empty() || modulus.value().size() < 64 || !reader.at_end())
             return truncated();
         break;
     }
@@ -169,19 +145,19 @@ Result<std::string> ssh_key_blob_type(std::span<uint8_t const> blob)
     case SshKeyType::EcdsaNistp521: {
         std::string_view curve = std::string_view(name).substr(std::string_view("ecdsa-sha2-").size());
         size_t field_bytes = *type == SshKeyType::EcdsaNistp256 ? 32 : *type == SshKeyType::EcdsaNistp384 ? 48 : 66;
-        auto curve_field = reader.string();
-        auto point = reader.string();
+        auto curve_field = reader.string("the curve");
+        auto point = reader.string("the point");
         if (!curve_field || !point || !reader.at_end())
             return truncated();
-        if (as_text(*curve_field) != curve)
-            return Error::invalid(cat(name, " key blob names curve ", as_text(*curve_field)));
-        if (point->size() != 1 + 2 * field_bytes || (*point)[0] != 0x04)
-            return Error::invalid(cat(name, " key blob has a malformed point (", point->size(), " bytes)"));
+        if (wire_text(curve_field.value()) != curve)
+            return Error::invalid(cat(name, " key blob names curve ", wire_text(curve_field.value())));
+        if (point.value().size() != 1 + 2 * field_bytes || point.value()[0] != 0x04)
+            return Error::invalid(cat(name, " key blob has a malformed point (", point.value().size(), " bytes)"));
         break;
     }
     case SshKeyType::Ed25519: {
-        auto key = reader.string();
-        if (!key || key->size() != 32 || !reader.at_end())
+        auto key = reader.string("the key");
+        if (!key || key.value().size() != 32 || !reader.at_end())
             return truncated();
         break;
     }

@@ -4,6 +4,7 @@
 #include "core/base/bytes.h"
 #include "core/base/fd.h"
 #include "core/base/strings.h"
+#include "core/net/ssh_wire.h"
 
 #include <algorithm>
 #include <array>
@@ -33,8 +34,6 @@ constexpr size_t pem_buffer_bytes = 32 << 10;
 // The private section's padding makes it a multiple of the cipher's block
 // size, 8 for "none".
 constexpr size_t unencrypted_block_bytes = 8;
-
-std::string_view as_text(std::span<uint8_t const> bytes) { return { reinterpret_cast<char const*>(bytes.data()), bytes.size() }; }
 
 std::string mbedtls_message(int code)
 {
@@ -122,48 +121,6 @@ std::optional<CurveInfo> curve_of(mbedtls_ecp_group_id group)
     }
     return std::nullopt;
 }
-
-// RFC 4253 5's uint32, string and mpint, read in order from a
-// bounds-checked big-endian reader.
-class WireReader {
-public:
-    WireReader(ByteReader const& reader, std::string_view what) : m_reader(reader), m_what(what) { }
-
-    Result<uint32_t> u32()
-    {
-        auto value = TRY(m_reader.u32(m_offset).context(m_what));
-        m_offset += 4;
-        return value;
-    }
-    Result<std::span<uint8_t const>> string(std::string_view field)
-    {
-        uint32_t length = TRY(u32().context(field));
-        auto bytes = m_reader.bytes(m_offset, length);
-        if (!bytes)
-            return Error::invalid(cat(m_what, ": ", field, " says ", length, " bytes, past the end (", m_reader.size() - m_offset, " left)"));
-        m_offset += length;
-        return bytes.value();
-    }
-    // A non-negative mpint, without its leading zero byte.
-    Result<std::span<uint8_t const>> unsigned_mpint(std::string_view field)
-    {
-        auto bytes = TRY(string(field));
-        if (!bytes.empty() && (bytes[0] & 0x80))
-            return Error::invalid(cat(m_what, ": ", field, " is negative"));
-        while (!bytes.empty() && bytes[0] == 0)
-            bytes = bytes.subspan(1);
-        if (bytes.empty())
-            return Error::invalid(cat(m_what, ": ", field, " is zero"));
-        return bytes;
-    }
-    std::span<uint8_t const> rest() const { return m_reader.all().subspan(m_offset); }
-    bool at_end() const { return m_offset == m_reader.size(); }
-
-private:
-    ByteReader const& m_reader;
-    std::string_view m_what;
-    uint64_t m_offset { 0 };
-};
 
 void put_string(std::vector<uint8_t>& out, std::span<uint8_t const> bytes)
 {
@@ -260,7 +217,7 @@ Result<Wiped> openssh_armor_bytes(std::string_view text, std::string_view key_pa
     return out;
 }
 
-Result<SshPrivateKey> convert_rsa(WireReader& fields, std::span<uint8_t const> public_blob, std::string_view what)
+Result<SshPrivateKey> convert_rsa(SshWireReader& fields, std::span<uint8_t const> public_blob, std::string_view what)
 {
     auto n = TRY(fields.unsigned_mpint("the RSA modulus n"));
     auto e = TRY(fields.unsigned_mpint("the RSA exponent e"));
@@ -289,11 +246,11 @@ Result<SshPrivateKey> convert_rsa(WireReader& fields, std::span<uint8_t const> p
     return out;
 }
 
-Result<SshPrivateKey> convert_ecdsa(WireReader& fields, CurveInfo const& curve, std::span<uint8_t const> public_blob, std::string_view what)
+Result<SshPrivateKey> convert_ecdsa(SshWireReader& fields, CurveInfo const& curve, std::span<uint8_t const> public_blob, std::string_view what)
 {
     auto curve_name = TRY(fields.string("the curve name"));
-    if (as_text(curve_name) != curve.curve)
-        return Error::invalid(cat(what, ": ", ssh_key_type_name(curve.type), " key names curve ", as_text(curve_name)));
+    if (wire_text(curve_name) != curve.curve)
+        return Error::invalid(cat(what, ": ", ssh_key_type_name(curve.type), " key names curve ", wire_text(curve_name)));
     auto point = TRY(fields.string("the public point Q"));
     auto scalar = TRY(fields.unsigned_mpint("the private scalar"));
     if (point.size() != 1 + 2 * curve.field_bytes || point[0] != 0x04)
@@ -368,12 +325,12 @@ Result<SshPrivateKey> parse_openssh_private_key(std::string_view text, std::stri
     auto decoded = TRY(openssh_armor_bytes(text, key_path));
     ByteReader file(decoded.bytes, Endian::Big, what);
     auto magic = file.bytes(0, openssh_magic.size());
-    if (!magic || as_text(magic.value()) != openssh_magic)
+    if (!magic || wire_text(magic.value()) != openssh_magic)
         return Error::invalid(cat(what, ": not an openssh-key-v1 key (bad magic)"));
     auto body = TRY(file.sub(openssh_magic.size(), file.size() - openssh_magic.size()));
-    WireReader fields(body, what);
-    auto cipher = as_text(TRY(fields.string("the cipher name")));
-    auto kdf = as_text(TRY(fields.string("the KDF name")));
+    SshWireReader fields(body.all(), what);
+    auto cipher = wire_text(TRY(fields.string("the cipher name")));
+    auto kdf = wire_text(TRY(fields.string("the KDF name")));
     TRY(fields.string("the KDF options"));
     uint32_t key_count = TRY(fields.u32());
     if (key_count != 1)
@@ -391,13 +348,12 @@ Result<SshPrivateKey> parse_openssh_private_key(std::string_view text, std::stri
     if (private_section.size() % unencrypted_block_bytes != 0)
         return Error::invalid(cat(what, ": the private section's ", private_section.size(), " bytes are not a multiple of ", unencrypted_block_bytes));
 
-    ByteReader private_reader(private_section, Endian::Big, what);
-    WireReader secret(private_reader, what);
+    SshWireReader secret(private_section, what);
     uint32_t check_1 = TRY(secret.u32());
     uint32_t check_2 = TRY(secret.u32());
     if (check_1 != check_2)
         return Error::invalid(cat(what, ": the private section's check numbers differ (", hex(check_1), " and ", hex(check_2), "): the key is damaged"));
-    auto private_type = as_text(TRY(secret.string("the private key's type")));
+    auto private_type = wire_text(TRY(secret.string("the private key's type")));
     if (private_type != public_type)
         return Error::invalid(cat(what, ": the private key is ", private_type, " but the public key ", public_type));
     auto type = ssh_key_type_from_name(public_type).value(); // check_type_usable knew it
@@ -407,7 +363,7 @@ Result<SshPrivateKey> parse_openssh_private_key(std::string_view text, std::stri
         key = TRY(convert_rsa(secret, public_blob, key_what));
     else
         key = TRY(convert_ecdsa(secret, curve_of(type).value(), public_blob, key_what));
-    key.comment = std::string(as_text(TRY(secret.string("the comment"))));
+    key.comment = std::string(wire_text(TRY(secret.string("the comment"))));
     // Padding: 1, 2, 3, ... up to the block size.
     auto padding = secret.rest();
     if (padding.size() >= unencrypted_block_bytes)

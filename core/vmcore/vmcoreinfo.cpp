@@ -67,11 +67,16 @@ Result<VmcoreInfo> VmcoreInfo::parse(std::string_view text)
         if (line.empty())
             continue;
         size_t equals = line.find('=');
-        if (equals == std::string_view::npos || equals == 0)
-            return Error::invalid(cat("VMCOREINFO line ", line_number, ": '", line, "' is not KEY=VALUE"));
+        if (equals == std::string_view::npos || equals == 0) {
+            info.m_warnings.push_back(cat("VMCOREINFO line ", line_number, ": '", line, "' is not KEY=VALUE; skipping it"));
+            continue;
+        }
         std::string_view key = line.substr(0, equals);
         std::string_view value = line.substr(equals + 1);
-        TRY(check_value(key, value).context(cat("VMCOREINFO line ", line_number)));
+        if (auto checked = check_value(key, value); !checked.ok()) {
+            info.m_warnings.push_back(cat("VMCOREINFO line ", line_number, ": ", checked.error().message(), "; skipping the entry"));
+            continue;
+        }
         // The first definition wins, as in makedumpfile's reader.
         info.m_values.emplace(std::string(key), std::string(value));
     }

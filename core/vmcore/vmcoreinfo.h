@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace core {
 
@@ -19,8 +20,13 @@ public:
     // NUMBER(x)=decimal (arm64 writes some in 0x hex; both are taken),
     // KERNELOFFSET=hex, CRASHTIME=decimal, OSRELEASE=text, PAGESIZE=decimal,
     // BUILD-ID=hex text. Unknown keys are kept (value()). A malformed line
-    // of a known form is an error naming the line.
+    // costs only its own entry, as in makedumpfile (which looks entries up
+    // one at a time): it is left out and described in warnings(), so one
+    // damaged line cannot take dump levels or dmesg down with it.
     static Result<VmcoreInfo> parse(std::string_view text);
+
+    // One message per line that was left out, naming the line.
+    std::vector<std::string> const& warnings() const { return m_warnings; }
 
     std::optional<uint64_t> symbol(std::string_view name) const;  // SYMBOL(name)
     std::optional<uint64_t> size(std::string_view name) const;    // SIZE(name)
@@ -38,6 +44,7 @@ public:
 private:
     std::string m_text;
     std::map<std::string, std::string, std::less<>> m_values;
+    std::vector<std::string> m_warnings;
 };
 
 } // namespace core

@@ -39,14 +39,21 @@ TEST_CASE("VMCOREINFO keys of every form")
     CHECK_FALSE(info.number("PG_hugetlb").has_value());
 }
 
-TEST_CASE("malformed VMCOREINFO lines are errors naming the line")
+TEST_CASE("a malformed VMCOREINFO line costs only its entry, with a warning naming the line")
 {
-    auto bad_hex = core::VmcoreInfo::parse("OSRELEASE=6.1\nSYMBOL(mem_section)=zz\n");
-    REQUIRE_FALSE(bad_hex.ok());
-    CHECK(bad_hex.error().message() == "VMCOREINFO line 2: SYMBOL(mem_section): 'zz' is not a hexadecimal number");
-    CHECK_FALSE(core::VmcoreInfo::parse("garbage\n").ok());
-    CHECK_FALSE(core::VmcoreInfo::parse("SIZE(page)=\n").ok());
-    CHECK_FALSE(core::VmcoreInfo::parse("=5\n").ok());
+    auto info = core::VmcoreInfo::parse("OSRELEASE=6.1\nSYMBOL(mem_section)=zz\ngarbage\nSIZE(page)=\n=5\nPAGESIZE=4096\n");
+    REQUIRE(info.ok());
+    CHECK(info.value().osrelease() == "6.1");
+    CHECK(info.value().page_size() == 4096u);
+    CHECK_FALSE(info.value().symbol("mem_section").has_value());
+    CHECK_FALSE(info.value().size("page").has_value());
+    REQUIRE(info.value().warnings().size() == 4);
+    CHECK(info.value().warnings()[0] == "VMCOREINFO line 2: SYMBOL(mem_section): 'zz' is not a hexadecimal number; skipping the entry");
+    CHECK(info.value().warnings()[1] == "VMCOREINFO line 3: 'garbage' is not KEY=VALUE; skipping it");
+    CHECK(info.value().warnings()[3] == "VMCOREINFO line 5: '=5' is not KEY=VALUE; skipping it");
+    // A bad first definition does not hide a good later one.
+    auto later = core::VmcoreInfo::parse("PAGESIZE=big\nPAGESIZE=65536\n").value();
+    CHECK(later.page_size() == 65536u);
 }
 
 TEST_CASE("the first definition of a key wins; an empty note is empty")

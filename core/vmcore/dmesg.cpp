@@ -24,6 +24,27 @@ namespace {
 // past this is a corrupt note, and the bound keeps offset sums from wrapping.
 constexpr uint64_t max_struct_bytes = 4096;
 
+// The log this tool writes is capped: the kernel's biggest configurable
+// buffer is 32 MiB (CONFIG_LOG_BUF_SHIFT 25), which with timestamps and
+// \xNN escapes fits well inside this. A corrupt ring that would print more
+// is cut here, with a last line saying so, instead of growing without end.
+constexpr size_t max_dmesg_output_bytes = 64 << 20;
+
+// The lockless ring has one descriptor per 32 bytes of text on average
+// (PRB_AVGBITS 5) and at most 2^31 bytes of text (LOG_BUF_LEN_MAX), so no
+// kernel has more than 2^26 descriptors: the walk's bound.
+constexpr uint32_t max_desc_count_bits = 26;
+
+// True (and the cut noted once) when out has reached the output cap.
+bool output_full(std::string& out)
+{
+    if (out.size() < max_dmesg_output_bytes)
+        return false;
+    log::warn(cat("dmesg: the log reached ", max_dmesg_output_bytes >> 20, " MiB, more than any kernel's buffer holds; the rest is left out (the ring is corrupt)"));
+    out += "[dmesg cut: more than any kernel's log buffer holds]\n";
+    return true;
+}
+
 // VMCOREINFO look-ups for one log format; a missing or absurd entry is an
 // error naming it.
 class RequiredEntries {
@@ -229,7 +250,7 @@ Result<LocklessRing> LocklessRing::open(VmcoreInfo const& info, KernelMemory con
     uint32_t count_bits = TRY(ringbuffer.u32(desc_ring + layout.desc_ring_count_bits));
     // Kernels size the ring from log_buf_len (at most 2^31 bytes), so real
     // counts stay far below 2^31 descriptors.
-    if (count_bits >= 31 || count_bits >= word_bits - 2)
+    if (count_bits > max_desc_count_bits || count_bits >= word_bits - 2)
         return Error::invalid(cat("dmesg: printk_ringbuffer at ", hex(prb), " has prb_desc_ring.count_bits ", count_bits, "; the ring is corrupt"));
     ring.m_desc_count = uint64_t(1) << count_bits;
     ring.m_descs = TRY(ringbuffer.uint(desc_ring + layout.desc_ring_descs, word));
@@ -261,6 +282,8 @@ Result<std::string> LocklessRing::read_all() const
     std::string first_skipped;
     // From tail to head inclusive, in id order, as vmcore-dmesg walks it.
     for (uint64_t step = 0; step <= span; ++step) {
+        if (output_full(out))
+            break;
         uint64_t id = (m_tail_id + step) & m_id_mask;
         if (TRY(append_record(out, id)) != Outcome::Corrupt)
             continue;
@@ -351,6 +374,8 @@ Result<std::string> extract_log_buf_records(VmcoreInfo const& info, KernelMemory
     bool wrapped = false;
     uint64_t idx = first_idx;
     while (idx != next_idx) {
+        if (output_full(out))
+            break;
         if (!extent_within(idx, header_size, log_buf_len))
             return Error::invalid(cat("dmesg: printk record index ", hex(idx), " lies outside log_buf (", log_buf_len, " bytes at ", hex(log_buf), "); the log is corrupt"));
         std::vector<uint8_t> storage;
@@ -361,7 +386,10 @@ Result<std::string> extract_log_buf_records(VmcoreInfo const& info, KernelMemory
 
         // vmcore-dmesg prints every header it visits, including the zeroed
         // end-of-buffer marker, which shows as "[    0.000000] ".
-        if (extent_within(idx + header_size, text_len, log_buf_len)) {
+        // The text lies inside its own record (a zeroed end marker has
+        // len 0 and text_len 0); a text_len past it is a corrupt header.
+        bool text_in_record = record_len == 0 ? text_len == 0 : header_size + text_len <= record_len;
+        if (text_in_record && extent_within(idx + header_size, text_len, log_buf_len)) {
             append_timestamp(out, ts_nsec);
             TRY(append_kernel_text(out, kernel, log_buf + idx + header_size, text_len, "printk_log text"));
             out += '\n';
@@ -404,8 +432,20 @@ Result<std::string> extract_log_buf_text(VmcoreInfo const& info, KernelMemory co
 
     // Until the buffer first fills, the text is log_buf[0, log_end); after
     // that it is the whole ring, oldest byte at log_end % log_buf_len.
+    // Only the newest max_dmesg_output_bytes are kept of a buffer claiming
+    // more (log_buf_len is read from the dump: up to 2 GiB).
     std::vector<uint8_t> text;
-    if (log_end < log_buf_len) {
+    if (log_buf_len > max_dmesg_output_bytes) {
+        log::warn(cat("dmesg: log_buf_len ", log_buf_len, " is more than any kernel's buffer; keeping its newest ", max_dmesg_output_bytes >> 20, " MiB"));
+        uint64_t newest_end = log_end < log_buf_len ? log_end : log_buf_len;
+        uint64_t keep = std::min<uint64_t>(newest_end, max_dmesg_output_bytes);
+        text.resize(keep);
+        uint64_t from = log_end < log_buf_len ? log_end - keep : (log_end % log_buf_len + log_buf_len - keep) % log_buf_len;
+        std::span<uint8_t> all(text);
+        uint64_t first_part = std::min<uint64_t>(keep, log_buf_len - from);
+        TRY(kernel.read(log_buf + from, all.first(first_part)).context(cat("dmesg: reading log_buf at ", hex(log_buf))));
+        TRY(kernel.read(log_buf, all.subspan(first_part)).context(cat("dmesg: reading log_buf at ", hex(log_buf))));
+    } else if (log_end < log_buf_len) {
         text.resize(log_end);
         TRY(kernel.read(log_buf, text).context(cat("dmesg: reading log_buf at ", hex(log_buf))));
     } else {

@@ -313,20 +313,25 @@ std::optional<MemMapRange> decode_section(uint64_t section_nr, uint64_t section_
     return MemMapRange { start_pfn, end_pfn, mem_map };
 }
 
+// Section structs are read at most this many bytes at a time.
+constexpr uint64_t section_block_bytes = 64 << 10;
+
 // Reads the sections under one interpretation of the root array address.
 // nullopt when it does not validate: no present section, or a present one
 // whose map is not a kernel address (makedumpfile's validate_mem_section).
-std::optional<std::vector<MemMapRange>> read_sections(KernelMemory const& kernel, uint64_t root_array, SparsememGeometry const& geometry, uint64_t struct_page_bytes, uint64_t max_mapnr)
+// Only sections holding pfns the input has are read, a block at a time
+// (PhysicalMemory::next_present_pfn jumps the holes), so time and memory
+// follow the dump's real extent, not max_mapnr or the VMCOREINFO geometry
+// (which can claim 2^47 sections).
+std::optional<std::vector<MemMapRange>> read_sections(KernelMemory const& kernel, PhysicalMemory const& physical, uint64_t root_array, SparsememGeometry const& geometry, uint64_t struct_page_bytes, uint64_t max_mapnr)
 {
     Endian endian = kernel.endian();
     std::vector<MemMapRange> ranges;
-    uint64_t root_count = geometry.section_count / geometry.sections_per_root + (geometry.section_count % geometry.sections_per_root != 0);
+    std::vector<uint8_t> block;
 
-    // Section structs of one root are read in one go: per root with
-    // SPARSEMEM_EXTREME, all at once (an inline array) without. False when
-    // a present section decodes to garbage.
+    // False when a present section decodes to garbage.
     auto read_block = [&](uint64_t block_vaddr, uint64_t first_section, uint64_t section_count) -> bool {
-        std::vector<uint8_t> block(section_count * geometry.mem_section_bytes);
+        block.assign(section_count * geometry.mem_section_bytes, 0);
         if (!kernel.read(block_vaddr, block).ok())
             return true; // unreadable: not present, as in makedumpfile
         ByteReader reader(block, endian, "mem_section");
@@ -341,31 +346,44 @@ std::optional<std::vector<MemMapRange>> read_sections(KernelMemory const& kernel
         }
         return true;
     };
+    // The first section at or after `section` that holds a present pfn;
+    // section_count when none.
+    auto next_present_section = [&](uint64_t section) -> uint64_t {
+        uint64_t next_pfn = physical.next_present_pfn(section * geometry.pages_per_section); // section < section_count, so no wrap
+        if (next_pfn >= max_mapnr)
+            return geometry.section_count;
+        return std::max(section, next_pfn / geometry.pages_per_section);
+    };
 
-    if (!geometry.extreme) {
-        if (!read_block(root_array, 0, geometry.section_count))
-            return std::nullopt;
-    } else {
-        std::vector<uint8_t> roots(root_count * kernel_long_bytes);
-        if (!kernel.read(root_array, roots).ok())
-            return std::nullopt;
-        ByteReader root_reader(roots, endian, "mem_section roots");
-        for (uint64_t root_index = 0; root_index < root_count; ++root_index) {
-            uint64_t root = root_reader.u64(root_index * kernel_long_bytes).value_or(0);
-            if (root == 0)
-                continue;
-            uint64_t first_section = root_index * geometry.sections_per_root;
-            uint64_t section_count = std::min(geometry.sections_per_root, geometry.section_count - first_section);
-            if (!read_block(root, first_section, section_count))
+    uint64_t sections_per_block = std::max<uint64_t>(1, section_block_bytes / geometry.mem_section_bytes);
+    uint64_t section = next_present_section(0);
+    while (section < geometry.section_count) {
+        if (!geometry.extreme) {
+            // One inline array: read the blocks that hold present pfns.
+            uint64_t count = std::min(sections_per_block, geometry.section_count - section);
+            if (!read_block(root_array + section * geometry.mem_section_bytes, section, count))
                 return std::nullopt;
+            section = next_present_section(section + count);
+            continue;
         }
+        // SPARSEMEM_EXTREME: a root pointer per page of sections.
+        uint64_t root_index = section / geometry.sections_per_root;
+        std::vector<uint8_t> pointer(kernel_long_bytes);
+        if (!kernel.read(root_array + root_index * kernel_long_bytes, pointer).ok())
+            return std::nullopt;
+        uint64_t root = load_uint(pointer.data(), kernel_long_bytes, endian);
+        uint64_t first_section = root_index * geometry.sections_per_root;
+        uint64_t count = std::min(geometry.sections_per_root, geometry.section_count - first_section);
+        if (root != 0 && !read_block(root, first_section, count))
+            return std::nullopt;
+        section = next_present_section(first_section + count);
     }
     if (ranges.empty())
         return std::nullopt;
     return ranges;
 }
 
-std::optional<std::vector<MemMapRange>> find_sparsemem_maps(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, KernelMemory const& kernel, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
+std::optional<std::vector<MemMapRange>> find_sparsemem_maps(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, KernelMemory const& kernel, PhysicalMemory const& physical, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
 {
     auto geometry = sparsemem_geometry(info, cpu_defaults, max_mapnr, page_size, warnings);
     if (!geometry)
@@ -373,13 +391,13 @@ std::optional<std::vector<MemMapRange>> find_sparsemem_maps(VmcoreInfo const& in
     uint64_t mem_section = *info.symbol("mem_section");
     // SYMBOL(mem_section) is the root array itself in VMCOREINFO, but since
     // 4.15 the kernel variable is a pointer to it; try both, as makedumpfile.
-    if (auto ranges = read_sections(kernel, mem_section, *geometry, struct_page_bytes, max_mapnr))
+    if (auto ranges = read_sections(kernel, physical, mem_section, *geometry, struct_page_bytes, max_mapnr))
         return ranges;
     if (geometry->extreme) {
         std::vector<uint8_t> pointer(kernel_long_bytes);
         if (kernel.read(mem_section, pointer).ok()) {
             uint64_t root_array = load_uint(pointer.data(), kernel_long_bytes, kernel.endian());
-            if (auto ranges = read_sections(kernel, root_array, *geometry, struct_page_bytes, max_mapnr))
+            if (auto ranges = read_sections(kernel, physical, root_array, *geometry, struct_page_bytes, max_mapnr))
                 return ranges;
         }
     }
@@ -400,10 +418,10 @@ std::optional<std::vector<MemMapRange>> find_flatmem_map(VmcoreInfo const& info,
     return std::vector<MemMapRange> { { 0, max_mapnr, mem_map } };
 }
 
-std::optional<std::vector<MemMapRange>> find_mem_maps(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, KernelMemory const& kernel, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
+std::optional<std::vector<MemMapRange>> find_mem_maps(VmcoreInfo const& info, std::optional<arch::SparsememDefaults> const& cpu_defaults, KernelMemory const& kernel, PhysicalMemory const& physical, uint64_t max_mapnr, uint64_t page_size, uint64_t struct_page_bytes, Warnings& warnings)
 {
     if (info.symbol("mem_section") && info.size("mem_section") && info.offset("mem_section.section_mem_map"))
-        return find_sparsemem_maps(info, cpu_defaults, kernel, max_mapnr, page_size, struct_page_bytes, warnings);
+        return find_sparsemem_maps(info, cpu_defaults, kernel, physical, max_mapnr, page_size, struct_page_bytes, warnings);
     if (info.symbol("mem_map"))
         return find_flatmem_map(info, kernel, max_mapnr, warnings);
     warnings.missing("SYMBOL(mem_section)", "and no SYMBOL(mem_map) either; cannot find the struct page arrays, every page is kept");
@@ -648,8 +666,8 @@ Result<void> StructPageFilter::exclude(uint64_t start_pfn, uint64_t pfn_count, s
         return Error::invalid(cat("page filter: window of ", pfn_count, " pages at pfn ", hex(start_pfn), " overflows"));
     if (keep.size() < pfn_count / 8 + (pfn_count % 8 != 0))
         return Error::invalid(cat("page filter: a bitmap of ", keep.size(), " bytes cannot hold ", pfn_count, " pages"));
-    if (m_next_window_pfn && start_pfn != *m_next_window_pfn)
-        return Error::invalid(cat("page filter: window starts at pfn ", hex(start_pfn), " but the previous one ended at ", hex(*m_next_window_pfn)));
+    if (m_next_window_pfn && start_pfn < *m_next_window_pfn)
+        return Error::invalid(cat("page filter: window starts at pfn ", hex(start_pfn), " but the previous one ended at ", hex(*m_next_window_pfn), " (windows must ascend)"));
     m_next_window_pfn = *end_pfn;
 
     Window window { start_pfn, *end_pfn, keep, counts };
@@ -889,7 +907,7 @@ Result<std::unique_ptr<PageFilter>> PageFilter::create(VmcoreInfo const& info, s
     auto layout = struct_page_layout(info, *warnings);
     if (!layout)
         return keep_all();
-    auto ranges = find_mem_maps(info, sparsemem_defaults, kernel, max_mapnr, page_size, layout->size_bytes, *warnings);
+    auto ranges = find_mem_maps(info, sparsemem_defaults, kernel, physical, max_mapnr, page_size, layout->size_bytes, *warnings);
     if (!ranges)
         return keep_all();
     std::sort(ranges->begin(), ranges->end(), [](MemMapRange const& left, MemMapRange const& right) { return left.start_pfn < right.start_pfn; });

@@ -61,9 +61,10 @@ public:
     // For pfns [start_pfn, start_pfn + pfn_count): clears the bit of every
     // page to leave out in `keep` (bit i = pfn start_pfn + i, LSB-first; the
     // caller sets bits for pfns present in the input first). Windows must be
-    // visited in ascending order, each starting where the previous ended; a
-    // free or compound block that runs past a window's end is carried into
-    // the next. Thread-compatible, not thread-safe.
+    // visited in ascending order, each starting at or after the previous
+    // one's end (a caller skips windows with nothing present); a free or
+    // compound block that runs past a window's end is carried into the
+    // next. Thread-compatible, not thread-safe.
     virtual Result<void> exclude(uint64_t start_pfn, uint64_t pfn_count, std::span<uint8_t> keep, ExclusionCounts& counts) = 0;
 
     // One past the highest pfn backed by a valid mem_section (makedumpfile

@@ -27,6 +27,12 @@ public:
     virtual uint64_t page_size() const = 0;
     // One past the highest page frame number the container describes.
     virtual uint64_t pfn_limit() const = 0;
+    // The lowest pfn at or after `pfn` that the container holds or maps
+    // (has_page, or inside its memory map), pfn_limit() when none: loops over
+    // pfns jump over holes of any size with it instead of walking them. No
+    // pfn in [pfn, result) is present. The default cannot tell, so it skips
+    // nothing.
+    virtual uint64_t next_present_pfn(uint64_t pfn) const { return pfn; }
     // The crashed machine's byte order.
     virtual Endian endian() const = 0;
 };

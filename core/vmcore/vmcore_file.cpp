@@ -7,8 +7,11 @@
 #include "core/vmcore/vmcoreinfo.h"
 
 #include <algorithm>
+#include <csetjmp>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -45,9 +48,69 @@ Result<uint64_t> dump_arch_page_size(uint16_t elf_machine, std::string const& pa
     return *dump_arch->fixed_page_size_bytes;
 }
 
+// --- Copies from a mapping that may fault ---------------------------------
+// A page of /proc/vmcore the kernel cannot read (an I/O error, memory that
+// vanished) raises SIGBUS on access through a mapping. While a copy runs, a
+// SIGBUS handler of our own jumps back out of it, and the caller retries
+// with pread, which reports the error as a value. The handler is installed
+// only while copies run (the first copy in installs it, the last out puts
+// back whatever was there: PID 1's own handlers included), on the alternate
+// stack if the process has one. A SIGBUS that is not a copy's puts the
+// previous action back and returns, so the fault repeats and reaches it.
+
+thread_local sigjmp_buf* t_copy_escape = nullptr;
+std::mutex g_copy_guard_mutex;
+unsigned g_copies_running = 0;
+struct sigaction g_sigbus_before {};
+
+void on_copy_sigbus(int, siginfo_t*, void*)
+{
+    if (sigjmp_buf* escape = t_copy_escape)
+        siglongjmp(*escape, 1);
+    ::sigaction(SIGBUS, &g_sigbus_before, nullptr);
+}
+
+class CopyGuard {
+public:
+    CopyGuard()
+    {
+        std::lock_guard lock(g_copy_guard_mutex);
+        if (g_copies_running++ == 0) {
+            struct sigaction action {};
+            action.sa_sigaction = on_copy_sigbus;
+            action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+            sigemptyset(&action.sa_mask);
+            ::sigaction(SIGBUS, &action, &g_sigbus_before);
+        }
+    }
+    ~CopyGuard()
+    {
+        std::lock_guard lock(g_copy_guard_mutex);
+        if (--g_copies_running == 0)
+            ::sigaction(SIGBUS, &g_sigbus_before, nullptr);
+    }
+    CopyGuard(CopyGuard const&) = delete;
+    CopyGuard& operator=(CopyGuard const&) = delete;
+};
+
+// memcpy that reports a SIGBUS as false. Nothing with a destructor lives
+// between the sigsetjmp and the copy, so the jump skips no cleanup.
+bool copy_catching_sigbus(uint8_t* to, uint8_t const* from, size_t bytes)
+{
+    sigjmp_buf escape;
+    if (sigsetjmp(escape, 1) != 0) {
+        t_copy_escape = nullptr;
+        return false;
+    }
+    t_copy_escape = &escape;
+    std::memcpy(to, from, bytes);
+    t_copy_escape = nullptr;
+    return true;
+}
+
 } // namespace
 
-Result<std::unique_ptr<VmcoreFile>> VmcoreFile::open(std::string const& path, Access access)
+Result<std::unique_ptr<VmcoreFile>> VmcoreFile::open(std::string const& path, Access access, uint64_t assumed_page_size_bytes)
 {
     std::unique_ptr<VmcoreFile> vmcore(new VmcoreFile());
     vmcore->m_path = path;
@@ -91,8 +154,12 @@ Result<std::unique_ptr<VmcoreFile>> VmcoreFile::open(std::string const& path, Ac
     }
     if (vmcoreinfo_page_size)
         vmcore->m_page_size = TRY(checked_page_size(*vmcoreinfo_page_size, path));
-    else
-        vmcore->m_page_size = TRY(dump_arch_page_size(vmcore->m_header.machine, path));
+    else if (auto cpu_page_size = dump_arch_page_size(vmcore->m_header.machine, path); cpu_page_size.ok() || !assumed_page_size_bytes)
+        vmcore->m_page_size = TRY(std::move(cpu_page_size));
+    else {
+        log::warn(cat(cpu_page_size.error().message(), "; assuming ", assumed_page_size_bytes, "-byte pages"));
+        vmcore->m_page_size = TRY(checked_page_size(assumed_page_size_bytes, path));
+    }
     vmcore->index_loads();
 
     if (access == Access::Auto) {
@@ -187,6 +254,18 @@ std::optional<uint64_t> VmcoreFile::next_load_start(uint64_t paddr) const
     return after->phys_start;
 }
 
+uint64_t VmcoreFile::next_present_pfn(uint64_t pfn) const
+{
+    // The first load whose running highest end passes the page's start is
+    // the first that reaches it: every load before it ends at or below.
+    uint64_t address = checked_mul(pfn, m_page_size).value_or(UINT64_MAX);
+    auto reaching = std::upper_bound(m_load_end_prefix_max.begin(), m_load_end_prefix_max.end(), address);
+    if (reaching == m_load_end_prefix_max.end())
+        return std::max(pfn, m_pfn_limit);
+    auto const& load = m_sorted_loads[static_cast<size_t>(reaching - m_load_end_prefix_max.begin())];
+    return std::max(pfn, load.phys_start / m_page_size);
+}
+
 bool VmcoreFile::has_page(uint64_t pfn) const
 {
     // Callers scan pfns in order, so the range that answered last time
@@ -276,6 +355,7 @@ Result<void> VmcoreFile::read_file(uint64_t file_offset, std::span<uint8_t> out)
         return Error::invalid(cat(m_path, ": ", out.size(), " bytes at file offset ", hex(file_offset), " run past the end of the file (", hex(m_file_size), " bytes); the file is truncated"));
     if (!m_use_mmap || m_mmap_failed.load(std::memory_order_relaxed))
         return pread_exact(m_fd.get(), out, file_offset, m_path);
+    CopyGuard guard;
     size_t done = 0;
     while (done < out.size()) {
         uint64_t position = file_offset + done;
@@ -289,7 +369,11 @@ Result<void> VmcoreFile::read_file(uint64_t file_offset, std::span<uint8_t> out)
         auto bytes = window.value()->region.bytes();
         uint64_t into = position - window.value()->file_offset;
         size_t chunk = static_cast<size_t>(std::min<uint64_t>(out.size() - done, bytes.size() - into));
-        std::memcpy(out.data() + done, bytes.data() + into, chunk);
+        if (!copy_catching_sigbus(out.data() + done, bytes.data() + into, chunk)) {
+            // The mapping faulted: pread says what is wrong, as a value.
+            log::debug(cat(m_path, ": SIGBUS reading file offset ", hex(position), " through mmap; reading it with pread"));
+            TRY(pread_exact(m_fd.get(), out.subspan(done, chunk), position, m_path).context("after SIGBUS on the mapping"));
+        }
         done += chunk;
     }
     return {};

@@ -19,12 +19,18 @@ namespace core {
 class VmcoreFile final : public PhysicalMemory {
 public:
     enum class Access { Auto, PreadOnly };
-    static Result<std::unique_ptr<VmcoreFile>> open(std::string const& path, Access access = Access::Auto);
+    // assumed_page_size_bytes: the page size when neither VMCOREINFO's
+    // PAGESIZE nor the dump's CPU gives one (a CPU this build has no
+    // translator for, without VMCOREINFO); 0 makes that an error. The
+    // collector's fallback passes 4096, with a warning: a copy of the memory
+    // in 4 KiB pages is still the whole memory.
+    static Result<std::unique_ptr<VmcoreFile>> open(std::string const& path, Access access = Access::Auto, uint64_t assumed_page_size_bytes = 0);
 
     Result<void> read(uint64_t paddr, std::span<uint8_t> out) const override;
     bool has_page(uint64_t pfn) const override;
     uint64_t page_size() const override { return m_page_size; }
     uint64_t pfn_limit() const override { return m_pfn_limit; }
+    uint64_t next_present_pfn(uint64_t pfn) const override;
     Endian endian() const override { return m_header.endian; }
 
     elf::Header const& header() const { return m_header; }

@@ -224,7 +224,7 @@ TEST_CASE("vmcore_file: page size comes from VMCOREINFO")
     CHECK(odd->page_size() == 4096);
 }
 
-TEST_CASE("vmcore_file: without PAGESIZE the page size is the dumped CPU's, never a guess")
+TEST_CASE("vmcore_file: without PAGESIZE the page size is the dumped CPU's, a guess only when the caller asks")
 {
     test::SyntheticVmcore x86_64;
     x86_64.add_load(0, 0x5000);
@@ -238,6 +238,11 @@ TEST_CASE("vmcore_file: without PAGESIZE the page size is the dumped CPU's, neve
     auto unknown = VmcoreFile::open(s390x_file.path());
     REQUIRE_FALSE(unknown.ok());
     CHECK(unknown.error().message() == core::cat(s390x_file.path(), ": the page size is unknown without VMCOREINFO PAGESIZE: vmcore is for e_machine 22 (s390x); this build reads dumps of: x86_64"));
+
+    // The collector's fallback (#14) asks for 4 KiB pages rather than fail.
+    auto assumed = VmcoreFile::open(s390x_file.path(), VmcoreFile::Access::Auto, 4096);
+    REQUIRE(assumed.ok());
+    CHECK(assumed.value()->page_size() == 4096);
 
     // VMCOREINFO's PAGESIZE is enough to read its physical memory.
     s390x.set_vmcoreinfo("PAGESIZE=4096\n");

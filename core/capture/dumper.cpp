@@ -185,6 +185,7 @@ void record_collector_report(CollectorReport const& report, DumpStatus& status)
 {
     if (auto bytes = checked_mul(report.present_pages, report.page_size_bytes))
         status.memory_bytes = *bytes;
+    status.collector += collector_report_note(report); // a fallback, lost pages
 }
 
 CollectorOptions builtin_collector_options(CaptureEnvironment const& environment)

@@ -10,6 +10,7 @@
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/dump/kdump_format.h"
+#include "core/dump/lost_pages.h"
 #include "core/vmcore/kernel_memory.h"
 #include "core/base/log.h"
 #include "core/base/safe_file.h"
@@ -56,6 +57,7 @@ struct DumpInput {
     // ELF inputs only: what -E copies into its own headers.
     std::optional<elf::Header> elf_header;
     uint64_t elf_note_align { 0 };
+    uint64_t file_bytes { 0 }; // the input's size: what caps derive from
 };
 
 // makedumpfile's rule for an ELF input: a PT_LOAD covers the pfns from its
@@ -88,17 +90,34 @@ std::function<bool(uint64_t)> elf_page_map(VmcoreFile const& vmcore)
     };
 }
 
-Result<DumpInput> open_input(std::string const& path, bool pread_only)
+// A damaged VMCOREINFO line costs its entry only; said once per input,
+// and whatever needed the entry says so too.
+void warn_damaged_vmcoreinfo(DumpInput const& input, std::string const& path)
+{
+    if (!input.vmcoreinfo_text)
+        return;
+    if (auto info = VmcoreInfo::parse(*input.vmcoreinfo_text); info.ok()) {
+        for (auto const& warning : info.value().warnings())
+            log::warn(cat(path, ": ", warning));
+    }
+}
+
+// assumed_page_size_bytes: see VmcoreFile::open (0 outside fallbacks).
+Result<DumpInput> open_input(std::string const& path, bool pread_only, uint64_t assumed_page_size_bytes = 0)
 {
     auto fd = TRY(open_file(path, O_RDONLY));
     uint8_t head[64] = {};
     size_t got = TRY(pread_full(fd.get(), head, 0, path));
     std::span<uint8_t const> head_bytes(head, got);
+    struct stat file_status {};
+    if (::fstat(fd.get(), &file_status) != 0)
+        return Error::from_errno(cat("stat ", path));
     fd.reset();
 
     DumpInput input;
+    input.file_bytes = static_cast<uint64_t>(std::max<off_t>(file_status.st_size, 0));
     if (got >= 4 && head[0] == 0x7f && head[1] == 'E' && head[2] == 'L' && head[3] == 'F') {
-        auto vmcore = TRY(VmcoreFile::open(path, pread_only ? VmcoreFile::Access::PreadOnly : VmcoreFile::Access::Auto));
+        auto vmcore = TRY(VmcoreFile::open(path, pread_only ? VmcoreFile::Access::PreadOnly : VmcoreFile::Access::Auto, assumed_page_size_bytes));
         input.note_bytes.assign(vmcore->note_bytes().begin(), vmcore->note_bytes().end());
         for (auto const& note : vmcore->notes()) {
             if (note.name == "VMCOREINFO") {
@@ -109,6 +128,7 @@ Result<DumpInput> open_input(std::string const& path, bool pread_only)
         }
         if (auto text = vmcore->vmcoreinfo_text())
             input.vmcoreinfo_text = std::string(*text);
+        warn_damaged_vmcoreinfo(input, path);
         input.cpu_count = static_cast<int32_t>(vmcore->cpu_count());
         input.machine = std::string(arch::elf_machine_name(vmcore->header().machine));
         input.in_memory_map = elf_page_map(*vmcore);
@@ -125,6 +145,7 @@ Result<DumpInput> open_input(std::string const& path, bool pread_only)
         input.vmcoreinfo_size = info.vmcoreinfo_size;
         if (auto text = dump->vmcoreinfo_text())
             input.vmcoreinfo_text = std::string(*text);
+        warn_damaged_vmcoreinfo(input, path);
         input.cpu_count = info.cpu_count;
         input.machine = info.utsname[4];
         if (dump->incomplete())
@@ -246,6 +267,12 @@ Result<void> for_each_window(DumpInput const& input, PageFilter* filter, uint64_
 {
     BitmapWindow window;
     for (uint64_t start = 0; start < pfn_limit; start += bitmap_window_pages) {
+        // Holes of any size are jumped, not walked: a PT_LOAD at a huge
+        // physical address costs one step, not one per pfn below it.
+        uint64_t next_present = input.memory->next_present_pfn(start);
+        if (next_present >= pfn_limit)
+            break;
+        start = std::max(start, next_present / bitmap_window_pages * bitmap_window_pages);
         window.start_pfn = start;
         window.pfn_count = std::min(bitmap_window_pages, pfn_limit - start);
         size_t bytes = static_cast<size_t>((window.pfn_count + 7) / 8);
@@ -288,6 +315,7 @@ struct PageBatch {
     std::vector<Page> pages;
     std::vector<uint8_t> data;
     std::optional<Error> error;
+    std::vector<uint64_t> lost_pfns; // unreadable, stored as zero pages
 };
 
 // 128 pages: each batch buffers its pages compressed (up to 0.5 MiB), and
@@ -409,6 +437,7 @@ private:
         batch.pfns.clear();
         batch.pages.clear();
         batch.error.reset();
+        batch.lost_pfns.clear();
         while (m_next_index < m_pfn_count && batch.pfns.size() < batch_pages) {
             // Skip empty bitmap bytes quickly: most of a filtered dump is.
             if ((m_next_index & 7) == 0 && m_keep[m_next_index >> 3] == 0) {
@@ -462,11 +491,7 @@ private:
             while (run_end < batch.pfns.size() && batch.pfns[run_end] == batch.pfns[run_end - 1] + 1)
                 ++run_end;
             std::span<uint8_t> run(input.data() + index * page_size, (run_end - index) * page_size);
-            auto read = m_memory.read(batch.pfns[index] * page_size, run);
-            if (!read.ok()) {
-                batch.error = std::move(read).error();
-                return;
-            }
+            read_pages_keeping_lost(m_memory, batch.pfns[index] * page_size, run, batch.lost_pfns);
             index = run_end;
         }
         size_t data_bytes = batch.pfns.size() * compressor.max_output_size();
@@ -697,7 +722,10 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
         uint64_t page_size = input.memory->page_size();
         std::vector<uint8_t> this_page(page_size);
         std::vector<uint8_t> earlier_page(page_size);
+        LostPageLog lost;
         auto consume = [&](PageBatch& batch) -> Result<void> {
+            lost.record(batch.lost_pfns, page_size);
+            report.lost_pages = lost.count();
             for (size_t index = 0; index < batch.pfns.size(); ++index) {
                 auto const& page = batch.pages[index];
                 uint64_t pfn = batch.pfns[index];
@@ -743,6 +771,10 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
         if (done_pages != kept_pages)
             return Error::invalid(cat("the page filter kept ", done_pages, " pages on the second pass but ", kept_pages, " on the first; the vmcore changed while it was read"));
         progress.update(kept_pages);
+        // Every page came, but some only as zeros: the dump is whole in
+        // shape and marked incomplete in its header.
+        if (report.lost_pages || report.memory_left_out)
+            return writer->mark_incomplete();
         return writer->finish();
     }();
     if (!written.ok()) {
@@ -752,6 +784,10 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
     return {};
 }
 
+// The least -E's keep bitmap may take whatever the input's size (512 Mi
+// pfns: 2 TiB of 4 KiB pages).
+constexpr uint64_t elf_bitmap_floor_bytes = 64ull << 20;
+
 // -E: makedumpfile's ELF layout needs the whole keep bitmap to plan its
 // PT_LOADs, so this path holds one bit per pfn (ELF output is for analysis
 // machines; the capture kernel writes the kdump format).
@@ -759,7 +795,13 @@ Result<void> write_elf(DumpInput const& input, KernelView const& view, uint64_t 
 {
     if (!input.elf_header)
         return Error::unsupported(cat(options.input_path, ": ELF output (-E) needs an ELF vmcore as input; this is a kdump-compressed file (re-filter it without -E)"));
-    std::vector<uint8_t> keep(static_cast<size_t>((pfn_limit + 7) / 8), 0);
+    // -E holds one bit per pfn: bounded by what the input holds.
+    uint64_t keep_bytes = (pfn_limit + 7) / 8;
+    uint64_t keep_cap_bytes = std::max(elf_bitmap_floor_bytes, input.file_bytes / input.memory->page_size());
+    if (keep_bytes > keep_cap_bytes)
+        return Error::invalid(cat(options.input_path, ": ELF output (-E) needs a bitmap of ", keep_bytes, " bytes over pfns up to ", hex(pfn_limit), ", more than the cap of ", keep_cap_bytes,
+            " bytes (one byte per page the input holds, at least ", elf_bitmap_floor_bytes >> 20, " MiB); the memory map is sparse or corrupt: write the kdump format (no -E)"));
+    std::vector<uint8_t> keep(static_cast<size_t>(keep_bytes), 0);
     auto filter = TRY(make_filter(view, input, options, true));
     TRY(for_each_window(input, filter.get(), pfn_limit, report.excluded, [&](BitmapWindow const& window) -> Result<void> {
         std::copy(window.keep.begin(), window.keep.end(), keep.begin() + static_cast<std::ptrdiff_t>(window.start_pfn / 8));
@@ -783,9 +825,15 @@ Result<void> write_elf(DumpInput const& input, KernelView const& view, uint64_t 
     report.written_pages = data_bytes / page_size;
     auto writer = TRY(ElfDumpWriter::create(sink, header, input.note_bytes, std::move(plan)));
     Progress progress((options.message_level & message_level::progress) != 0, data_bytes);
+    std::vector<uint64_t> lost_pfns;
     auto written = [&]() -> Result<void> {
-        TRY(writer->copy_from(*input.memory, [&](uint64_t done_bytes) { progress.update(done_bytes); }));
+        TRY(writer->copy_from(*input.memory, [&](uint64_t done_bytes) { progress.update(done_bytes); }, &lost_pfns));
         progress.update(data_bytes);
+        LostPageLog lost;
+        lost.record(lost_pfns, page_size);
+        report.lost_pages = lost.count();
+        if (report.lost_pages || report.memory_left_out)
+            return writer->mark_incomplete();
         return writer->finish();
     }();
     if (!written.ok()) {
@@ -795,28 +843,109 @@ Result<void> write_elf(DumpInput const& input, KernelView const& view, uint64_t 
     return {};
 }
 
-} // namespace
+// When the dump's CPU gives no page size and VMCOREINFO has none, the
+// fallback copies memory in pages of this size (any size copies it all).
+constexpr uint64_t fallback_page_size_bytes = 4096;
 
-Result<CollectorReport> collect(CollectorOptions const& options)
+// The levels to try, in order: the requested one, then -d 31, -d 1 (no
+// VMCOREINFO needed) and an unfiltered copy.
+std::vector<int> fallback_levels(int requested, bool allow_fallback)
 {
-    if (options.dump_level < 0 || options.dump_level > dump_level::max)
-        return Error::invalid(cat("dump level ", options.dump_level, " is out of range; use 0 to 31"));
+    std::vector<int> levels { requested };
+    if (!allow_fallback)
+        return levels;
+    for (int level : { dump_level::max, dump_level::zero, 0 }) {
+        if (std::find(levels.begin(), levels.end(), level) == levels.end())
+            levels.push_back(level);
+    }
+    return levels;
+}
 
-    auto input = TRY(open_input(options.input_path, options.pread_only));
+// Everything a dump level needs before the first byte is written: the
+// kernel view and, above level 1, a page filter that starts.
+Result<KernelView> prepare_level(DumpInput const& input, CollectorOptions const& options)
+{
     bool needs_page_walk = (options.dump_level & ~dump_level::zero) != 0;
     auto view = TRY(open_kernel_view(input, needs_page_walk, options.input_path));
+    if (needs_page_walk)
+        TRY(make_filter(view, input, options, false));
+    return view;
+}
+
+// Sets options.dump_level to the first level of the fallback order that
+// can be applied, saying so on stderr and in the report.
+Result<KernelView> prepare_first_applicable_level(DumpInput const& input, CollectorOptions& options, CollectorReport& report)
+{
+    auto levels = fallback_levels(options.dump_level, options.allow_fallback);
+    for (size_t index = 0;; ++index) {
+        options.dump_level = levels[index];
+        auto view = prepare_level(input, options);
+        if (view.ok() || index + 1 == levels.size()) {
+            if (view.ok())
+                report.applied_dump_level = levels[index];
+            if (view.ok() && index > 0)
+                log::warn(cat("saving with dump level ", levels[index], " instead of ", levels.front(), ": ", report.fallback_reason));
+            return view;
+        }
+        if (report.fallback_reason.empty())
+            report.fallback_reason = cat("dump level ", levels[index], " cannot be applied: ", view.error().message());
+        log::warn(cat("dump level ", levels[index], " cannot be applied (", view.error().message(), "); trying dump level ", levels[index + 1]));
+    }
+}
+
+// The kdump format has two bitmaps over every pfn below the limit. Holes
+// are skipped, but the bitmaps are still written whole, so the limit is
+// capped by the input's size: bitmap_floor_bytes per bitmap (512 Mi pfns,
+// 2 TiB of 4 KiB pages), or bitmap_bytes_per_input_page for each page the
+// input file holds (holes up to 512 times the memory, bitmaps at most 3%
+// of the input), whichever is more. Memory above the cap is left out and
+// the dump is marked incomplete.
+constexpr uint64_t bitmap_floor_bytes = 64ull << 20;
+constexpr uint64_t bitmap_bytes_per_input_page = 64;
+
+uint64_t clip_pfn_limit(DumpInput const& input, uint64_t pfn_limit, CollectorReport& report)
+{
+    uint64_t file_pages = input.file_bytes / input.memory->page_size();
+    uint64_t cap_bytes = std::max(bitmap_floor_bytes, checked_mul(file_pages, bitmap_bytes_per_input_page).value_or(UINT64_MAX));
+    uint64_t cap_pfns = checked_mul(cap_bytes, 8).value_or(UINT64_MAX);
+    if (pfn_limit <= cap_pfns)
+        return pfn_limit;
+    log::warn(cat("pfn limit ", hex(pfn_limit), " would need bitmaps of ", (pfn_limit + 7) / 8, " bytes each, more than the cap of ", cap_bytes,
+        " (from the input's size); memory from page frame ", hex(cap_pfns), " up is left out and the dump is marked incomplete"));
+    report.memory_left_out = true;
+    return cap_pfns;
+}
+
+} // namespace
+
+Result<CollectorReport> collect(CollectorOptions const& requested)
+{
+    if (requested.dump_level < 0 || requested.dump_level > dump_level::max)
+        return Error::invalid(cat("dump level ", requested.dump_level, " is out of range; use 0 to 31"));
+
+    auto input = TRY(open_input(requested.input_path, requested.pread_only, requested.allow_fallback ? fallback_page_size_bytes : 0));
+    CollectorReport report;
+    report.requested_dump_level = requested.dump_level;
+    CollectorOptions options = requested;
+    auto prepared = prepare_first_applicable_level(input, options, report);
+    if (!prepared.ok())
+        return std::move(prepared).error();
+    KernelView view = std::move(prepared).release_value();
 
     uint64_t pfn_limit = input.memory->pfn_limit();
-    if (needs_page_walk) {
+    if ((options.dump_level & ~dump_level::zero) != 0) {
         // makedumpfile clamps max_mapnr to the last valid mem_section.
         auto filter = TRY(make_filter(view, input, options, false));
         pfn_limit = std::min(pfn_limit, filter->pfn_limit());
     }
-    CollectorReport report;
+    bool elf_output = options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened;
+    // -E describes holes with its PT_LOADs; its in-memory bitmap has a cap
+    // of its own (write_elf).
+    if (!elf_output)
+        pfn_limit = clip_pfn_limit(input, pfn_limit, report);
     report.pfn_limit = pfn_limit;
     report.page_size_bytes = input.memory->page_size();
 
-    bool elf_output = options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened;
     if (elf_output && !input.elf_header)
         return Error::unsupported(cat(options.input_path, ": ELF output (-E) needs an ELF vmcore as input; this is a kdump-compressed file (re-filter it without -E)"));
     auto target = TRY(open_output(options));
@@ -831,7 +960,21 @@ Result<CollectorReport> collect(CollectorOptions const& options)
     }
     TRY(publish_output(target));
     report.output_path = target.final_path;
+    if (report.lost_pages)
+        log::warn(cat(report.lost_pages, " pages could not be read and were saved as zeros; ", report.output_path, " is marked incomplete"));
     return report;
+}
+
+std::string collector_report_note(CollectorReport const& report)
+{
+    std::string note;
+    if (report.applied_dump_level != report.requested_dump_level)
+        note += cat("; dump level ", report.applied_dump_level, " applied instead of ", report.requested_dump_level, " (", report.fallback_reason, ")");
+    if (report.lost_pages)
+        note += cat("; ", report.lost_pages, " pages unreadable, saved as zeros (dump marked incomplete)");
+    if (report.memory_left_out)
+        note += cat("; memory from page frame ", hex(report.pfn_limit), " up left out (dump marked incomplete)");
+    return note;
 }
 
 Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite)

@@ -53,6 +53,13 @@ struct CollectorOptions {
     // bigger dump is filtered twice, one 1 GiB window at a time.
     uint64_t bitmap_memory_bytes { 2 << 20 };
     int message_level { message_level::standard };
+    // When dump_level cannot be applied (no VMCOREINFO, no translator for
+    // the dump's CPU, a page filter that cannot start), save something
+    // anyway: -d 31, then -d 1 (needs no VMCOREINFO), then an unfiltered
+    // copy, each said on stderr and in CollectorReport. On by default, for
+    // the dumper and the makedumpfile applet alike: a dump at another level
+    // beats none (makedumpfile itself fails instead).
+    bool allow_fallback { true };
 };
 
 struct CollectorReport {
@@ -65,7 +72,21 @@ struct CollectorReport {
     uint64_t shared_pages { 0 };     // pages whose descriptor points at an identical written page
     uint64_t output_bytes { 0 };
     std::string output_path;         // where the dump ended up
+    int requested_dump_level { 0 };
+    int applied_dump_level { 0 };    // differs after a fallback
+    std::string fallback_reason;     // why, when it differs
+    // Pages the input could not give (EIO, SIGBUS): written as zero pages,
+    // and the dump is marked incomplete.
+    uint64_t lost_pages { 0 };
+    // The pfn limit was capped (a sparse or corrupt memory map); memory
+    // above pfn_limit is not in the dump, which is marked incomplete.
+    bool memory_left_out { false };
 };
+
+// For the dump's status: "" when the requested level was applied and no
+// page was lost, else "; dump level 1 applied instead of 31 (REASON); 3
+// pages unreadable, saved as zeros (dump marked incomplete)".
+std::string collector_report_note(CollectorReport const& report);
 
 // Writes OUTPUT-incomplete, then renames it to OUTPUT once complete and
 // synced. On a write error (ENOSPC) the -incomplete file keeps what was

@@ -2,6 +2,7 @@
 #include "core/dump/elf_writer.h"
 
 #include "core/base/strings.h"
+#include "core/dump/lost_pages.h"
 
 #include <algorithm>
 
@@ -358,7 +359,7 @@ Result<void> ElfDumpWriter::write(std::span<uint8_t const> bytes)
     return {};
 }
 
-Result<void> ElfDumpWriter::copy_from(PhysicalMemory const& memory, std::function<void(uint64_t)> const& progress)
+Result<void> ElfDumpWriter::copy_from(PhysicalMemory const& memory, std::function<void(uint64_t)> const& progress, std::vector<uint64_t>* lost_pfns)
 {
     uint64_t page_size = m_plan.page_size;
     if (memory.page_size() != page_size)
@@ -382,7 +383,9 @@ Result<void> ElfDumpWriter::copy_from(PhysicalMemory const& memory, std::functio
                 piece_end = static_cast<size_t>(std::min<uint64_t>(length, piece_end + (page_end - at)));
             }
             std::span<uint8_t> piece(chunk.data() + piece_start, piece_end - piece_start);
-            if (present)
+            if (present && lost_pfns)
+                read_pages_keeping_lost(memory, paddr, piece, *lost_pfns);
+            else if (present)
                 TRY(memory.read(paddr, piece));
             else
                 std::fill(piece.begin(), piece.end(), uint8_t(0));
@@ -412,13 +415,15 @@ Result<void> ElfDumpWriter::mark_incomplete()
     if (m_finished)
         return {};
     m_finished = true;
-    (void)flush();
-    // A stream is left without its end record, so that -R says the dump
-    // is incomplete: e_flags cannot be patched there.
-    if (!m_sink.can_rewrite())
-        return {};
+    bool flushed = flush().ok();
+    // On a stream the flagged header is a second record, which -R applies
+    // over the first. A stream cut short is left without its end record,
+    // so that -R says so too; one whose data all came (pages lost) ends
+    // normally.
     ByteWriter header = encode_elf_header(m_info.flags | incomplete_flag);
     TRY(m_sink.write_at(0, header.bytes()));
+    if (!m_sink.can_rewrite() && !(flushed && done()))
+        return {};
     return m_sink.finish();
 }
 

@@ -116,14 +116,19 @@ public:
     // Does all of the writing from memory: pages memory lacks (has_page
     // false, e.g. excluded in a kdump-compressed input) are written as
     // zeros. progress, if set, gets the data bytes written so far.
-    Result<void> copy_from(PhysicalMemory const& memory, std::function<void(uint64_t)> const& progress = {});
+    // A page memory holds but cannot give (EIO) is written as zeros and its
+    // pfn appended to lost_pfns (core/dump/lost_pages.h); the caller then
+    // ends with mark_incomplete().
+    Result<void> copy_from(PhysicalMemory const& memory, std::function<void(uint64_t)> const& progress = {}, std::vector<uint64_t>* lost_pfns = nullptr);
 
     // Checks that all planned data came, flushes, and finishes the sink.
     Result<void> finish();
-    // After an error (ENOSPC, a read error): flush what can be, then, if
-    // the sink can rewrite, set incomplete_flag in e_flags and finish the
-    // sink (fsync). A stream is not finished: without its end record, -R
-    // reports the dump as incomplete. Best effort; no calls after it.
+    // After an error (ENOSPC), or with all data written but some pages
+    // lost: flush what can be, then set incomplete_flag in e_flags and
+    // finish the sink (fsync). A stream gets the flagged header as a later
+    // record, which -R applies; one cut short is not finished (no end
+    // record), so -R also reports it as incomplete. Best effort; no calls
+    // after it.
     Result<void> mark_incomplete();
 
     ElfLoadPlan const& plan() const { return m_plan; }

@@ -124,7 +124,9 @@ public:
     // and finishes the sink.
     virtual Result<void> finish() = 0;
     // After a write error (ENOSPC): flush what can be, then set the header's
-    // incomplete flag (0x8) if the sink can rewrite. Best effort. Descriptors
+    // incomplete flag (0x8); on a stream as a later record, which -R applies.
+    // Also the end of a dump whose every page came but some were lost (read
+    // as zeros). Best effort. Descriptors
     // whose data did not reach the sink are left zero ("lost"). Finishes the
     // sink (a flattened stream gets its end record); no calls after it.
     virtual Result<void> mark_incomplete() = 0;
@@ -139,6 +141,7 @@ public:
     bool has_page(uint64_t pfn) const override;
     uint64_t page_size() const override;
     uint64_t pfn_limit() const override;
+    uint64_t next_present_pfn(uint64_t pfn) const override;
     Endian endian() const override;
 
     KdumpHeaderInfo const& info() const;

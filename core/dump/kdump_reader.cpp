@@ -67,6 +67,7 @@ struct KdumpFile::State {
     std::string path;
     UniqueFd fd;
     uint64_t file_size { 0 };
+    uint64_t allocated_bytes { 0 }; // st_blocks * 512: what a sparse file really holds
     KdumpHeaderInfo info;
     uint32_t header_version { 0 };
     uint32_t status { 0 };
@@ -196,6 +197,14 @@ Result<void> KdumpFile::State::parse_sub_header()
 Result<void> KdumpFile::State::load_bitmaps()
 {
     uint64_t used_bytes = (pfn_limit + 7) / 8;
+    // Both bitmaps are held in memory: their size comes from the header, and
+    // a sparse file can claim terabytes it does not hold. Up to
+    // max_unbacked_bitmap_bytes always loads (512 Mi pfns, 2 TiB of 4 KiB
+    // pages); beyond that the file must really hold the bytes.
+    constexpr uint64_t max_unbacked_bitmap_bytes = 64ull << 20;
+    if (2 * used_bytes > std::max(max_unbacked_bitmap_bytes, allocated_bytes))
+        return Error::invalid(cat("kdump header: pfn limit ", hex(pfn_limit), " needs ", 2 * used_bytes, " bytes of bitmaps, but the file holds only ", allocated_bytes,
+            " bytes on disk (a sparse or corrupt file); refusing to load bitmaps larger than the file"));
     present_bitmap.resize(used_bytes);
     dumpable_bitmap.resize(used_bytes);
     TRY(pread_exact(fd.get(), present_bitmap, bitmap_offset, "kdump bitmap 1"));
@@ -275,6 +284,7 @@ Result<std::unique_ptr<KdumpFile>> KdumpFile::open(std::string const& path)
     if (::fstat(state->fd.get(), &file_status) != 0)
         return Error::from_errno(cat("stat ", path));
     state->file_size = static_cast<uint64_t>(file_status.st_size);
+    state->allocated_bytes = static_cast<uint64_t>(file_status.st_blocks) * 512;
 
     std::vector<uint8_t> head(layout::header_bytes);
     size_t got = TRY(pread_full(state->fd.get(), head, 0, path));
@@ -313,6 +323,24 @@ Result<void> KdumpFile::read(uint64_t paddr, std::span<uint8_t> out) const
         done += length;
     }
     return {};
+}
+
+uint64_t KdumpFile::next_present_pfn(uint64_t pfn) const
+{
+    // Whole zero bytes of both bitmaps at a time: holes cost 1/8 of a step
+    // per pfn, and the bitmaps are as big as the file holds (load_bitmaps).
+    auto const& state = *m_state;
+    while (pfn < state.pfn_limit) {
+        uint64_t byte = pfn / 8;
+        if ((pfn & 7) == 0 && (state.present_bitmap[byte] | state.dumpable_bitmap[byte]) == 0) {
+            pfn += 8;
+            continue;
+        }
+        if (bit_is_set(state.present_bitmap, pfn) || bit_is_set(state.dumpable_bitmap, pfn))
+            return pfn;
+        ++pfn;
+    }
+    return std::max(pfn, state.pfn_limit);
 }
 
 bool KdumpFile::has_page(uint64_t pfn) const { return pfn < m_state->pfn_limit && bit_is_set(m_state->dumpable_bitmap, pfn); }

@@ -355,15 +355,18 @@ Result<void> KdumpFileWriter::mark_incomplete()
     if (bitmaps_flushed)
         (void)m_descs.flush(m_sink, "kdump page descriptors");
 
-    Result<void> flagged;
-    if (m_sink.can_rewrite()) {
-        // Rewrite only the status field: the header block exists already, so
-        // this needs no new space on a full disk.
-        uint32_t status = static_cast<uint32_t>(m_codec) | layout::status_incomplete;
-        ByteWriter field(m_endian);
-        field.put_u32(0, status);
-        flagged = m_sink.write_at(layout::status_at, field.bytes()).context("kdump header: setting the incomplete flag");
-    }
+    // Rewrite only the status field: the header block exists already, so
+    // this needs no new space on a full disk. A flattened stream gets it as
+    // a later record, which -R applies over the header: a stream from a
+    // failed capture must not rebuild into a dump that looks complete.
+    uint32_t status = static_cast<uint32_t>(m_codec) | layout::status_incomplete;
+    ByteWriter field(m_endian);
+    field.put_u32(0, status);
+    auto flagged = m_sink.write_at(layout::status_at, field.bytes()).context("kdump header: setting the incomplete flag");
+    // A stream that failed keeps failing (its errors are sticky) and ends
+    // without its end record, which -R reports as incomplete anyway.
+    if (!m_sink.can_rewrite())
+        flagged = {};
     auto finished = m_sink.finish();
     if (!flagged.ok())
         return flagged;

@@ -68,7 +68,7 @@ struct Collected {
     uint64_t page_size { 0 };
 };
 
-Collected collect(test::SyntheticVmcore const& vmcore, int dump_level)
+Collected collect(test::SyntheticVmcore const& vmcore, int dump_level, bool allow_fallback = true)
 {
     auto input = vmcore.write_file();
     test_support::ScratchDir dir;
@@ -76,6 +76,7 @@ Collected collect(test::SyntheticVmcore const& vmcore, int dump_level)
     options.input_path = input.path();
     options.output_path = dir.path + "/dump";
     options.dump_level = dump_level;
+    options.allow_fallback = allow_fallback;
     Collected collected { core::collect(options), {}, 0 };
     if (collected.report.ok()) {
         auto dump = core::KdumpFile::open(options.output_path);
@@ -112,8 +113,14 @@ TEST_CASE("collector: the dump CPU comes from the vmcore's e_machine")
     CHECK(copied.report->page_size_bytes == 65536);
     CHECK(core::format_report(copied.report.value()).find("Pages written   : 16 (1 MiB before compression)") != std::string::npos);
 
-    // Filtering needs the walk: the error names the machine.
-    auto filtered = collect(aarch64, 31);
+    // Filtering needs the walk: the error names the machine, and the
+    // fallback (#14) saves the dump at level 1 instead.
+    auto filtered = collect(aarch64, 31, false);
     REQUIRE_FALSE(filtered.report.ok());
     CHECK(filtered.report.error().message().find("vmcore is for e_machine 183 (aarch64); this build reads dumps of: x86_64") != std::string::npos);
+    auto fell_back = collect(aarch64, 31);
+    REQUIRE(fell_back.report.ok());
+    CHECK(fell_back.report->applied_dump_level == 1);
+    CHECK(fell_back.report->fallback_reason.find("vmcore is for e_machine 183 (aarch64)") != std::string::npos);
+    CHECK(fell_back.page_size == 65536);
 }

@@ -137,6 +137,45 @@ TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into 
     CHECK(again.value().empty());
 }
 
+TEST_CASE("run_capture: a vmcore whose VMCOREINFO was damaged is still saved, at the fallback dump level (#14)")
+{
+    // The VM test's recipe on a synthetic vmcore: one hex digit of
+    // SYMBOL(init_top_pgt) overwritten, so no address can be translated.
+    ScratchDir dir;
+    test::SyntheticVmcore vmcore;
+    vmcore.add_load(0, 8 << 20);
+    test::X86_64PageTables tables(vmcore, 0x100000, 0x100000);
+    tables.map_range(0xffff888000000000, 0, 8 << 20);
+    vmcore.write_string(0x400000, "some kernel data that is not all zeros");
+    std::string text = test::x86_64_vmcoreinfo(tables, 0);
+    size_t at = text.find("SYMBOL(init_top_pgt)=");
+    REQUIRE(at != std::string::npos);
+    text[at + 21] = 'z';
+    vmcore.set_vmcoreinfo(text);
+    vmcore.add_prstatus(1);
+    auto damaged = vmcore.write_file();
+    std::string device = dir.path + "/raw-device";
+    write_file(device, "");
+    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
+    REQUIRE(config.ok());
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = damaged.path();
+    environment.load_order_path = dir.path + "/no-load-order";
+    environment.cpu_count = 1;
+    auto outcome = core::run_capture(config.value(), environment);
+    INFO(outcome.failure);
+    REQUIRE(outcome.saved);
+    auto stream = core::open_file(device, O_RDONLY);
+    REQUIRE(stream.ok());
+    REQUIRE(core::rebuild_flattened(stream.value().get(), device, core::open_file(dir.path + "/vmcore", O_WRONLY | O_CREAT, 0600).value().get(), "vmcore").ok());
+    auto dump = core::KdumpFile::open(dir.path + "/vmcore");
+    REQUIRE(dump.ok());
+    CHECK(dump.value()->info().dump_level == 1);
+    std::vector<uint8_t> page(4096);
+    REQUIRE(dump.value()->read(0x400000, page).ok());
+    CHECK(std::string(reinterpret_cast<char const*>(page.data()), 9) == "some kern");
+}
+
 TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")
 {
     ScratchDir dir;

@@ -698,7 +698,9 @@ TEST_CASE("an interrupted dump: descriptors flushed, lost pages zero, status fla
             CHECK(marked.ok());
             CHECK(sink.finished());
             CHECK_FALSE(writer->mark_incomplete().ok());
-            CHECK(field(sink.bytes, Endian::Little, 424, 4) == (rewritable ? 0x28u : 0x20u));
+            // A stream gets the flag too, as a later record (#14): this
+            // sink applies it in place, as -R does.
+            CHECK(field(sink.bytes, Endian::Little, 424, 4) == 0x28u);
 
             TempFile file(sink.bytes);
             auto opened = KdumpFile::open(file.path);

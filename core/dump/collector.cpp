@@ -863,33 +863,41 @@ std::vector<int> fallback_levels(int requested, bool allow_fallback)
 
 // Everything a dump level needs before the first byte is written: the
 // kernel view and, above level 1, a page filter that starts.
-Result<KernelView> prepare_level(DumpInput const& input, CollectorOptions const& options)
+struct PreparedLevel {
+    KernelView view;
+    uint64_t pfn_limit { 0 };
+};
+
+Result<PreparedLevel> prepare_level(DumpInput const& input, CollectorOptions const& options)
 {
+    PreparedLevel prepared;
     bool needs_page_walk = (options.dump_level & ~dump_level::zero) != 0;
-    auto view = TRY(open_kernel_view(input, needs_page_walk, options.input_path));
+    prepared.view = TRY(open_kernel_view(input, needs_page_walk, options.input_path));
+    prepared.pfn_limit = input.memory->pfn_limit();
+    // makedumpfile clamps max_mapnr to the last valid mem_section.
     if (needs_page_walk)
-        TRY(make_filter(view, input, options, false));
-    return view;
+        prepared.pfn_limit = std::min(prepared.pfn_limit, TRY(make_filter(prepared.view, input, options, false))->pfn_limit());
+    return prepared;
 }
 
 // Sets options.dump_level to the first level of the fallback order that
 // can be applied, saying so on stderr and in the report.
-Result<KernelView> prepare_first_applicable_level(DumpInput const& input, CollectorOptions& options, CollectorReport& report)
+Result<PreparedLevel> prepare_first_applicable_level(DumpInput const& input, CollectorOptions& options, CollectorReport& report)
 {
     auto levels = fallback_levels(options.dump_level, options.allow_fallback);
     for (size_t index = 0;; ++index) {
         options.dump_level = levels[index];
-        auto view = prepare_level(input, options);
-        if (view.ok() || index + 1 == levels.size()) {
-            if (view.ok())
+        auto prepared = prepare_level(input, options);
+        if (prepared.ok() || index + 1 == levels.size()) {
+            if (prepared.ok())
                 report.applied_dump_level = levels[index];
-            if (view.ok() && index > 0)
+            if (prepared.ok() && index > 0)
                 log::warn(cat("saving with dump level ", levels[index], " instead of ", levels.front(), ": ", report.fallback_reason));
-            return view;
+            return prepared;
         }
         if (report.fallback_reason.empty())
-            report.fallback_reason = cat("dump level ", levels[index], " cannot be applied: ", view.error().message());
-        log::warn(cat("dump level ", levels[index], " cannot be applied (", view.error().message(), "); trying dump level ", levels[index + 1]));
+            report.fallback_reason = cat("dump level ", levels[index], " cannot be applied: ", prepared.error().message());
+        log::warn(cat("dump level ", levels[index], " cannot be applied (", prepared.error().message(), "); trying dump level ", levels[index + 1]));
     }
 }
 
@@ -927,17 +935,9 @@ Result<CollectorReport> collect(CollectorOptions const& requested)
     CollectorReport report;
     report.requested_dump_level = requested.dump_level;
     CollectorOptions options = requested;
-    auto prepared = prepare_first_applicable_level(input, options, report);
-    if (!prepared.ok())
-        return std::move(prepared).error();
-    KernelView view = std::move(prepared).release_value();
-
-    uint64_t pfn_limit = input.memory->pfn_limit();
-    if ((options.dump_level & ~dump_level::zero) != 0) {
-        // makedumpfile clamps max_mapnr to the last valid mem_section.
-        auto filter = TRY(make_filter(view, input, options, false));
-        pfn_limit = std::min(pfn_limit, filter->pfn_limit());
-    }
+    auto prepared = TRY(prepare_first_applicable_level(input, options, report));
+    KernelView view = std::move(prepared.view);
+    uint64_t pfn_limit = prepared.pfn_limit;
     bool elf_output = options.format == DumpFormat::Elf || options.format == DumpFormat::ElfFlattened;
     // -E describes holes with its PT_LOADs; its in-memory bitmap has a cap
     // of its own (write_elf).

@@ -549,6 +549,14 @@ TEST_CASE("log_buf records: corrupt indexes are errors, text past the buffer is 
         builder.put_header(0, 1, 0x18, 0xffff);
         CHECK(extract(builder) == "[    2.000000] two\n");
     }
+    SUBCASE("text_len running past its own record, inside the buffer (#14)")
+    {
+        LogBufBuilder builder(0);
+        builder.add(1, "one");
+        builder.add(2'000'000'000, "two");
+        builder.put_header(0, 1, 0x18, 0x40); // 64 bytes of text in a 24-byte record
+        CHECK(extract(builder) == "[    2.000000] two\n");
+    }
     SUBCASE("a missing offset")
     {
         LogBufBuilder builder(0);

@@ -50,13 +50,14 @@ Result<uint64_t> dump_arch_page_size(uint16_t elf_machine, std::string const& pa
 
 // --- Copies from a mapping that may fault ---------------------------------
 // A page of /proc/vmcore the kernel cannot read (an I/O error, memory that
-// vanished) raises SIGBUS on access through a mapping. While a copy runs, a
+// vanished) raises SIGBUS on access through a mapping. During a copy, a
 // SIGBUS handler of our own jumps back out of it, and the caller retries
 // with pread, which reports the error as a value. The handler is installed
-// only while copies run (the first copy in installs it, the last out puts
-// back whatever was there: PID 1's own handlers included), on the alternate
-// stack if the process has one. A SIGBUS that is not a copy's puts the
-// previous action back and returns, so the fault repeats and reaches it.
+// only while a VmcoreFile reads through mmap (the first one opened
+// installs it, the last one closed puts back whatever was there: PID 1's
+// own handlers included), on the alternate stack if the process has one.
+// A SIGBUS that is not a copy's puts the previous action back and returns,
+// so the fault repeats and reaches it.
 
 thread_local sigjmp_buf* t_copy_escape = nullptr;
 std::mutex g_copy_guard_mutex;
@@ -70,9 +71,9 @@ void on_copy_sigbus(int, siginfo_t*, void*)
     ::sigaction(SIGBUS, &g_sigbus_before, nullptr);
 }
 
-class CopyGuard {
+class SigbusGuard {
 public:
-    CopyGuard()
+    SigbusGuard()
     {
         std::lock_guard lock(g_copy_guard_mutex);
         if (g_copies_running++ == 0) {
@@ -83,14 +84,14 @@ public:
             ::sigaction(SIGBUS, &action, &g_sigbus_before);
         }
     }
-    ~CopyGuard()
+    ~SigbusGuard()
     {
         std::lock_guard lock(g_copy_guard_mutex);
         if (--g_copies_running == 0)
             ::sigaction(SIGBUS, &g_sigbus_before, nullptr);
     }
-    CopyGuard(CopyGuard const&) = delete;
-    CopyGuard& operator=(CopyGuard const&) = delete;
+    SigbusGuard(SigbusGuard const&) = delete;
+    SigbusGuard& operator=(SigbusGuard const&) = delete;
 };
 
 // memcpy that reports a SIGBUS as false. Nothing with a destructor lives
@@ -166,6 +167,8 @@ Result<std::unique_ptr<VmcoreFile>> VmcoreFile::open(std::string const& path, Ac
         // Probe once: /proc/vmcore before Linux 3.11 cannot be mapped.
         auto probe = vmcore->window_for(0);
         vmcore->m_use_mmap = probe.ok();
+        if (vmcore->m_use_mmap)
+            vmcore->m_sigbus_guard = std::make_shared<SigbusGuard>();
         if (!probe.ok())
             log::debug(cat(path, ": ", probe.error().message(), "; reading with pread"));
     }
@@ -355,7 +358,6 @@ Result<void> VmcoreFile::read_file(uint64_t file_offset, std::span<uint8_t> out)
         return Error::invalid(cat(m_path, ": ", out.size(), " bytes at file offset ", hex(file_offset), " run past the end of the file (", hex(m_file_size), " bytes); the file is truncated"));
     if (!m_use_mmap || m_mmap_failed.load(std::memory_order_relaxed))
         return pread_exact(m_fd.get(), out, file_offset, m_path);
-    CopyGuard guard;
     size_t done = 0;
     while (done < out.size()) {
         uint64_t position = file_offset + done;

@@ -82,6 +82,8 @@ private:
     uint64_t m_pfn_limit { 0 };
     uint64_t m_file_size { 0 };
     bool m_use_mmap { false };
+    // While mmap is used: catches SIGBUS in copies (vmcore_file.cpp).
+    std::shared_ptr<void> m_sigbus_guard;
     mutable std::atomic<bool> m_mmap_failed { false };
     mutable std::mutex m_windows_mutex;
     mutable std::vector<std::shared_ptr<Window const>> m_windows; // least recently used first

@@ -17,6 +17,7 @@
 #include "tests/unit/test_support.h"
 
 #include <chrono>
+#include <csignal>
 #include <doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -352,4 +353,25 @@ TEST_CASE("lost pages: a page that faults under mmap (SIGBUS) is read again with
     CHECK(lost == std::vector<uint64_t> { 0x600, 0x601 });
     // A page before the cut still reads.
     CHECK(memory.read(0x400000, page).ok());
+}
+
+TEST_CASE("lost pages: the SIGBUS handler lives only as long as an mmap'd vmcore, then the previous one is back")
+{
+    struct sigaction before {};
+    REQUIRE(::sigaction(SIGBUS, nullptr, &before) == 0);
+    auto file = x86_64_vmcore().write_file();
+    {
+        auto opened = core::VmcoreFile::open(file.path());
+        REQUIRE(opened.ok());
+        struct sigaction during {};
+        REQUIRE(::sigaction(SIGBUS, nullptr, &during) == 0);
+        CHECK(reinterpret_cast<uintptr_t>(during.sa_sigaction) != reinterpret_cast<uintptr_t>(before.sa_sigaction));
+        CHECK((during.sa_flags & SA_ONSTACK) != 0); // PID 1's alternate stack
+        auto pread_only = core::VmcoreFile::open(file.path(), core::VmcoreFile::Access::PreadOnly);
+        REQUIRE(pread_only.ok());
+    }
+    struct sigaction after {};
+    REQUIRE(::sigaction(SIGBUS, nullptr, &after) == 0);
+    CHECK(reinterpret_cast<uintptr_t>(after.sa_sigaction) == reinterpret_cast<uintptr_t>(before.sa_sigaction));
+    CHECK(after.sa_flags == before.sa_flags);
 }

@@ -99,6 +99,8 @@ public:
             uint64_t address = paddr + index;
             if (!has_page(address / page) || address >= m_end)
                 return core::Error::invalid(core::cat("no memory at ", core::hex(address)));
+            if (m_unreadable_pfns.count(address / page))
+                return core::Error::with_code(EIO, core::cat("pread at ", core::hex(address)));
             out[index] = m_zero_pfns.count(address / page) ? 0 : memory_byte(address);
         }
         return {};
@@ -111,6 +113,7 @@ public:
     uint64_t m_end { 1 << 30 };
     std::set<uint64_t> m_absent_pfns;
     std::set<uint64_t> m_zero_pfns;
+    std::set<uint64_t> m_unreadable_pfns; // in the memory map, but EIO
 };
 
 struct ParsedPhdr {
@@ -615,6 +618,31 @@ TEST_CASE("ElfDumpWriter: 65535 or more program headers use PN_XNUM")
     REQUIRE(header.ok());
     CHECK(header->loads.size() == 70000);
     CHECK(header->header_bytes == section_offset + 64);
+}
+
+TEST_CASE("ElfDumpWriter: an unreadable page is written as zeros, listed, and the finished dump flagged (#14)")
+{
+    Bitmap bitmap(64); // all kept
+    auto load_plan = plan({ input(0, 64 * page) }, bitmap);
+    FakeMemory memory;
+    memory.m_unreadable_pfns = { 5, 40 };
+    for (bool stream : { false, true }) {
+        CAPTURE(stream);
+        MemorySink sink;
+        sink.m_can_rewrite = !stream;
+        auto writer = core::ElfDumpWriter::create(sink, {}, {}, load_plan).value();
+        std::vector<uint64_t> lost;
+        REQUIRE(writer->copy_from(memory, {}, &lost).ok());
+        CHECK(lost == std::vector<uint64_t> { 5, 40 });
+        REQUIRE(writer->mark_incomplete().ok());
+        CHECK(sink.m_finished); // every byte came: a stream gets its end record too
+        auto elf = parse_elf(sink.m_bytes, core::Endian::Little);
+        CHECK((elf.flags & core::ElfDumpWriter::incomplete_flag) != 0);
+        uint64_t data = elf.phdrs.back().offset;
+        CHECK(sink.m_bytes[data + 5 * page] == 0);
+        CHECK(sink.m_bytes[data + 5 * page + page - 1] == 0);
+        CHECK(sink.m_bytes[data + 6 * page + 1] == memory_byte(6 * page + 1));
+    }
 }
 
 TEST_CASE("ElfDumpWriter::mark_incomplete sets e_flags bit 0 where it can")

@@ -195,8 +195,17 @@ Result<void> VmcoreFile::load_notes()
     for (size_t index = 0; index < m_header.notes.size(); ++index) {
         uint64_t size = m_header.notes[index].file_size;
         auto segment = std::span<uint8_t const>(m_note_bytes).subspan(base, size);
-        auto notes = TRY(elf::parse_notes(segment, m_header.endian).context(cat(m_path, ": PT_NOTE ", index)));
-        for (auto& note : notes) {
+        auto parsed = elf::parse_notes(segment, m_header.endian);
+        if (!parsed.ok()) {
+            // The memory is still all there: a damaged note costs its
+            // segment's notes (VMCOREINFO among them, and the collector
+            // falls back to a level that needs none), not the dump. The
+            // bytes still go verbatim into a kdump file's header.
+            log::warn(cat(m_path, ": PT_NOTE ", index, ": ", parsed.error().message(), "; ignoring the notes in it"));
+            base += size;
+            continue;
+        }
+        for (auto& note : parsed.value()) {
             note.desc_offset += base;
             m_notes.push_back(note);
         }

@@ -173,6 +173,22 @@ TEST_CASE("bad input: a damaged VMCOREINFO line costs only its entry")
     CHECK(core::KdumpFile::open(dir / "damaged").ok());
 }
 
+TEST_CASE("bad input: a corrupt note header costs its PT_NOTE's notes, not the dump")
+{
+    ScratchDir dir;
+    auto bytes = x86_64_vmcore().build();
+    auto header = core::elf::parse_header(bytes, bytes.size()).value();
+    core::store_uint(bytes.data() + header.notes[0].file_offset + 4, 4, 0x10000000, core::Endian::Little); // descsz past the segment
+    auto input = test::write_temp_file(bytes);
+    CapturedLog log;
+    auto report = core::collect(options_for(input.path(), dir / "vmcore", 31));
+    REQUIRE_MESSAGE(report.ok(), report.error().message());
+    CHECK(report.value().applied_dump_level == 1);
+    CHECK(contains(log.text(), "PT_NOTE 0: "));
+    CHECK(contains(log.text(), "ignoring the notes in it"));
+    CHECK(core::KdumpFile::open(dir / "vmcore").ok());
+}
+
 TEST_CASE("bad input: a PT_LOAD at a huge physical address is jumped, and the pfn limit capped")
 {
     // One page at 2^50 would make max_mapnr 2^38: 2^38 pfns to walk and

@@ -153,13 +153,23 @@ Result<std::unique_ptr<VmcoreFile>> VmcoreFile::open(std::string const& path, Ac
         else
             log::debug(cat(path, ": ", info.error().message(), "; taking the page size from the ELF machine"));
     }
-    if (vmcoreinfo_page_size)
-        vmcore->m_page_size = TRY(checked_page_size(*vmcoreinfo_page_size, path));
-    else if (auto cpu_page_size = dump_arch_page_size(vmcore->m_header.machine, path); cpu_page_size.ok() || !assumed_page_size_bytes)
-        vmcore->m_page_size = TRY(std::move(cpu_page_size));
-    else {
-        log::warn(cat(cpu_page_size.error().message(), "; assuming ", assumed_page_size_bytes, "-byte pages"));
-        vmcore->m_page_size = TRY(checked_page_size(assumed_page_size_bytes, path));
+    if (vmcoreinfo_page_size) {
+        // A caller that can live with a guess (the collector's fallback)
+        // takes the CPU's page size over an implausible PAGESIZE.
+        auto checked = checked_page_size(*vmcoreinfo_page_size, path);
+        if (checked.ok() || !assumed_page_size_bytes)
+            vmcore->m_page_size = TRY(std::move(checked));
+        else
+            log::warn(cat(checked.error().message(), "; using the CPU's page size"));
+    }
+    if (vmcore->m_page_size == 0) {
+        auto cpu_page_size = dump_arch_page_size(vmcore->m_header.machine, path);
+        if (cpu_page_size.ok() || !assumed_page_size_bytes) {
+            vmcore->m_page_size = TRY(std::move(cpu_page_size));
+        } else {
+            log::warn(cat(cpu_page_size.error().message(), "; assuming ", assumed_page_size_bytes, "-byte pages"));
+            vmcore->m_page_size = TRY(checked_page_size(assumed_page_size_bytes, path));
+        }
     }
     vmcore->index_loads();
 

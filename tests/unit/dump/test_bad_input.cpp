@@ -173,6 +173,22 @@ TEST_CASE("bad input: a damaged VMCOREINFO line costs only its entry")
     CHECK(core::KdumpFile::open(dir / "damaged").ok());
 }
 
+TEST_CASE("bad input: an implausible VMCOREINFO PAGESIZE gives way to the CPU's page size")
+{
+    ScratchDir dir;
+    test::SyntheticVmcore vmcore;
+    vmcore.add_load(0, 1 << 20);
+    vmcore.set_vmcoreinfo("PAGESIZE=3000\n");
+    auto odd = vmcore.write_file();
+    auto strict = options_for(odd.path(), dir / "strict", 1);
+    strict.allow_fallback = false;
+    CHECK_FALSE(core::collect(strict).ok());
+    auto report = core::collect(options_for(odd.path(), dir / "vmcore", 31));
+    REQUIRE_MESSAGE(report.ok(), report.error().message());
+    CHECK(report.value().page_size_bytes == 4096);
+    CHECK(report.value().applied_dump_level == 1);
+}
+
 TEST_CASE("bad input: a corrupt note header costs its PT_NOTE's notes, not the dump")
 {
     ScratchDir dir;

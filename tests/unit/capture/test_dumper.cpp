@@ -102,19 +102,30 @@ TEST_CASE("load_modules_in_order: no list is no modules; unreadable modules are 
     CHECK(report.value().loaded.empty());
 }
 
+namespace {
+
+// The capture's side of a raw target: a fresh stream written onto device.
+core::CaptureOutcome capture_to_raw(std::string const& device, std::string const& vmcore_path, std::string const& scratch)
+{
+    write_file(device, "");
+    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
+    if (!config.ok())
+        return core::CaptureOutcome { .failure = config.error().message() };
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = vmcore_path;
+    environment.load_order_path = scratch + "/no-load-order";
+    environment.cpu_count = 2;
+    return core::run_capture(config.value(), environment);
+}
+
+} // namespace
+
 TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into a readable dump")
 {
     ScratchDir dir;
     auto vmcore = small_vmcore();
     std::string device = dir.path + "/raw-device";
-    write_file(device, "");
-    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
-    REQUIRE(config.ok());
-    core::CaptureEnvironment environment;
-    environment.vmcore_path = vmcore.path();
-    environment.load_order_path = dir.path + "/no-load-order";
-    environment.cpu_count = 2;
-    auto outcome = core::run_capture(config.value(), environment);
+    auto outcome = capture_to_raw(device, vmcore.path(), dir.path);
     INFO(outcome.failure);
     REQUIRE(outcome.saved);
     CHECK(outcome.dump_directory == device);
@@ -145,14 +156,7 @@ TEST_CASE("kdump start: a raw stream with no end record is rebuilt once, as vmco
     ScratchDir dir;
     auto vmcore = small_vmcore();
     std::string device = dir.path + "/raw-device";
-    write_file(device, "");
-    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
-    REQUIRE(config.ok());
-    core::CaptureEnvironment environment;
-    environment.vmcore_path = vmcore.path();
-    environment.load_order_path = dir.path + "/no-load-order";
-    environment.cpu_count = 2;
-    REQUIRE(core::run_capture(config.value(), environment).saved);
+    REQUIRE(capture_to_raw(device, vmcore.path(), dir.path).saved);
     // The capture stopped early: the stream lacks its end record.
     struct stat device_status;
     REQUIRE(::stat(device.c_str(), &device_status) == 0);
@@ -185,8 +189,7 @@ TEST_CASE("kdump start: a raw stream with no end record is rebuilt once, as vmco
     CHECK(core::list_directory(dir.path + "/crash").value().size() == 1);
 
     // A new capture's stream is a new stream: rebuilt.
-    write_file(device, "");
-    REQUIRE(core::run_capture(config.value(), environment).saved);
+    REQUIRE(capture_to_raw(device, vmcore.path(), dir.path).saved);
     auto next = core::collect_raw_dump(host_config.value(), device, record);
     INFO((next.ok() ? next.value() : next.error().message()));
     REQUIRE(next.ok());

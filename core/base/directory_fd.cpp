@@ -39,7 +39,7 @@ bool is_symlink_at(int directory_fd, std::string const& name)
 
 Error symlink_refused_error(std::string const& path)
 {
-    return Error::with_code(ELOOP, cat(path, " is a symbolic link; kdumpbox never writes through one (on a shared target it could send the dump anywhere): remove the link, or point path at the real directory"));
+    return Error::with_code(ELOOP, cat(path, " is a symbolic link; kdumpbox never writes through one (on a shared target it could send the dump anywhere): remove the link, or name the real file or directory"));
 }
 
 Result<DirectoryFd> DirectoryFd::open(std::string const& path)

@@ -44,14 +44,9 @@ Error symlink_refused_error(std::string const& path)
 
 Result<DirectoryFd> DirectoryFd::open(std::string const& path)
 {
-    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        int error = errno;
-        struct stat status;
-        if (error == ELOOP || (error == ENOTDIR && ::lstat(path.c_str(), &status) == 0 && S_ISLNK(status.st_mode)))
-            return symlink_refused_error(path);
-        return Error::from_errno(error, cat("directory ", path));
-    }
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return Error::from_errno(cat("directory ", path));
     return DirectoryFd(UniqueFd(fd), path);
 }
 

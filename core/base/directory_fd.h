@@ -23,9 +23,10 @@ class DirectoryFd {
 public:
     DirectoryFd() = default;
 
-    // The directory at path. The components above the last are resolved
-    // as usual (a mount point, a directory the user named); the last must
-    // not be a symbolic link (ELOOP, saying so).
+    // The directory at path, resolved as usual, links included: it is the
+    // caller's own (a mount point the dumper made, a directory the user
+    // named, as makedumpfile's DUMPFILE). What is made below it never
+    // follows a link.
     static Result<DirectoryFd> open(std::string const& path);
 
     enum class Missing { Refuse, Create };

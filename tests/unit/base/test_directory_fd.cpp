@@ -80,10 +80,12 @@ TEST_CASE("DirectoryFd: open_beneath makes what is missing, refuses '..' and eve
     REQUIRE_FALSE(at_end.ok());
     check_one_line_refusal(at_end.error(), dir.path + "/var/link");
 
-    // open() itself refuses a link as its last component.
+    // open() takes the caller's own path as it is, links included (a
+    // directory the user named); only what is below it never follows.
     auto opened_link = core::DirectoryFd::open(dir.path + "/var/link");
-    REQUIRE_FALSE(opened_link.ok());
-    check_one_line_refusal(opened_link.error(), dir.path + "/var/link");
+    REQUIRE(opened_link.ok());
+    CHECK(opened_link->open_beneath("made", core::DirectoryFd::Missing::Create).ok());
+    CHECK(core::is_directory(elsewhere.path + "/made"));
 }
 
 TEST_CASE("DirectoryFd: names are made in the directory held open, even after it moved")
@@ -210,6 +212,13 @@ TEST_CASE("create_dump_file (makedumpfile): -f replaces a file, never a link; wi
     REQUIRE(replaced->write(std::string_view("new dump")).ok());
     REQUIRE(replaced->commit().ok());
     CHECK(read_back(output) == "new dump");
+
+    // The directories above DUMPFILE are the user's path: a link there is
+    // followed, as any tool does.
+    REQUIRE(::symlink(elsewhere.path.c_str(), (dir.path + "/to-elsewhere").c_str()) == 0);
+    auto via_link = core::create_dump_file(dir.path + "/to-elsewhere/vmcore", false);
+    REQUIRE(via_link.ok());
+    CHECK(core::path_exists(elsewhere.path + "/vmcore-incomplete"));
 
     // The dumper's form: the name made in the directory it holds open.
     auto directory = core::DirectoryFd::open(dir.path);

@@ -52,8 +52,10 @@ Commands:
   test       crash the machine through sysrq to test the capture (asks
              first unless --force)
   propagate  for an ssh target: make sshkey if missing, record the server's
-             host key, install the public key there (asks for the password)
-             and log in as the capture kernel will
+             host key (shows its fingerprint and asks, or takes
+             --host-key-fingerprint SHA256:...; refused when neither), install
+             the public key there (asks for the password) and log in as the
+             capture kernel will
   estimate   the crashkernel= size the capture needs, and its parts; the
              dump's expected size
   showmem    the memory reserved for the crash kernel
@@ -97,6 +99,19 @@ core::Result<void> confirm_crash()
     return {};
 }
 
+// kdump propagate's question, as ssh asks it on a first login: the
+// fingerprints, then yes or no from the terminal.
+core::Result<bool> confirm_host_keys(std::vector<std::string> const& keys)
+{
+    std::string question = "kdump propagate: ssh-keyscan got these host keys; check them on the server (ssh-keygen -lf /etc/ssh/ssh_host_ecdsa_key.pub):\n";
+    for (auto const& key : keys)
+        question += core::cat("  ", key, "\n");
+    TRY(print(question + "Trust them and record them for the capture kernel? Type yes or no: "));
+    char answer[16] = {};
+    ssize_t got = ::read(STDIN_FILENO, answer, sizeof answer - 1);
+    return got > 0 && core::trim(std::string_view(answer, static_cast<size_t>(got))) == "yes";
+}
+
 // Debian's kdump-config verbs, as our commands; an error for the verbs we
 // do not take. Its `test` is a dry run there, so it maps to ours: "check".
 core::Result<std::string_view> kdump_config_command(std::string_view verb)
@@ -132,12 +147,13 @@ core::Result<int> print_preview(core::ArmPreview const& preview)
 core::Result<int> kdump_main(Context& context, Arguments args)
 {
     bool help = false, force = false, print_contents = false;
-    std::optional<std::string> settings;
+    std::optional<std::string> settings, host_key_fingerprint;
     core::cli::OptionParser parser;
     add_help_option(parser, &help);
     parser.flag('f', "force", &force, "test: do not ask; start/restart/rebuild: rebuild the initramfs");
     parser.flag(0, "print-contents", &print_contents, "rebuild: list every file in the image and why");
     parser.value(0, "settings", "FILE", &settings, "read this settings file instead of /etc/sysconfig/kdumpbox");
+    parser.value(0, "host-key-fingerprint", "SHA256:...", &host_key_fingerprint, "propagate: trust only the ssh server's host key with this fingerprint (as ssh-keygen -l prints it) instead of asking");
     auto operands = TRY(parser.parse(args));
     if (help) {
         print_help(kdump_applet, parser);
@@ -154,6 +170,14 @@ core::Result<int> kdump_main(Context& context, Arguments args)
     bool as_kdump_config = context.invoked_name == "kdump-config";
     if (as_kdump_config)
         command = TRY(kdump_config_command(command));
+    core::HostKeyTrust trust;
+    if (host_key_fingerprint) {
+        if (command != "propagate")
+            return core::Error::invalid(core::cat("--host-key-fingerprint is for propagate, not ", command));
+        trust.expected_fingerprint = TRY(core::parse_host_key_fingerprint(*host_key_fingerprint));
+    } else if (::isatty(STDIN_FILENO)) {
+        trust.confirm = confirm_host_keys;
+    }
 
     if (command == "start")
         return print_armed(TRY(core::arm(paths, options)));
@@ -205,7 +229,7 @@ core::Result<int> kdump_main(Context& context, Arguments args)
         return 0; // not reached: the machine has crashed
     }
     if (command == "propagate") {
-        auto report = TRY(core::propagate(paths));
+        auto report = TRY(core::propagate(paths, trust));
         for (auto const& step : report.steps)
             TRY(print(core::cat("propagate: ", step, "\n")));
         return 0;

@@ -146,9 +146,9 @@ core::Result<int> mount_and_save_main(Context&, Arguments args)
     std::string where = mountpoint.value_or(std::string(core::capture_mount_point));
     auto target = nfs_mount ? TRY(core::mount_nfs(*nfs_mount, where, host_ip.value_or("")))
                             : TRY(core::find_and_mount_target(*spec, find_options, fstype.value_or(""), where, options.value_or("")));
-    auto save = [&](std::string const& directory) -> core::Result<void> {
+    auto save = [&](core::DirectoryFd const& directory) -> core::Result<void> {
         TRY(core::save_streams(directory, inputs.streams));
-        return core::write_all(STDOUT_FILENO, core::cat(directory, '\n'), "standard output");
+        return core::write_all(STDOUT_FILENO, core::cat(directory.path(), '\n'), "standard output");
     };
     TRY(core::save_in_dump_directory(target, path.value_or("/var/crash"), host_ip.value_or("127.0.0.1"), ::time(nullptr), save));
     return 0;

@@ -62,6 +62,8 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
             ::_exit(127);
         if (options.stdout_fd >= 0 && ::dup2(options.stdout_fd, STDOUT_FILENO) < 0)
             ::_exit(127);
+        if (options.working_directory_fd >= 0 && ::fchdir(options.working_directory_fd) != 0)
+            ::_exit(127);
         ::signal(SIGPIPE, SIG_DFL);
         ::execvpe(arguments[0], arguments.data(), environment.data());
         int failure = errno;

@@ -25,6 +25,9 @@ struct ProcessStatus {
 struct ProcessOptions {
     int stdin_fd { -1 };  // -1: inherit
     int stdout_fd { -1 }; // -1: inherit
+    // -1: inherit; else the child runs there (fchdir(2)), so that names
+    // relative to a directory held open stay in it.
+    int working_directory_fd { -1 };
     // Extra environment entries (NAME=value) on top of ours.
     std::vector<std::string> environment;
     // 0: wait as long as it runs. Otherwise the child is killed (SIGKILL)

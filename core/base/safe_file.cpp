@@ -8,27 +8,26 @@
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <utility>
 #include <vector>
 
-#ifndef RENAME_NOREPLACE
-#    define RENAME_NOREPLACE (1 << 0)
-#endif
-
 namespace core {
 
-SafeFile::SafeFile(UniqueFd fd, std::string incomplete_path, std::string final_path, Existing existing)
+SafeFile::SafeFile(UniqueFd fd, DirectoryFd directory, std::string name, Existing existing)
     : m_fd(std::move(fd))
-    , m_incomplete_path(std::move(incomplete_path))
-    , m_final_path(std::move(final_path))
+    , m_directory(std::move(directory))
+    , m_name(std::move(name))
+    , m_incomplete_path(m_directory.path_of(cat(m_name, "-incomplete")))
+    , m_final_path(m_directory.path_of(m_name))
     , m_existing(existing)
 {
 }
 
 SafeFile::SafeFile(SafeFile&& other) noexcept
     : m_fd(std::move(other.m_fd))
+    , m_directory(std::move(other.m_directory))
+    , m_name(std::move(other.m_name))
     , m_incomplete_path(std::move(other.m_incomplete_path))
     , m_final_path(std::move(other.m_final_path))
     , m_existing(other.m_existing)
@@ -43,6 +42,8 @@ SafeFile& SafeFile::operator=(SafeFile&& other) noexcept
     if (this != &other) {
         remove_if_unfinished();
         m_fd = std::move(other.m_fd);
+        m_directory = std::move(other.m_directory);
+        m_name = std::move(other.m_name);
         m_incomplete_path = std::move(other.m_incomplete_path);
         m_final_path = std::move(other.m_final_path);
         m_existing = other.m_existing;
@@ -60,53 +61,88 @@ SafeFile::~SafeFile()
 
 void SafeFile::remove_if_unfinished()
 {
-    if (m_leftover == Leftover::Remove && !m_renamed) {
+    if (m_leftover == Leftover::Remove && !m_renamed && m_directory.valid()) {
         m_fd.reset();
-        (void)::unlink(m_incomplete_path.c_str());
+        (void)m_directory.remove_file(cat(m_name, "-incomplete"));
     }
+}
+
+namespace {
+
+Result<void> check_plain_name(std::string const& name)
+{
+    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
+        return Error::invalid(cat("file name '", name, "' is not a plain name"));
+    return {};
+}
+
+} // namespace
+
+Result<SafeFile> SafeFile::create(DirectoryFd const& directory, std::string const& name)
+{
+    TRY(check_plain_name(name));
+    std::string final_path = directory.path_of(name);
+    if (auto existing = directory.entry_status(name)) {
+        if (S_ISLNK(existing->st_mode))
+            return symlink_refused_error(final_path);
+        return Error::with_code(EEXIST, cat(final_path, " already exists; a saved file is never overwritten: move it away or save elsewhere"));
+    }
+    std::string incomplete_name = cat(name, "-incomplete");
+    auto fd = directory.create_file(incomplete_name, O_WRONLY, 0600);
+    if (!fd.ok()) {
+        if (fd.error().errno_code() == EEXIST)
+            return Error::with_code(EEXIST, cat(directory.path_of(incomplete_name), " already exists (left by an interrupted capture?); move it away or save elsewhere"));
+        return std::move(fd).error();
+    }
+    // Exactly 0600 whatever the umask; vfat may refuse, and has no modes.
+    (void)::fchmod(fd->get(), 0600);
+    return SafeFile(std::move(fd).release_value(), TRY(directory.duplicate()), name, Existing::Keep);
 }
 
 Result<SafeFile> SafeFile::create(std::string const& directory, std::string const& name)
 {
-    if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..")
-        return Error::invalid(cat("file name '", name, "' is not a plain name"));
-    std::string final_path = path_join(directory, name);
-    std::string incomplete_path = cat(final_path, "-incomplete");
-    if (path_exists_no_follow(final_path))
-        return Error::with_code(EEXIST, cat(final_path, " already exists; a saved file is never overwritten: move it away or save elsewhere"));
-    int fd = ::open(incomplete_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (errno == EEXIST)
-            return Error::with_code(EEXIST, cat(incomplete_path, " already exists (left by an interrupted capture?); move it away or save elsewhere"));
-        return Error::from_errno(cat("create ", incomplete_path));
-    }
-    UniqueFd owned(fd);
-    // Exactly 0600 whatever the umask; vfat may refuse, and has no modes.
-    (void)::fchmod(owned.get(), 0600);
-    return SafeFile(std::move(owned), std::move(incomplete_path), std::move(final_path), Existing::Keep);
+    return create(TRY(DirectoryFd::open(directory)), name);
 }
 
-Result<SafeFile> SafeFile::create_replacing(std::string const& final_path, mode_t mode, Leftover leftover)
+Result<SafeFile> SafeFile::create_replacing(DirectoryFd const& directory, std::string const& name, mode_t mode, Leftover leftover)
 {
-    std::string incomplete_path = cat(final_path, "-incomplete");
-    auto fd = TRY(open_file(incomplete_path, O_WRONLY | O_CREAT | O_TRUNC, mode));
-    SafeFile file(std::move(fd), std::move(incomplete_path), final_path, Existing::Replace);
+    TRY(check_plain_name(name));
+    std::string incomplete_name = cat(name, "-incomplete");
+    if (auto existing = directory.entry_status(incomplete_name)) {
+        if (S_ISLNK(existing->st_mode))
+            return symlink_refused_error(directory.path_of(incomplete_name));
+        if (!S_ISREG(existing->st_mode))
+            return Error::with_code(EEXIST, cat(directory.path_of(incomplete_name), " is in the way and is not a file; move it away"));
+        TRY(directory.remove_file(incomplete_name));
+    }
+    auto fd = TRY(directory.create_file(incomplete_name, O_WRONLY, mode));
+    SafeFile file(std::move(fd), TRY(directory.duplicate()), name, Existing::Replace);
     file.m_leftover = leftover;
-    // The mode asked for exactly, whatever the umask and a leftover's mode
-    // (the capture initramfs may hold an ssh key).
+    // The mode asked for exactly, whatever the umask (the capture
+    // initramfs may hold an ssh key).
     if (::fchmod(file.fd(), mode) != 0)
         return Error::from_errno(cat("chmod ", file.m_incomplete_path));
     return file;
 }
 
-Result<SafeFile> SafeFile::adopt(std::string const& final_path)
+Result<SafeFile> SafeFile::create_replacing(std::string const& final_path, mode_t mode, Leftover leftover)
 {
-    std::string incomplete_path = cat(final_path, "-incomplete");
-    auto fd = TRY(open_file(incomplete_path, O_RDONLY));
+    return create_replacing(TRY(DirectoryFd::open(parent_directory(final_path))), std::string(base_name(final_path)), mode, leftover);
+}
+
+Result<SafeFile> SafeFile::adopt(DirectoryFd const& directory, std::string const& name)
+{
+    TRY(check_plain_name(name));
+    auto fd = TRY(directory.open_file(cat(name, "-incomplete"), O_RDONLY));
     // A dump holds all of the crashed machine's memory: 0600, as ours.
     if (::fchmod(fd.get(), 0600) != 0)
-        return Error::from_errno(cat("chmod ", incomplete_path));
-    return SafeFile(std::move(fd), std::move(incomplete_path), final_path, Existing::Replace);
+        return Error::from_errno(cat("chmod ", directory.path_of(cat(name, "-incomplete"))));
+    return SafeFile(std::move(fd), TRY(directory.duplicate()), name, Existing::Replace);
+}
+
+Result<SafeFile> SafeFile::adopt(std::string const& final_path)
+{
+    return adopt(TRY(DirectoryFd::open(parent_directory(final_path))), std::string(base_name(final_path)));
 }
 
 Result<void> SafeFile::write(std::span<uint8_t const> bytes)
@@ -149,34 +185,13 @@ Result<void> SafeFile::commit()
         if (::fsync(m_fd.get()) != 0)
             return Error::from_errno(cat("fsync ", m_incomplete_path));
         TRY(m_fd.close_checked(m_incomplete_path));
-        TRY(rename_to_final());
+        // Never replace a file that appeared meanwhile, unless made to.
+        TRY(m_directory.rename(cat(m_name, "-incomplete"), m_name, m_existing == Existing::Replace ? DirectoryFd::Replace::Yes : DirectoryFd::Replace::No));
         m_renamed = true;
     }
     // The new name survives a crash only once its directory is synced.
-    TRY(fsync_directory(parent_directory(m_final_path)));
+    TRY(m_directory.sync());
     m_committed = true;
-    return {};
-}
-
-Result<void> SafeFile::rename_to_final() const
-{
-    if (m_existing == Existing::Replace) {
-        if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
-            return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
-        return {};
-    }
-    // Never replace a file that appeared meanwhile. File systems without
-    // RENAME_NOREPLACE get a check-then-rename, which is enough with one
-    // writer (the capture kernel).
-    if (::syscall(SYS_renameat2, AT_FDCWD, m_incomplete_path.c_str(), AT_FDCWD, m_final_path.c_str(), RENAME_NOREPLACE) == 0)
-        return {};
-    int error = errno;
-    if (error != EINVAL && error != ENOSYS)
-        return Error::from_errno(error, cat("rename ", m_incomplete_path, " to ", m_final_path));
-    if (path_exists_no_follow(m_final_path))
-        return Error::with_code(EEXIST, cat(m_final_path, " appeared while writing; ", m_incomplete_path, " is kept"));
-    if (::rename(m_incomplete_path.c_str(), m_final_path.c_str()) != 0)
-        return Error::from_errno(cat("rename ", m_incomplete_path, " to ", m_final_path));
     return {};
 }
 
@@ -191,6 +206,14 @@ Result<std::string> write_file_safely(std::string const& directory, std::string 
 Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::string_view text)
 {
     return write_file_safely(directory, name, std::span<uint8_t const>(reinterpret_cast<uint8_t const*>(text.data()), text.size()));
+}
+
+Result<std::string> write_file_safely(DirectoryFd const& directory, std::string const& name, std::string_view text)
+{
+    auto file = TRY(SafeFile::create(directory, name));
+    TRY(file.write(text));
+    TRY(file.commit());
+    return file.final_path();
 }
 
 Result<void> write_text_atomically(std::string const& path, std::string_view text, mode_t mode)

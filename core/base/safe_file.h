@@ -7,8 +7,15 @@
 // an interrupted writer leaves an obviously incomplete file, never a
 // truncated one under the real name (unless its writer asked for it to be
 // removed: a half-built file the tool can simply build again).
+//
+// Every name is made relative to the directory's descriptor (DirectoryFd):
+// NAME-incomplete is created O_EXCL | O_NOFOLLOW, renamed and synced in
+// that same directory, so no symbolic link is ever written through, and a
+// directory renamed away meanwhile takes the file along rather than
+// redirecting it.
 #pragma once
 
+#include "core/base/directory_fd.h"
 #include "core/base/error.h"
 #include "core/base/fd.h"
 
@@ -32,19 +39,26 @@ public:
     // <name> or <name>-incomplete already exists (a leftover -incomplete is
     // evidence, kept), creates it mode exactly 0600, and commit() never
     // replaces a <name> that appeared meanwhile.
+    // A link at either name is refused (ELOOP, symlink_refused_error).
+    static Result<SafeFile> create(DirectoryFd const& directory, std::string const& name);
+    // The same in the directory at that path (DirectoryFd::open).
     static Result<SafeFile> create(std::string const& directory, std::string const& name);
-    // final_path-incomplete, truncated if left over, created with `mode`
-    // (less the umask); commit() renames over an existing final_path. For
-    // writers that decided beforehand that replacing is fine (makedumpfile
-    // -f, files the tool itself owns).
+    // final_path-incomplete, replacing a regular file left over there (a
+    // link or anything else there is refused), created with `mode`;
+    // commit() renames over an existing final_path (a link there is
+    // replaced, never followed). For writers that decided beforehand that
+    // replacing is fine (makedumpfile -f, files the tool itself owns).
     enum class Leftover {
         Keep,   // evidence: what was written stays under NAME-incomplete
         Remove, // a file the tool builds again (the capture initramfs)
     };
+    static Result<SafeFile> create_replacing(DirectoryFd const& directory, std::string const& name, mode_t mode = 0600, Leftover leftover = Leftover::Keep);
     static Result<SafeFile> create_replacing(std::string const& final_path, mode_t mode = 0600, Leftover leftover = Leftover::Keep);
-    // final_path-incomplete as another program wrote it (an external
+    // NAME-incomplete as another program wrote it (an external
     // core_collector): set to mode 0600, so that commit() syncs and names
-    // it like a file written here. Replaces an existing final_path.
+    // it like a file written here. Replaces an existing NAME. A link at
+    // NAME-incomplete is refused.
+    static Result<SafeFile> adopt(DirectoryFd const& directory, std::string const& name);
     static Result<SafeFile> adopt(std::string const& final_path);
 
     int fd() const { return m_fd.get(); }
@@ -64,11 +78,12 @@ public:
 
 private:
     enum class Existing { Keep, Replace };
-    SafeFile(UniqueFd fd, std::string incomplete_path, std::string final_path, Existing existing);
-    Result<void> rename_to_final() const;
+    SafeFile(UniqueFd fd, DirectoryFd directory, std::string name, Existing existing);
     void remove_if_unfinished();
 
     UniqueFd m_fd;
+    DirectoryFd m_directory;
+    std::string m_name;
     std::string m_incomplete_path;
     std::string m_final_path;
     Existing m_existing { Existing::Keep };
@@ -81,6 +96,7 @@ private:
 // write, commit. Returns the final path.
 Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::span<uint8_t const> bytes);
 Result<std::string> write_file_safely(std::string const& directory, std::string const& name, std::string_view text);
+Result<std::string> write_file_safely(DirectoryFd const& directory, std::string const& name, std::string_view text);
 
 // SafeFile::create_replacing, write, commit: readers of path see the old
 // text or the new, never half.

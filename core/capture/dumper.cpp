@@ -83,16 +83,25 @@ Result<ProcessStatus> run_hook(std::string_view what, std::string const& program
 // "VMCORE DIR/vmcore-incomplete" as the last two arguments, raw and ssh
 // targets get VMCORE alone with stdout on the device or the stream; -F as
 // kdump start checked it (collector_argv_for).
-Result<void> run_external_collector(CoreCollector const& collector, std::string const& vmcore, std::string const& output, int stdout_fd)
+Result<void> run_external_collector(CoreCollector const& collector, std::string const& vmcore, std::string const& output, int stdout_fd, int output_directory_fd = -1)
 {
     std::vector<std::string> argv = collector_argv_for(collector.argv, stdout_fd >= 0 ? CollectorOutput::Stream : CollectorOutput::File);
     std::string command = join_command_words(argv);
-    argv.push_back(vmcore);
+    // The child may run in the dump directory: a relative input must
+    // still name the same file.
+    argv.push_back(output_directory_fd >= 0 && !vmcore.starts_with('/') ? TRY(real_path(vmcore)) : vmcore);
     ProcessOptions options;
-    if (stdout_fd >= 0)
+    if (stdout_fd >= 0) {
         options.stdout_fd = stdout_fd;
-    else
+    } else if (output_directory_fd >= 0) {
+        // Run in the dump directory, naming the file relative to it: a
+        // path could be redirected by a link planted meanwhile, the
+        // working directory cannot.
+        options.working_directory_fd = output_directory_fd;
+        argv.emplace_back(base_name(output));
+    } else {
         argv.push_back(output);
+    }
     log::notice(cat("core_collector: ", command));
     auto status = TRY(run_process(argv, options));
     if (!status.success())
@@ -199,18 +208,19 @@ CollectorOptions builtin_collector_options(CaptureEnvironment const& environment
     return options;
 }
 
-Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironment const& environment, std::string const& directory, DumpStatus& status)
+Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironment const& environment, DirectoryFd const& directory, DumpStatus& status)
 {
-    std::string final_path = cat(directory, "/vmcore");
+    std::string final_path = directory.path_of("vmcore");
     if (config.core_collector) {
-        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, final_path + "-incomplete", -1));
+        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, final_path + "-incomplete", -1, directory.fd()));
         // The external program wrote the file; make it durable, then give
         // it its name, as the built-in collector does.
-        auto file = TRY(SafeFile::adopt(final_path));
+        auto file = TRY(SafeFile::adopt(directory, "vmcore"));
         return file.commit();
     }
     auto options = builtin_collector_options(environment);
     options.output_path = final_path;
+    options.output_directory = &directory;
     auto report = TRY(collect(options));
     record_collector_report(report, status);
     log::notice(cat("saved ", report.output_path, " (", report.output_bytes, " bytes, ", report.written_pages, " pages written)"));
@@ -349,16 +359,17 @@ void keep_newest_dumps(CaptureEnvironment const& environment, std::string const&
 CaptureOutcome save_on_mounted(KdumpConfig const& config, CaptureEnvironment const& environment, MountedTarget& mounted, std::string const& directory_inside, StatusDraft& draft)
 {
     CaptureOutcome outcome;
-    auto directory = save_in_dump_directory(mounted, directory_inside, environment.host_ip, capture_time(environment), [&](std::string const& path) -> Result<void> {
+    auto directory = save_in_dump_directory(mounted, directory_inside, environment.host_ip, capture_time(environment), [&](DirectoryFd const& dump_directory) -> Result<void> {
+        std::string const& path = dump_directory.path();
         draft.status.directory = path_join(directory_inside.empty() ? std::string("/") : directory_inside, base_name(path));
         keep_newest_dumps(environment, path);
         DumpDestination destination;
         destination.directory = path;
-        destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(path, name, text); };
-        destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, path, draft.status); };
+        destination.save_text = [&](std::string const& name, std::string_view text) { return write_file_safely(dump_directory, name, text); };
+        destination.save_vmcore = [&] { return save_vmcore_to_directory(config, environment, dump_directory, draft.status); };
         destination.file_bytes = [&](std::string const& name) { return local_file_bytes(path_join(path, name)); };
-        destination.reserve_status = [&](DumpStatus const& status) { return reserve_status_file(path, status); };
-        destination.write_status = [&](DumpStatus const& status) { return finish_status_file(path, status); };
+        destination.reserve_status = [&](DumpStatus const& status) { return reserve_status_file(dump_directory, status); };
+        destination.write_status = [&](DumpStatus const& status) { return finish_status_file(dump_directory, status); };
         outcome = save_files(config, environment, destination, draft);
         return {};
     });

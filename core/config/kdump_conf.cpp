@@ -307,6 +307,25 @@ Result<void> parse_ssh(std::string_view value, DumpTarget& target, std::string_v
     return {};
 }
 
+// `path` as every user of it wants it: "//" and "/./" collapsed, no
+// trailing '/', and no ".." (the dumper refuses to climb out of the
+// target, so such a path would pass `kdump show` and fail every capture).
+Result<std::string> normalise_dump_path(std::string_view value, std::string_view file, unsigned line)
+{
+    std::string normalised = value.starts_with('/') ? "/" : "";
+    for (auto component : split(value, '/')) {
+        if (component.empty() || component == ".")
+            continue;
+        if (component == "..")
+            return line_error(file, line, cat("path: '", value, "' contains '..'; write the directory without it, e.g. `path /var/crash` (the dump never leaves its target file system)"));
+        if (!normalised.empty() && !normalised.ends_with('/'))
+            normalised += '/';
+        normalised += component;
+    }
+    // "." (an ssh target's login directory) stays itself.
+    return normalised.empty() ? std::string(".") : normalised;
+}
+
 Result<bool> parse_zero_one(std::string_view key, std::string_view value, std::string_view file, unsigned line)
 {
     if (value == "0")
@@ -386,11 +405,13 @@ Result<void> parse_conf_line(ParseState& state, unsigned line, std::string_view 
         if (key == "default")
             config.warnings.push_back(line_text(file, line, cat("'default' is the old name of failure_action; write `failure_action ", value, "` instead")));
     } else if (key == "path") {
-        config.path = std::string(value);
+        config.path = TRY(normalise_dump_path(value, file, line));
     } else if (key == "core_collector") {
         auto words = split_command_words(value);
         if (!words.ok())
             return line_error(file, line, cat("core_collector: ", words.error().message(), "; close the quote"));
+        if (words.value().empty())
+            return line_error(file, line, "core_collector: no program given; write the command, e.g. `core_collector makedumpfile -l --message-level 7 -d 31`, or remove the line for the built-in collector");
         config.core_collector = CoreCollector { std::string(value), std::move(words).release_value(), line };
     } else if (key == "sshkey") {
         config.sshkey = TRY(parse_absolute_path(key, value, file, line, default_sshkey));

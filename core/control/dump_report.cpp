@@ -403,8 +403,9 @@ void report_dumps_and_space(CapturePlan const& plan, HostPaths const& paths, Fre
     }
 }
 
-void write_rebuilt_raw_status(std::string const& directory, std::string const& device, time_t when, Result<void> const& rebuilt, uint64_t rebuild_ms)
+void write_rebuilt_raw_status(DirectoryFd const& dump_directory, std::string const& device, time_t when, Result<void> const& rebuilt, uint64_t rebuild_ms)
 {
+    std::string const& directory = dump_directory.path();
     DumpStatus status;
     status.time_seconds = when;
     status.target = cat("raw ", device);
@@ -426,7 +427,7 @@ void write_rebuilt_raw_status(std::string const& directory, std::string const& d
         status.panic = panic_line(dmesg.value());
         status.kernel_release = kernel_release_from_dmesg(dmesg.value());
     }
-    if (auto saved = write_file_safely(directory, std::string(dump_status_file_name), format_dump_status(status)); !saved.ok())
+    if (auto saved = write_file_safely(dump_directory, std::string(dump_status_file_name), format_dump_status(status)); !saved.ok())
         log::warn(cat(dump_status_file_name, ": ", saved.error().message()));
 }
 

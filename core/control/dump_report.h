@@ -115,6 +115,6 @@ void report_dumps_and_space(CapturePlan const& plan, HostPaths const& paths, Fre
 // For collect_raw_dump: the status file of a dump rebuilt from a raw
 // device, its outcome from the rebuild (an error leaves vmcore-incomplete:
 // the stream stopped early, or the disk filled).
-void write_rebuilt_raw_status(std::string const& directory, std::string const& device, time_t when, Result<void> const& rebuilt, uint64_t rebuild_ms);
+void write_rebuilt_raw_status(DirectoryFd const& dump_directory, std::string const& device, time_t when, Result<void> const& rebuilt, uint64_t rebuild_ms);
 
 } // namespace core

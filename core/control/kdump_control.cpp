@@ -5,6 +5,7 @@
 #include "arch/host.h"
 
 #include "core/control/dump_report.h"
+#include "core/control/raw_handled.h"
 
 #include "core/system/blkid.h"
 #include "core/config/cmdline.h"
@@ -430,13 +431,16 @@ std::vector<std::string> prepare_crash_settings(std::string const& proc_root)
     return notes;
 }
 
-Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device)
+Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device, std::string const& handled_record_path)
 {
     if (!TRY(raw_device_has_dump(device)))
         return std::string();
+    std::string identity = TRY(raw_stream_identity(device));
+    if (raw_stream_handled(handled_record_path, device, identity))
+        return std::string();
     time_t now = ::time(nullptr);
-    std::string directory = TRY(make_dump_directory("/", config.path, "127.0.0.1", now));
-    std::string output = cat(directory, "/vmcore");
+    auto directory = TRY(make_dump_directory("/", config.path, "127.0.0.1", now));
+    std::string output = directory.path_of("vmcore");
     uint64_t started_ms = monotonic_ms();
     auto rebuilt = [&]() -> Result<void> {
         auto input = TRY(open_file(device, O_RDONLY | O_CLOEXEC));
@@ -445,7 +449,18 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
         return file.commit();
     }();
     write_rebuilt_raw_status(directory, device, now, rebuilt, monotonic_ms() - started_ms);
-    TRY(rebuilt);
+    if (!rebuilt.ok()) {
+        // The stream itself stops early or is damaged (not the disk being
+        // full): rebuilding it again at the next start gives the same
+        // vmcore-incomplete, so it is done once. The header stays, for a
+        // rebuild by hand.
+        int code = rebuilt.error().errno_code();
+        if ((code == ENODATA || code == EINVAL) && path_exists_no_follow(output + "-incomplete")) {
+            TRY(record_raw_stream_handled(handled_record_path, device, identity));
+            return std::move(rebuilt).error().with_context(cat("(rebuilt once, as ", output, "-incomplete; not again at the next start)"));
+        }
+        return std::move(rebuilt).error();
+    }
     TRY(clear_raw_dump_header(device));
     return output;
 }
@@ -462,7 +477,7 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
         report.notes.push_back(TRY(check_ssh_target_at_start(plan.config, *plan.ssh).context(cat(plan.config.file_name, ":", plan.config.target.line, ": ssh ", plan.config.target.value_text()))));
     if (plan.config.target.kind == TargetKind::Raw && plan.target) {
         std::string device = plan.target->host_device;
-        auto rebuilt = collect_raw_dump(plan.config, device);
+        auto rebuilt = collect_raw_dump(plan.config, device, paths.raw_handled_record_path);
         if (!rebuilt.ok())
             report.notes.push_back(cat("the dump waiting on ", device, " could not be rebuilt: ", rebuilt.error().message()));
         else if (!rebuilt.value().empty())
@@ -531,11 +546,11 @@ std::string ArmedStatus::text() const
     return cat(armed ? "Kdump is operational\n" : "Kdump is not operational\n", explanation, "\n");
 }
 
-Result<PropagateReport> propagate(HostPaths const& paths)
+Result<PropagateReport> propagate(HostPaths const& paths, HostKeyTrust const& trust)
 {
     auto settings = TRY(read_kdump_settings(paths.settings_path, IfMissing::UseDefaults));
     auto config = TRY(read_kdump_conf(settings.conf_path, IfMissing::UseDefaults));
-    return propagate_ssh_key(config);
+    return propagate_ssh_key(config, trust);
 }
 
 Result<void> disarm(HostPaths const& paths)

@@ -43,6 +43,8 @@ struct HostPaths {
     std::string program_search_path { "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };
     // The last dump kdump start reported (core/control/dump_report.h).
     std::string reported_record_path { "/var/lib/kdumpbox/reported" };
+    // The raw target's streams rebuilt once, incomplete (core/control/raw_handled.h).
+    std::string raw_handled_record_path { "/var/lib/kdumpbox/raw-handled" };
 };
 
 struct ArmOptions {
@@ -140,7 +142,7 @@ Result<ArmPreview> preview_arm(HostPaths const& paths, ArmOptions const& options
 Result<std::string> default_crashkernel();
 
 // kdump propagate: the ssh target's key and host key (core/ssh_target.h).
-Result<PropagateReport> propagate(HostPaths const& paths);
+Result<PropagateReport> propagate(HostPaths const& paths, HostKeyTrust const& trust);
 
 struct ArmedStatus {
     bool armed { false };
@@ -168,8 +170,12 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
 
 // The raw target's waiting dump, if any: rebuilt into PATH/127.0.0.1-DATE/
 // vmcore on the root file system, and its stream header cleared. Returns
-// the new file's path, or empty when the device holds no dump.
-Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device);
+// the new file's path, or empty when the device holds no dump. A stream
+// that stops early or is damaged is rebuilt once, as vmcore-incomplete
+// (the error says so), and recorded in handled_record_path
+// (core/control/raw_handled.h): empty at the next start, until a new
+// capture writes a new stream.
+Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string const& device, std::string const& handled_record_path);
 
 // The seed's "Prepare for crashdump", changing nothing: a kernel.sysrq
 // that keeps Alt-SysRq-c off the keyboard (kdump test does not need it),

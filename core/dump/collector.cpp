@@ -648,7 +648,7 @@ Result<OutputTarget> open_output(CollectorOptions const& options)
         return target;
     }
     target.final_path = options.output_path;
-    auto& file = target.file.emplace(TRY(create_dump_file(options.output_path, options.overwrite)));
+    auto& file = target.file.emplace(TRY(create_dump_file(options.output_path, options.overwrite, options.output_directory)));
     if (is_flattened(options.format))
         target.sink = TRY(FlattenedSink::create(file.fd(), file.incomplete_path()));
     else
@@ -977,12 +977,22 @@ std::string collector_report_note(CollectorReport const& report)
     return note;
 }
 
-Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite)
+Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite, DirectoryFd const* directory)
 {
-    if (!overwrite && path_exists(output_path))
-        return Error::with_code(EEXIST, cat(output_path, " already exists; remove it or add -f to overwrite it"));
+    auto opened = directory ? directory->duplicate() : DirectoryFd::open(parent_directory(output_path));
+    if (!opened.ok())
+        return std::move(opened).error();
+    std::string name(base_name(output_path));
+    if (auto existing = opened->entry_status(name)) {
+        if (S_ISLNK(existing->st_mode))
+            return symlink_refused_error(output_path);
+        if (!overwrite)
+            return Error::with_code(EEXIST, cat(output_path, " already exists; remove it or add -f to overwrite it"));
+    }
     // 0600: a dump holds all of the crashed machine's memory, secrets too.
-    return SafeFile::create_replacing(output_path, 0600);
+    if (overwrite)
+        return SafeFile::create_replacing(opened.value(), name, 0600);
+    return SafeFile::create(opened.value(), name);
 }
 
 Result<void> rebuild_flattened_file(int input_fd, std::string const& input_name, std::string const& output_path, bool overwrite)

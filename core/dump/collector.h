@@ -38,6 +38,9 @@ struct CollectorOptions {
     // Flattened formats only: write the stream to this fd (a raw target
     // partition) instead; output_path then only names it in messages.
     int output_fd { -1 };
+    // When set (the dumper), output_path's last component is made in this
+    // directory, which the caller holds open; the rest only names it.
+    DirectoryFd const* output_directory { nullptr };
     DumpFormat format { DumpFormat::Kdump };
     Codec codec { Codec::Zstd };
     int dump_level { 0 };
@@ -93,9 +96,14 @@ std::string collector_report_note(CollectorReport const& report);
 // written with the incomplete flag set, and the error says where it is.
 Result<CollectorReport> collect(CollectorOptions const& options);
 
-// DUMPFILE as makedumpfile writes it: refused (EEXIST) if it exists and
-// overwrite (-f) is not set, else a SafeFile that replaces it on commit.
-Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite);
+// DUMPFILE as makedumpfile writes it, in its directory (`directory`, or
+// the one output_path names, whose own links are the user's to follow):
+// refused (EEXIST) if DUMPFILE or DUMPFILE-incomplete exists and overwrite
+// (-f) is not set, else a SafeFile that replaces them. A symbolic link at
+// either name is refused even with -f (ELOOP): -f replaces a file, and a
+// dump written through a link could land anywhere; the user removes the
+// link or names the file it points to.
+Result<SafeFile> create_dump_file(std::string const& output_path, bool overwrite, DirectoryFd const* directory = nullptr);
 
 // makedumpfile -R: the flattened stream on input_fd rebuilt into
 // output_path through create_dump_file, so a stream that stops early

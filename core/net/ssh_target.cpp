@@ -253,7 +253,7 @@ Result<uint64_t> sftp_save_flattened_stream(SftpSession& session, std::string co
     return sink->bytes_written();
 }
 
-Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
+Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config, HostKeyTrust const& trust)
 {
     if (config.target.kind != TargetKind::Ssh)
         return Error::invalid(cat(config.file_name, ": the dump target is not ssh; 'kdump propagate' is for `ssh USER@HOST` targets"));
@@ -293,14 +293,18 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
     std::string recorded;
     std::string propagated(propagated_known_hosts_path);
     auto known = recorded_host_keys(host, config.ssh_port, { std::string(root_known_hosts_path) });
+    std::string server = cat(host, " port ", port);
     if (known.ok()) {
         recorded = known.value();
+        // Root trusts these already; a fingerprint given must still match.
+        if (trust.expected_fingerprint)
+            recorded = TRY(trusted_host_keys(recorded, server, HostKeyTrust { trust.expected_fingerprint, {} }).context(cat("root's ", root_known_hosts_path)));
         report.steps.push_back(cat("host key of ", known_hosts_host_name(host, config.ssh_port), " taken from ", root_known_hosts_path));
     } else {
         std::string scanned_path = propagated + ".scan";
         TRY(make_parent_directories(propagated));
         {
-            auto out = TRY(open_file(scanned_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+            auto out = TRY(open_file(scanned_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
             TRY(run({ "ssh-keyscan", "-p", port, "-t", "rsa,ecdsa", host }, stdout_to(out.get())).context(cat("fetching the host key of ", host)));
         }
         auto scanned = read_text_file(scanned_path);
@@ -311,9 +315,11 @@ Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config)
         recorded = lines_for_host(KnownHosts::parse(scanned.value(), "ssh-keyscan"), host, config.ssh_port, unsupported);
         if (recorded.empty())
             return Error::with_code(ENOENT, cat("ssh-keyscan got no RSA or ECDSA host key from ", host, " port ", port, "; is sshd running there?"));
+        // ssh-keyscan proves nothing: the user's check decides.
+        recorded = TRY(trusted_host_keys(recorded, server, trust));
         auto lines = KnownHosts::parse(recorded, "ssh-keyscan");
         for (auto const& entry : lines.entries())
-            report.steps.push_back(cat("recorded the host key ", entry.key_type_name, " ", ssh_fingerprint_sha256(entry.key_blob), " (check it against the server's ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub)"));
+            report.steps.push_back(cat("recorded the host key ", entry.key_type_name, " ", ssh_fingerprint_sha256(entry.key_blob), trust.expected_fingerprint ? " (the fingerprint given)" : " (confirmed)"));
     }
     // Other hosts' lines stay; this host's are replaced.
     std::string kept;

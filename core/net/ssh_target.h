@@ -16,6 +16,7 @@
 #pragma once
 
 #include "core/base/error.h"
+#include "core/net/host_key_trust.h"
 #include "core/config/capture_image_file.h"
 #include "core/config/kdump_conf.h"
 #include "core/net/network.h"
@@ -83,11 +84,12 @@ struct PropagateReport {
 // the form mbedTLS reads) and refuses an existing key kdumpbox cannot use,
 // records the server's host key in
 // propagated_known_hosts_path (copied from root's known_hosts when it is
-// there, else fetched with ssh-keyscan and its fingerprint printed to be
-// checked), installs the public key with ssh-copy-id (which asks for the
-// password), then logs in with kdumpbox's own SFTP client to prove the
-// capture side will.
-Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config);
+// there, else fetched with ssh-keyscan and trusted only as `trust` says:
+// the fingerprint given, or the user's yes; core/net/host_key_trust.h),
+// installs the public key with ssh-copy-id (which asks for the password),
+// then logs in with kdumpbox's own SFTP client to prove the capture side
+// will. A fingerprint given must also match root's known_hosts.
+Result<PropagateReport> propagate_ssh_key(KdumpConfig const& config, HostKeyTrust const& trust);
 
 // ---- The capture side ----
 

@@ -203,21 +203,24 @@ std::string padded_status(std::string_view text)
 
 } // namespace
 
-Result<std::string> reserve_status_file(std::string const& directory, DumpStatus status)
+Result<std::string> reserve_status_file(DirectoryFd const& directory, DumpStatus status)
 {
     status.outcome = DumpOutcome::Incomplete;
     status.reason = "the save did not finish: the capture kernel stopped before it wrote this file's last version";
-    std::string path = path_join(directory, dump_status_file_name);
-    TRY(write_text_atomically(path, padded_status(format_dump_status(status)), 0600));
-    return path;
+    std::string name(dump_status_file_name);
+    auto file = TRY(SafeFile::create_replacing(directory, name, 0600));
+    TRY(file.write(padded_status(format_dump_status(status))));
+    TRY(file.commit());
+    return file.final_path();
 }
 
-Result<std::string> finish_status_file(std::string const& directory, DumpStatus const& status)
+Result<std::string> finish_status_file(DirectoryFd const& directory, DumpStatus const& status)
 {
-    std::string path = path_join(directory, dump_status_file_name);
+    std::string name(dump_status_file_name);
+    std::string path = directory.path_of(name);
     std::string text = padded_status(format_dump_status(status));
     auto replaced = [&]() -> Result<void> {
-        auto file = TRY(SafeFile::create_replacing(path, 0600, SafeFile::Leftover::Remove));
+        auto file = TRY(SafeFile::create_replacing(directory, name, 0600, SafeFile::Leftover::Remove));
         TRY(file.write(text));
         return file.commit();
     }();
@@ -225,7 +228,7 @@ Result<std::string> finish_status_file(std::string const& directory, DumpStatus 
         return path;
     // Most likely the disk is full: the placeholder's own blocks take the
     // same number of bytes without allocating.
-    auto fd = open_file(path, O_WRONLY | O_CLOEXEC);
+    auto fd = directory.open_file(name, O_WRONLY);
     if (!fd.ok())
         return Error::with_code(replaced.error().errno_code(), cat(replaced.error().message(), "; and the placeholder: ", fd.error().message()));
     if (::pwrite(fd.value().get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) || ::fsync(fd.value().get()) != 0)

@@ -7,6 +7,7 @@
 // (KDUMP_NUM_DUMPS). Pure text in, text out, except the directory walks.
 #pragma once
 
+#include "core/base/directory_fd.h"
 #include "core/base/error.h"
 
 #include <cstdint>
@@ -76,8 +77,8 @@ Result<DumpStatus> parse_dump_status(std::string_view text, std::string_view nam
 // atomically or, when that fails (ENOSPC), rewrites the placeholder's bytes
 // in place. Returns the file's path.
 inline constexpr size_t dump_status_reserved_bytes = 4096;
-Result<std::string> reserve_status_file(std::string const& directory, DumpStatus status);
-Result<std::string> finish_status_file(std::string const& directory, DumpStatus const& status);
+Result<std::string> reserve_status_file(DirectoryFd const& directory, DumpStatus status);
+Result<std::string> finish_status_file(DirectoryFd const& directory, DumpStatus const& status);
 
 // The crash's line in a kernel log: the last "Kernel panic - not syncing",
 // else the last "BUG:"/"Oops"/"sysrq: Trigger a crash" line; the

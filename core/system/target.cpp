@@ -253,68 +253,66 @@ std::string dump_timestamp(time_t when)
     return std::string(text, length);
 }
 
-Result<std::string> make_dump_directory(std::string const& base, std::string const& path, std::string const& host_ip, time_t when)
+Result<DirectoryFd> make_dump_directory(std::string const& base, std::string const& path, std::string const& host_ip, time_t when)
 {
-    struct stat status;
-    if (::stat(base.c_str(), &status) != 0)
-        return Error::from_errno(cat("dump target directory ", base, " (is the target mounted?)"));
-    if (!S_ISDIR(status.st_mode))
-        return Error::with_code(ENOTDIR, cat(base, " is not a directory"));
-
-    std::string relative;
-    for (auto component : split(path, '/')) {
-        if (component.empty() || component == ".")
-            continue;
-        if (component == "..")
-            return Error::invalid(cat("dump path '", path, "' contains '..'; give a path inside the target, such as /var/crash"));
-        relative += cat(relative.empty() ? "" : "/", component);
-    }
     std::string host = host_ip.empty() ? std::string("127.0.0.1") : host_ip;
     if (host.find('/') != std::string::npos || host == "." || host == "..")
         return Error::invalid(cat("host address '", host, "' cannot be part of a directory name"));
+    // The mount point is the dumper's own; everything below it may be
+    // written by others (an NFS export), so no link is followed there and
+    // every name is made relative to a directory held open.
+    auto root = DirectoryFd::open(base);
+    if (!root.ok()) {
+        if (root.error().errno_code() == ENOENT)
+            return Error::from_errno(ENOENT, cat("dump target directory ", base, " (is the target mounted?)"));
+        return std::move(root).error();
+    }
+    auto parent = TRY(root->open_beneath(path, DirectoryFd::Missing::Create, 0755).context(cat("dump path ", path)));
 
-    std::string parent = relative.empty() ? base : path_join(base, relative);
-    TRY(make_directories(parent, 0755));
-
-    std::string stem = path_join(parent, cat(host, '-', dump_timestamp(when)));
+    std::string stem = cat(host, '-', dump_timestamp(when));
     bool colons_refused = false;
     for (int suffix = 0; suffix < 1000; ++suffix) {
         std::string candidate = suffix == 0 ? stem : cat(stem, '-', suffix);
         if (colons_refused)
-            std::replace(candidate.begin() + static_cast<std::ptrdiff_t>(parent.size()), candidate.end(), ':', '-');
-        if (::mkdir(candidate.c_str(), 0700) == 0) {
-            // Exactly 0700 whatever the umask (it may only have cleared bits).
-            (void)::chmod(candidate.c_str(), 0700);
-            TRY(fsync_directory(parent));
-            return candidate;
+            std::replace(candidate.begin(), candidate.end(), ':', '-');
+        auto made = parent.make_directory(candidate, 0700);
+        if (made.ok()) {
+            TRY(parent.sync());
+            return std::move(made).release_value();
         }
-        if (errno == EINVAL && !colons_refused && candidate.find(':', parent.size()) != std::string::npos) {
+        int error = made.error().errno_code();
+        if (error == EINVAL && !colons_refused && candidate.find(':') != std::string::npos) {
             // vfat and CIFS forbid ':' in names: use '-' there, as openSUSE
             // kdump does.
             colons_refused = true;
             --suffix;
             continue;
         }
-        if (errno != EEXIST)
-            return Error::from_errno(cat("create dump directory ", candidate));
+        if (error != EEXIST)
+            return std::move(made).error();
     }
-    return Error::with_code(EEXIST, cat(stem, " and 999 numbered variants exist; clean up old dumps in ", parent));
+    return Error::with_code(EEXIST, cat(parent.path_of(stem), " and 999 numbered variants exist; clean up old dumps in ", parent.path()));
 }
 
 Result<std::string> save_in_dump_directory(MountedTarget& target, std::string const& path, std::string const& host_ip, time_t when,
-    std::function<Result<void>(std::string const& directory)> const& save)
+    std::function<Result<void>(DirectoryFd const& directory)> const& save)
 {
-    auto directory = make_dump_directory(target.mountpoint(), path, host_ip, when);
-    Result<void> saved = directory.ok() ? save(directory.value()) : Result<void>(directory.error());
+    std::string made_path;
+    Result<void> saved = [&]() -> Result<void> {
+        auto directory = TRY(make_dump_directory(target.mountpoint(), path, host_ip, when));
+        made_path = directory.path();
+        return save(directory);
+        // Closed here: an open directory would keep the unmount busy.
+    }();
     // Every file is synced and renamed already: a failed unmount loses nothing.
     if (auto unmounted = target.unmount(); !unmounted.ok())
         log::warn(unmounted.error().message());
     if (!saved.ok())
         return saved.error();
-    return directory;
+    return made_path;
 }
 
-Result<void> save_streams(std::string const& directory, std::span<StreamToSave const> streams)
+Result<void> save_streams(DirectoryFd const& directory, std::span<StreamToSave const> streams)
 {
     uint64_t needed = 0;
     for (auto const& stream : streams) {
@@ -322,8 +320,8 @@ Result<void> save_streams(std::string const& directory, std::span<StreamToSave c
         if (::fstat(stream.fd, &status) == 0 && S_ISREG(status.st_mode))
             needed += static_cast<uint64_t>(status.st_size);
     }
-    if (auto available = free_bytes(directory); available.ok() && *available < needed)
-        log::warn(cat("only ", *available, " bytes free in ", directory, " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
+    if (auto available = free_bytes(directory.path()); available.ok() && *available < needed)
+        log::warn(cat("only ", *available, " bytes free in ", directory.path(), " for ", needed, " bytes of files; saving anyway, a file that does not fit stays as NAME-incomplete"));
     for (auto const& stream : streams) {
         auto file = TRY(SafeFile::create(directory, stream.name));
         uint64_t bytes = TRY(file.write_from(stream.fd, stream.source).context(cat("saving ", stream.source, " (", file.incomplete_path(), " is left)")));

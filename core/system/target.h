@@ -5,6 +5,7 @@
 // "vmcore"), and the raw-partition target's header.
 #pragma once
 
+#include "core/base/directory_fd.h"
 #include "core/base/error.h"
 #include "core/base/fd.h"
 #include "core/base/safe_file.h"
@@ -112,7 +113,10 @@ Result<MountedTarget> find_and_mount_target(DeviceSpec const& spec, FindOptions 
 // reset to the epoch) "-1", "-2", ... is appended: nothing is overwritten.
 // On file systems that refuse ':' in names (vfat, CIFS) every ':' in the
 // new name becomes '-' (127.0.0.1-2024-01-01-12-00-00), as openSUSE does.
-Result<std::string> make_dump_directory(std::string const& base, std::string const& path, std::string const& host_ip, time_t when);
+// Returned open: the files go in relative to it (SafeFile). Below base no
+// symbolic link is followed (DirectoryFd::open_beneath): a link at a
+// component of path, or at the new directory, is refused with ELOOP.
+Result<DirectoryFd> make_dump_directory(std::string const& base, std::string const& path, std::string const& host_ip, time_t when);
 
 // "YYYY-MM-DD-HH:MM:SS" in UTC.
 std::string dump_timestamp(time_t when);
@@ -125,7 +129,7 @@ std::string dump_timestamp(time_t when);
 // is only a warning: every file is synced and renamed by then. Returns the
 // directory, or the first error.
 Result<std::string> save_in_dump_directory(MountedTarget& target, std::string const& path, std::string const& host_ip, time_t when,
-    std::function<Result<void>(std::string const& directory)> const& save);
+    std::function<Result<void>(DirectoryFd const& directory)> const& save);
 
 // --- Writing files safely ----------------------------------------------------------
 
@@ -141,7 +145,7 @@ struct StreamToSave {
 // Saves each stream as directory/NAME through SafeFile (a failure leaves
 // NAME-incomplete and names it), logging each file saved. Warns first when
 // the free space is short of what the regular files among them hold.
-Result<void> save_streams(std::string const& directory, std::span<StreamToSave const> streams);
+Result<void> save_streams(DirectoryFd const& directory, std::span<StreamToSave const> streams);
 
 // Bytes available to an unprivileged writer (statvfs f_bavail * f_frsize).
 Result<uint64_t> free_bytes(std::string const& path);

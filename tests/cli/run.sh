@@ -221,6 +221,19 @@ if [ -x /bin/cp ] || [ -x /usr/bin/cp ]; then
     expect "kdump show: an external collector is run by its host path" 0 '^core_collector /(usr/)?bin/cp --sparse=always$' -- \
         "$bin/kdump" show --settings "$work/host/settings"
 fi
+host_conf 'path /var/../crash'
+expect "kdump show: a path with '..' is refused at its line, with the fix" 1 \
+    "kdump.conf:2: path: '/var/../crash' contains '..'; write the directory without it" -- "$bin/kdump" show --settings "$work/host/settings"
+host_conf 'path /var//crash/'
+expect "kdump show: path is shown normalised" 0 '^path /var/crash$' -- "$bin/kdump" show --settings "$work/host/settings"
+host_conf 'core_collector "  "'
+expect "kdump show: a core_collector of blanks is refused" 1 'kdump.conf:2: core_collector: no program given' -- "$bin/kdump" show --settings "$work/host/settings"
+# kdump propagate's host key: the fingerprint is checked before anything
+# is read or run; without it and without a terminal nothing is trusted.
+expect "kdump propagate: --host-key-fingerprint must be SHA256:..." 1 "host key fingerprint 'MD5:aa:bb' is not SHA256:<43 base64 characters>" -- \
+    "$bin/kdump" propagate --host-key-fingerprint MD5:aa:bb --settings "$work/host/settings"
+expect "kdump propagate: --host-key-fingerprint is for propagate only" 1 '--host-key-fingerprint is for propagate, not show' -- \
+    "$bin/kdump" show --host-key-fingerprint "SHA256:$(printf 'A%.0s' $(seq 43))" --settings "$work/host/settings"
 host_conf ''
 host_settings 'KEXEC_ARGS="-s --bogus"'
 expect "kdump show: an unknown KEXEC_ARGS option is refused by name" 1 "settings:6: KEXEC_ARGS '-s --bogus': unknown option '--bogus'" -- \

@@ -6,9 +6,12 @@
 
 #include "core/dump/dump_output.h"
 #include "core/base/fd.h"
+#include "core/base/fs.h"
 #include "core/control/kdump_control.h"
 #include "core/dump/kdump_format.h"
+#include "core/system/dump_status.h"
 #include "core/system/module_load.h"
+#include "core/system/target.h"
 #include "core/base/process.h"
 #include "core/base/strings.h"
 #include "tests/unit/synthetic_vmcore.h"
@@ -99,19 +102,30 @@ TEST_CASE("load_modules_in_order: no list is no modules; unreadable modules are 
     CHECK(report.value().loaded.empty());
 }
 
+namespace {
+
+// The capture's side of a raw target: a fresh stream written onto device.
+core::CaptureOutcome capture_to_raw(std::string const& device, std::string const& vmcore_path, std::string const& scratch)
+{
+    write_file(device, "");
+    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
+    if (!config.ok())
+        return core::CaptureOutcome { .failure = config.error().message() };
+    core::CaptureEnvironment environment;
+    environment.vmcore_path = vmcore_path;
+    environment.load_order_path = scratch + "/no-load-order";
+    environment.cpu_count = 2;
+    return core::run_capture(config.value(), environment);
+}
+
+} // namespace
+
 TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into a readable dump")
 {
     ScratchDir dir;
     auto vmcore = small_vmcore();
     std::string device = dir.path + "/raw-device";
-    write_file(device, "");
-    auto config = core::parse_kdump_conf(core::cat("raw ", device, "\ndisk_timeout 1\n"), "kdump.conf");
-    REQUIRE(config.ok());
-    core::CaptureEnvironment environment;
-    environment.vmcore_path = vmcore.path();
-    environment.load_order_path = dir.path + "/no-load-order";
-    environment.cpu_count = 2;
-    auto outcome = core::run_capture(config.value(), environment);
+    auto outcome = capture_to_raw(device, vmcore.path(), dir.path);
     INFO(outcome.failure);
     REQUIRE(outcome.saved);
     CHECK(outcome.dump_directory == device);
@@ -121,7 +135,7 @@ TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into 
     auto host_config = core::parse_kdump_conf(core::cat("raw ", device, "\npath ", dir.path, "/crash\n"), "kdump.conf");
     REQUIRE(host_config.ok());
     REQUIRE(::mkdir((dir.path + "/crash").c_str(), 0755) == 0);
-    auto rebuilt = core::collect_raw_dump(host_config.value(), device);
+    auto rebuilt = core::collect_raw_dump(host_config.value(), device, dir.path + "/raw-handled");
     std::string rebuild_error = rebuilt.ok() ? std::string() : rebuilt.error().message();
     INFO(rebuild_error);
     REQUIRE(rebuilt.ok());
@@ -132,7 +146,7 @@ TEST_CASE("run_capture: a raw target gets a flattened stream that rebuilds into 
     std::vector<uint8_t> page(4096);
     REQUIRE(dump.value()->read(0x400000, page).ok());
     CHECK(std::string(reinterpret_cast<char const*>(page.data()), 9) == "some kern");
-    auto again = core::collect_raw_dump(host_config.value(), device);
+    auto again = core::collect_raw_dump(host_config.value(), device, dir.path + "/raw-handled");
     REQUIRE(again.ok());
     CHECK(again.value().empty());
 }
@@ -174,6 +188,51 @@ TEST_CASE("run_capture: a vmcore whose VMCOREINFO was damaged is still saved, at
     std::vector<uint8_t> page(4096);
     REQUIRE(dump.value()->read(0x400000, page).ok());
     CHECK(std::string(reinterpret_cast<char const*>(page.data()), 9) == "some kern");
+}
+
+TEST_CASE("kdump start: a raw stream with no end record is rebuilt once, as vmcore-incomplete, then left alone")
+{
+    ScratchDir dir;
+    auto vmcore = small_vmcore();
+    std::string device = dir.path + "/raw-device";
+    REQUIRE(capture_to_raw(device, vmcore.path(), dir.path).saved);
+    // The capture stopped early: the stream lacks its end record.
+    struct stat device_status;
+    REQUIRE(::stat(device.c_str(), &device_status) == 0);
+    REQUIRE(::truncate(device.c_str(), device_status.st_size - 16) == 0);
+
+    auto host_config = core::parse_kdump_conf(core::cat("raw ", device, "\npath ", dir.path, "/crash\n"), "kdump.conf");
+    REQUIRE(host_config.ok());
+    std::string record = dir.path + "/state/raw-handled";
+    auto first = core::collect_raw_dump(host_config.value(), device, record);
+    REQUIRE_FALSE(first.ok());
+    INFO(first.error().message());
+    CHECK(first.error().message().find("not again at the next start") != std::string::npos);
+    auto dumps = core::list_directory(dir.path + "/crash");
+    REQUIRE(dumps.ok());
+    REQUIRE(dumps.value().size() == 1);
+    std::string directory = dir.path + "/crash/" + dumps.value()[0];
+    CHECK(core::path_exists(directory + "/vmcore-incomplete"));
+    CHECK_FALSE(core::path_exists(directory + "/vmcore"));
+    auto status = core::parse_dump_status(core::read_text_file(directory + "/kdumpbox-status").value_or(""), "status");
+    REQUIRE(status.ok());
+    CHECK(status.value().outcome == core::DumpOutcome::Incomplete);
+    // The stream is still on the device, for a rebuild by hand.
+    CHECK(core::raw_device_has_dump(device).value());
+    CHECK(core::read_text_file(record).value_or("").starts_with(device + " SHA256:"));
+
+    // The next start: nothing new.
+    auto again = core::collect_raw_dump(host_config.value(), device, record);
+    REQUIRE(again.ok());
+    CHECK(again.value().empty());
+    CHECK(core::list_directory(dir.path + "/crash").value().size() == 1);
+
+    // A new capture's stream is a new stream: rebuilt.
+    REQUIRE(capture_to_raw(device, vmcore.path(), dir.path).saved);
+    auto next = core::collect_raw_dump(host_config.value(), device, record);
+    INFO((next.ok() ? next.value() : next.error().message()));
+    REQUIRE(next.ok());
+    CHECK_FALSE(next.value().empty());
 }
 
 TEST_CASE("run_capture: failures are outcomes with a reason, never a crash")

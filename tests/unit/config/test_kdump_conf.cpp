@@ -224,6 +224,7 @@ TEST_CASE("kdump_conf: comments, blanks and quotes")
         "extra_bins /bin/cp \"/opt/my tools/x\" 'y z'\n"
         "final_action halt#no blank before the comment\r\n");
     CHECK(config.path == "/var/crash/dumps");
+
     REQUIRE(config.core_collector.has_value());
     CHECK(config.core_collector->command == "makedumpfile -F -d 31");
     CHECK(config.core_collector->argv.size() == 4);
@@ -238,6 +239,17 @@ TEST_CASE("kdump_conf: comments, blanks and quotes")
     CHECK(inner.core_collector->argv == std::vector<std::string> { "sh", "-c", "makedumpfile -F -d 31 /proc/vmcore | gzip" });
     auto escaped = parse_ok("core_collector cp --sparse=always a\\ b");
     CHECK(escaped.core_collector->argv == std::vector<std::string> { "cp", "--sparse=always", "a b" });
+}
+
+TEST_CASE("kdump_conf: path is normalised as it is read")
+{
+    CHECK(parse_ok("path /var//crash/\n").path == "/var/crash");
+    CHECK(parse_ok("path //var/./crash//dumps/.\n").path == "/var/crash/dumps");
+    CHECK(parse_ok("path /\n").path == "/");
+    CHECK(parse_ok("path dumps//here/\n").path == "dumps/here");
+    CHECK(parse_ok("path ./\n").path == ".");
+    // A name that merely starts with dots is a name.
+    CHECK(parse_ok("path /var/..crash/...\n").path == "/var/..crash/...");
 }
 
 TEST_CASE("kdump_conf: 'default' is failure_action's old name, with a warning")
@@ -264,6 +276,10 @@ TEST_CASE("kdump_conf: errors name the file, the line, the problem and the fix")
         { "frobnicate 1", "/etc/kdump.conf:1: unknown directive 'frobnicate'; remove it" },
         { "\n\npath\n", "/etc/kdump.conf:3: 'path' has no value; write `path VALUE`, or remove the line" },
         { "path \"\"", "/etc/kdump.conf:1: 'path' has no value" },
+        { "path /var/../crash", "/etc/kdump.conf:1: path: '/var/../crash' contains '..'; write the directory without it, e.g. `path /var/crash`" },
+        { "ext4 /dev/sda3\npath ../crash\n", "/etc/kdump.conf:2: path: '../crash' contains '..'" },
+        { "core_collector", "/etc/kdump.conf:1: 'core_collector' has no value" },
+        { "core_collector \"   \"", "/etc/kdump.conf:1: core_collector: no program given; write the command, e.g. `core_collector makedumpfile" },
         { "path /a\n# x\npath /b\n", "/etc/kdump.conf:3: duplicate 'path' (first on line 1); keep only one" },
         { "extra_bins /a\nextra_bins /b\n", "/etc/kdump.conf:2: duplicate 'extra_bins' (first on line 1)" },
         { "default reboot\ndefault halt\n", "/etc/kdump.conf:2: duplicate 'default' (first on line 1)" },

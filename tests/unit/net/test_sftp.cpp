@@ -648,7 +648,20 @@ TEST_CASE("kdump propagate: records the server's host key, installs the key, pro
     // needs no password (it finds the key installed), so this runs unattended.
     config.sshkey = server->path("user_rsa_pem");
 
-    auto report = core::propagate_ssh_key(config);
+    // A fingerprint that is not the server's: refused before anything is
+    // recorded or installed.
+    auto before_refusal = core::read_text_file(recorded);
+    auto mismatch = core::propagate_ssh_key(config, core::HostKeyTrust { std::string("SHA256:") + std::string(43, 'A'), {} });
+    REQUIRE_FALSE(mismatch.ok());
+    CHECK(mismatch.error().message().find("is not SHA256:AAAA") != std::string::npos);
+    CHECK(mismatch.error().message().find(server->host_ecdsa_fingerprint) != std::string::npos);
+    CHECK(core::read_text_file(recorded).ok() == before_refusal.ok());
+    // Asked, and told no.
+    auto declined = core::propagate_ssh_key(config, core::HostKeyTrust { std::nullopt, [](std::vector<std::string> const&) -> core::Result<bool> { return false; } });
+    REQUIRE_FALSE(declined.ok());
+    CHECK(declined.error().message().find("was not trusted; nothing was recorded") != std::string::npos);
+
+    auto report = core::propagate_ssh_key(config, core::HostKeyTrust { server->host_ecdsa_fingerprint, {} });
     REQUIRE_MESSAGE(report.ok(), (report.ok() ? std::string() : report.error().message()));
     std::string steps = core::join(report.value().steps, "\n");
     INFO(steps);
@@ -656,9 +669,10 @@ TEST_CASE("kdump propagate: records the server's host key, installs the key, pro
     CHECK(steps.find(server->host_ecdsa_fingerprint) != std::string::npos);
     auto written = core::read_text_file(recorded);
     REQUIRE(written.ok());
-    // What the capture side will check: both of the server's host keys.
+    // What the capture side will check: the key whose fingerprint was
+    // given, and only that one.
     CHECK(written.value().find(core::trim(core::split(server->host_ecdsa_pub, ' ')[1])) != std::string::npos);
-    CHECK(written.value().find(core::trim(core::split(server->host_rsa_pub, ' ')[1])) != std::string::npos);
+    CHECK(written.value().find(core::trim(core::split(server->host_rsa_pub, ' ')[1])) == std::string::npos);
     auto session = core::connect_ssh_target(config, recorded);
     CHECK_MESSAGE(session.ok(), (session.ok() ? std::string() : session.error().message()));
 }

@@ -8,6 +8,7 @@
 
 #include <doctest.h>
 #include "tests/unit/test_support.h"
+#include <memory>
 #include <string>
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -205,7 +206,9 @@ TEST_CASE("dump status: the placeholder first, the last word even on a full disk
     if (::geteuid() != 0 || ::mount("tmpfs", disk.c_str(), "tmpfs", 0, "size=256k") != 0)
         SKIP_TEST("cannot mount a small tmpfs here (not root?)");
     auto status = full_status();
-    auto reserved = core::reserve_status_file(disk, status);
+    // Held open only until the unmount below.
+    auto disk_directory = std::make_unique<core::DirectoryFd>(core::DirectoryFd::open(disk).value());
+    auto reserved = core::reserve_status_file(*disk_directory, status);
     REQUIRE(reserved.ok());
     auto placeholder = core::parse_dump_status(core::read_text_file(reserved.value()).value(), "placeholder");
     REQUIRE(placeholder.ok());
@@ -222,9 +225,10 @@ TEST_CASE("dump status: the placeholder first, the last word even on a full disk
     }
     status.outcome = core::DumpOutcome::Incomplete;
     status.reason = "vmcore: No space left on device";
-    auto finished = core::finish_status_file(disk, status);
+    auto finished = core::finish_status_file(*disk_directory, status);
     std::string text = core::read_text_file(disk + "/kdumpbox-status").value_or("");
     bool leftover = core::path_exists(disk + "/kdumpbox-status-incomplete");
+    disk_directory.reset();
     ::umount(disk.c_str());
     REQUIRE(finished.ok());
     CHECK(text.size() == core::dump_status_reserved_bytes);

@@ -54,29 +54,29 @@ TEST_CASE("dump directory naming: <base>/<path>/<ip>-<time>, parents made, mode 
     TempDir base;
     auto directory = core::make_dump_directory(base.path, "/var/crash", "127.0.0.1", new_year_noon);
     REQUIRE(directory.ok());
-    CHECK(*directory == base.path + "/var/crash/127.0.0.1-2024-01-01-12:00:00");
-    CHECK(mode_of(*directory) == 0700);
+    CHECK(directory->path() == base.path + "/var/crash/127.0.0.1-2024-01-01-12:00:00");
+    CHECK(mode_of(directory->path()) == 0700);
     CHECK(mode_of(base.path + "/var/crash") == 0755);
 
     auto remote = core::make_dump_directory(base.path, "dumps//nested/", "192.168.1.20", new_year_noon);
     REQUIRE(remote.ok());
-    CHECK(*remote == base.path + "/dumps/nested/192.168.1.20-2024-01-01-12:00:00");
+    CHECK(remote->path() == base.path + "/dumps/nested/192.168.1.20-2024-01-01-12:00:00");
     auto default_host = core::make_dump_directory(base.path, "", "", new_year_noon);
     REQUIRE(default_host.ok());
-    CHECK(*default_host == base.path + "/127.0.0.1-2024-01-01-12:00:00");
+    CHECK(default_host->path() == base.path + "/127.0.0.1-2024-01-01-12:00:00");
 }
 
 TEST_CASE("dump directory collision adds a suffix, never reuses a directory")
 {
     TempDir base;
-    std::string first = core::make_dump_directory(base.path, "/var/crash", "127.0.0.1", new_year_noon).value();
+    std::string first = core::make_dump_directory(base.path, "/var/crash", "127.0.0.1", new_year_noon).value().path();
     REQUIRE(core::write_file_safely(first, "vmcore", std::string_view("first dump")).ok());
     auto second = core::make_dump_directory(base.path, "/var/crash", "127.0.0.1", new_year_noon);
     auto third = core::make_dump_directory(base.path, "/var/crash", "127.0.0.1", new_year_noon);
     REQUIRE(second.ok());
     REQUIRE(third.ok());
-    CHECK(*second == first + "-1");
-    CHECK(*third == first + "-2");
+    CHECK(second->path() == first + "-1");
+    CHECK(third->path() == first + "-2");
     CHECK(contents(first + "/vmcore") == "first dump");
 }
 
@@ -234,7 +234,8 @@ TEST_CASE("mount_target mounts a real ext4 image through a loop device and unmou
         CHECK(target->mountpoint() == mountpoint);
         auto directory = core::make_dump_directory(mountpoint, "/var/crash", "127.0.0.1", new_year_noon);
         REQUIRE(directory.ok());
-        saved = *directory;
+        saved = directory->path();
+        directory = core::DirectoryFd(); // held open, it would keep the file system busy
         REQUIRE(core::write_file_safely(saved, "vmcore-dmesg.txt", std::string_view("dmesg")).ok());
         // Destroyed here: sync and unmount.
     }
@@ -275,14 +276,15 @@ TEST_CASE("save_streams: each stream saved safely; a failure names the -incomple
         { "source.txt", source, file.get() },
         { "kexec-dmesg.log", "standard input", read_end.get() },
     };
-    REQUIRE(core::save_streams(saved, streams).ok());
+    auto saved_directory = core::DirectoryFd::open(saved).value();
+    REQUIRE(core::save_streams(saved_directory, streams).ok());
     CHECK(contents(saved + "/source.txt") == "from a file");
     CHECK(contents(saved + "/kexec-dmesg.log") == "from a pipe");
     CHECK_FALSE(exists(saved + "/source.txt-incomplete"));
 
     // A stream that cannot be read leaves its -incomplete file and says so.
     std::vector<core::StreamToSave> unreadable { { "broken", "a closed descriptor", -1 } };
-    auto failed = core::save_streams(saved, unreadable);
+    auto failed = core::save_streams(saved_directory, unreadable);
     REQUIRE_FALSE(failed.ok());
     CHECK(failed.error().message().find("saving a closed descriptor (" + saved + "/broken-incomplete is left)") == 0);
     CHECK(exists(saved + "/broken-incomplete"));

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(uint8_t const* data, size_t size)
     auto info = core::VmcoreInfo::parse(*text);
     if (!info)
         return 0;
-    auto arch = core::arch::dump_arch_for_elf_machine(memory.header().machine);
+    auto arch = arch::dump_arch_for_elf_machine(memory.header().machine);
     if (!arch)
         return 0;
     auto translator = (*arch)->make_translator(*info, memory);

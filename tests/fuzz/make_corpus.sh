@@ -4,7 +4,7 @@
 # "Seeds"): samples of each format, made with the real tools where there is
 # one (mkfs, sfdisk, pvcreate, ssh-keygen, compressors, the kernel's
 # netlink replies), cut to the bytes the parsers read; and, with a vmcore,
-# the vmcore family through build/fuzz's make_seeds and makedumpfile.
+# the vmcore family through build/fuzz's make_seeds and collector.
 #   tests/fuzz/make_corpus.sh OUTDIR [VMCORE NAME]
 # The committed corpus is this output minimised with libFuzzer's -merge=1
 # (tests/fuzz/README.md says how).
@@ -204,11 +204,15 @@ if [ $# -ge 3 ]; then
     # elf_notes: a byte-order byte, then the ELF head through the notes.
     head_bytes=$(python3 -c "import struct,sys; d=open(sys.argv[1],'rb').read(4096); n=struct.unpack_from('<H',d,56)[0]; o=struct.unpack_from('<Q',d,72)[0]; s=struct.unpack_from('<Q',d,96)[0]; print(o+s)" "$cut")
     { printf '\x00'; head -c "$head_bytes" "$cut"; } | seed elf_notes "$name"
-    # kdump-compressed and flattened forms of the cut vmcore, by makedumpfile.
-    for codec in c l z; do
-        makedumpfile -$codec -d 1 "$cut" "$scratch/$name.$codec" >/dev/null 2>&1 && seed kdump_reader "$name-$codec" < "$scratch/$name.$codec"
+    # kdump-compressed and flattened forms of the cut vmcore, by kdumpbox's
+    # collector (makedumpfile itself wants pages the cut vmcore lacks):
+    # build it with ninja -C build/fuzz kdumpbox.
+    kdumpbox=${KDUMPBOX:-$top/build/fuzz/kdumpbox}
+    for codec in c z; do
+        "$kdumpbox" collector -$codec -d 1 "$cut" "$scratch/$name.$codec" >/dev/null 2>&1
+        seed kdump_reader "$name-$codec" < "$scratch/$name.$codec"
     done
-    makedumpfile -F -c -d 1 "$cut" 2>/dev/null | seed flattened "$name"
-    [ -s "$out/flattened/$name" ] || rm -f "$out/flattened/$name"
+    "$kdumpbox" collector -F -c -d 1 "$cut" > "$scratch/$name.flat" 2>/dev/null
+    seed flattened "$name" < "$scratch/$name.flat"
 fi
 echo "make_corpus: $(find "$out" -type f | wc -l) files, $(du -sh "$out" | cut -f1) in $out" >&2

@@ -126,7 +126,7 @@ int main(int argc, char** argv)
     auto info = core::VmcoreInfo::parse(*text);
     if (!info)
         fail(info.error().message());
-    auto arch = core::arch::dump_arch_for_elf_machine(vmcore.header().machine);
+    auto arch = arch::dump_arch_for_elf_machine(vmcore.header().machine);
     if (!arch)
         fail(arch.error().message());
     RecordingPhysical physical(vmcore);

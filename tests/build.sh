@@ -3,6 +3,8 @@
 # Builds kdumpbox: tests/build.sh release|asan [more...]
 #   release: build/release/kdumpbox, the static musl artifact (zig 0.11)
 #   asan:    build/asan, the system compiler with ASan+UBSan, for tests
+#   fuzz:    build/fuzz, clang-16 with libFuzzer, ASan and UBSan: only the
+#            harnesses of tests/fuzz/ (tests/fuzz/README.md)
 # Fetches and builds the pinned libraries on first use (cached; see
 # subprojects/README.md).
 set -euo pipefail
@@ -11,6 +13,7 @@ cd "$top"
 cache=${KDUMPBOX_CACHE:-$HOME/.cache/kdumpbox}
 
 for flavour in "$@"; do
+    targets=()
     case $flavour in
     release)
         prefix=$(subprojects/deps.sh musl | tail -1)
@@ -21,8 +24,17 @@ for flavour in "$@"; do
         prefix=$(subprojects/deps.sh host | tail -1)
         args=(-Dflavour=dev -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false)
         ;;
+    fuzz)
+        prefix=$(subprojects/deps.sh host | tail -1)
+        # Every core file gets libFuzzer's coverage hooks; a UBSan finding
+        # stops the run like a crash does.
+        args=(-Dflavour=dev -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+            -Dfuzzing=true -Dcpp_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=all')
+        export CC=clang-16 CXX=clang++-16
+        targets=(fuzzers)
+        ;;
     *)
-        echo "tests/build.sh: unknown flavour '$flavour'; use release or asan" >&2
+        echo "tests/build.sh: unknown flavour '$flavour'; use release, asan or fuzz" >&2
         exit 2
         ;;
     esac
@@ -32,5 +44,5 @@ for flavour in "$@"; do
     else
         meson setup "$dir" "${args[@]}" -Ddeps_prefix="$prefix" >&2
     fi
-    ninja -C "$dir" >&2
+    ninja -C "$dir" "${targets[@]}" >&2
 done

@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Sets up and runs every test suite, on both builds:
+# Sets up and runs every test suite, on three builds:
 #   - build/asan (system compiler, ASan+UBSan): unit and CLI suites;
-#   - build/release (the static musl artifact): every suite, VM tests too.
+#   - build/release (the static musl artifact): every suite, VM tests too;
+#   - build/fuzz (clang-16, libFuzzer): the fuzz smoke pass (tests/fuzz/).
 # Ends with one line "N passed, N failed, N skipped" over all suites.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
 bash tests/setup.sh || exit 1
-bash tests/build.sh asan release || { echo "0 passed, 1 failed"; exit 1; }
+bash tests/build.sh asan release fuzz || { echo "0 passed, 1 failed"; exit 1; }
 
 status=0
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 meson test -C build/asan --suite unit --suite cli --print-errorlogs --num-processes 2 || status=1
 meson test -C build/release --print-errorlogs --num-processes 1 || status=1
+meson test -C build/fuzz --suite fuzz --no-rebuild --print-errorlogs || status=1
 
 # Each suite prints "kdumpbox-test-summary: SUITE PASSED FAILED SKIPPED";
 # a test that printed none (it crashed early) counts as one, by its result.
-/usr/bin/python3 - build/asan/meson-logs/testlog.json build/release/meson-logs/testlog.json <<'PY' || status=1
+/usr/bin/python3 - build/asan/meson-logs/testlog.json build/release/meson-logs/testlog.json build/fuzz/meson-logs/testlog.json <<'PY' || status=1
 import json, re, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

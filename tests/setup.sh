@@ -22,6 +22,8 @@ packages=(
     # the real-host tier (tests/realhost/): builds Debian images; lvm2 writes
     # LVM metadata without device-mapper (--driverloaded n)
     debootstrap lvm2
+    # the fuzz build (tests/fuzz/): libFuzzer and the sanitizer runtimes
+    clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
 missing=()

@@ -2,6 +2,8 @@
 #include "tests/unit/test_support.h"
 
 #include "core/base/fd.h"
+#include "core/base/fs.h"
+#include "core/base/strings.h"
 
 #include <fcntl.h>
 
@@ -16,6 +18,22 @@
 #include <zstd.h>
 
 namespace test_support {
+
+// The compiler saw this file by a path relative to the build directory
+// (which holds tests/unit-tests) or by an absolute one.
+std::string source_path(std::string_view relative)
+{
+    std::string file = __FILE__;
+    std::string test_dir = file.substr(0, file.rfind('/'));
+    if (!file.starts_with('/')) {
+        auto exe = core::self_executable_path();
+        REQUIRE(exe.ok());
+        std::string build_dir = exe->substr(0, exe->rfind('/'));
+        build_dir = build_dir.substr(0, build_dir.rfind('/'));
+        test_dir = core::cat(build_dir, "/", test_dir);
+    }
+    return core::cat(test_dir, "/../../", relative);
+}
 
 std::vector<uint8_t> gzip_bytes(std::vector<uint8_t> const& data)
 {

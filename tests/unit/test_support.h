@@ -23,6 +23,10 @@ std::string run_output(std::string const& command);
 // root). A child that dies without reporting gives "FAIL ...".
 std::string run_in_new_network_namespace(std::function<std::string()> const& body);
 
+// A file of the source tree (tests/data/..., tests/fuzz/regressions/...),
+// by its path relative to the repository's top.
+std::string source_path(std::string_view relative);
+
 // A fresh directory under /tmp (mkdtemp with `prefix`), removed with all
 // it holds when destroyed.
 struct ScratchDir {

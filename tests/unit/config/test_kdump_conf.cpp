@@ -5,6 +5,7 @@
 #include "core/base/fd.h"
 #include "core/base/fs.h"
 #include "core/base/strings.h"
+#include "tests/unit/test_support.h"
 
 #include <cstdlib>
 #include <doctest.h>
@@ -14,6 +15,7 @@
 #include <vector>
 
 using namespace core;
+using test_support::source_path;
 
 namespace {
 
@@ -53,22 +55,6 @@ std::string settings_error(std::string_view text)
 }
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
-
-// The repository's source directory: the compiler saw this file by a path
-// relative to the build directory, which holds tests/unit-tests.
-std::string source_path(std::string_view relative)
-{
-    std::string file = __FILE__;
-    std::string test_dir = file.substr(0, file.rfind('/'));
-    if (!file.starts_with('/')) {
-        auto exe = self_executable_path();
-        REQUIRE(exe.ok());
-        std::string build_dir = exe->substr(0, exe->rfind('/'));
-        build_dir = build_dir.substr(0, build_dir.rfind('/'));
-        test_dir = cat(build_dir, "/", test_dir);
-    }
-    return cat(test_dir, "/../../../", relative);
-}
 
 } // namespace
 

@@ -689,7 +689,12 @@ final_action reboot"
 		# An unfiltered dump (slow enough to catch), and the disk pulled
 		# out once the console shows the collector copying: device_del
 		# asks the guest to let go, drive_del cuts the disk at once.
+		# The writer then blocks for good in the kernel's dirty-page
+		# throttling (the removed disk's pages are never written back):
+		# only the collector's budget, 60 s here, ends it.
 		make_disk "$disk" 1400M ext4 "$uuid" kdumpvanish
+		fault_settings="KDUMPBOX_COLLECTOR_TIMEOUT=60"
+		boot_setup=fault_guest_setup
 		copying() { grep -q 'Copying data' "$work/disk-vanishes.log" 2>/dev/null; }
 		pull_disk() {
 			python3 - "$work/qmp.sock" <<-'PY' >"$work/vanished" 2>&1
@@ -715,6 +720,7 @@ core_collector makedumpfile -d 0
 failure_action poweroff
 final_action reboot"
 		boot_qemu_extra=()
+		boot_setup=""
 		kill "$puller" 2>/dev/null
 		wait "$puller" 2>/dev/null
 		grep -q 'device_del' "$work/vanished" 2>/dev/null && ok "disk-vanishes: the disk was pulled mid-dump ($(tr '\n' ' ' <"$work/vanished" | cut -c1-160))" \

@@ -756,8 +756,10 @@ final_action poweroff" "${KDUMPBOX_TIGHT_CRASHKERNEL:-80M}"
 		# the soft mount fails the writes, failure_action runs.
 		vm_require_packages nfs-ganesha nfs-ganesha-vfs
 		nfs_start || continue
+		# (makedumpfile as core_collector writes vmcore-incomplete through
+		# its own vmcore-incomplete-incomplete.)
 		nfs_arriving() {
-			f=$(ls "$nfs_dir"/export/dumps/*/vmcore-incomplete 2>/dev/null | head -1)
+			f=$(ls "$nfs_dir"/export/dumps/*/vmcore-incomplete* 2>/dev/null | head -1)
 			[[ -n $f ]] && (( $(stat -c %s "$f") > 1048576 ))
 		}
 		kill_ganesha() {
@@ -777,7 +779,8 @@ final_action poweroff" "${KDUMPBOX_TIGHT_CRASHKERNEL:-80M}"
 		((cycle_seconds[nfs-killed] < 600)) && ok "nfs-killed: the cycle ended within the soft mount's timeouts (${cycle_seconds[nfs-killed]} s)" \
 			|| fail "nfs-killed: the cycle ended within the soft mount's timeouts" "${cycle_seconds[nfs-killed]} s"
 		dir=$(nfs_dump_dir)
-		[[ -n $dir && -s $nfs_dir/export/dumps/$dir/vmcore-incomplete && ! -e $nfs_dir/export/dumps/$dir/vmcore ]] && ok "nfs-killed: vmcore-incomplete is left, no vmcore" \
+		partial=$(ls "$nfs_dir/export/dumps/$dir"/vmcore-incomplete* 2>/dev/null | head -1)
+		[[ -n $dir && -s $partial && ! -e $nfs_dir/export/dumps/$dir/vmcore ]] && ok "nfs-killed: $(basename "$partial") is left ($(stat -c %s "$partial") bytes), no vmcore" \
 			|| fail "nfs-killed: vmcore-incomplete is left, no vmcore" "$(ls -la "$nfs_dir/export/dumps/$dir" 2>&1)"
 		rm -f "$nfs_dir/killed"
 		;;

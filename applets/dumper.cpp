@@ -5,6 +5,7 @@
 // dump be lost.
 #include "applets/applet.h"
 
+#include "core/base/log.h"
 #include "core/capture/init.h"
 
 #include <optional>
@@ -27,6 +28,7 @@ extern Applet const dumper_applet = {
        kdumpbox dumper [--config FILE] [--no-action]
 
 Reads /etc/kdump.conf, loads the modules listed in /lib/modules/load-order.
+The save runs in a child process: PID 1 survives its faults and reports them.
 A local target (no target line, a file system or raw line) is the one kdump
 start recorded in /etc/kdumpbox/target: it activates the LVM logical volume
 planned in /etc/kdumpbox/lvm if there is one, waits up to disk_timeout for
@@ -54,6 +56,10 @@ namespace {
 
 core::Result<int> dumper_main(Context& context, Arguments args)
 {
+    // As PID 1 the fatal path comes first: nothing below, option parsing
+    // included, may end this process (the kernel would panic).
+    if (context.is_pid1)
+        core::install_pid1_fatal_path(core::PowerAction::Reboot);
     bool help = false, no_action = false; // --no-action: the default outside PID 1, kept for scripts
     std::optional<std::string> config_option;
     core::cli::OptionParser parser;
@@ -61,13 +67,15 @@ core::Result<int> dumper_main(Context& context, Arguments args)
     parser.value(0, "config", "FILE", &config_option, "read this kdump.conf (default /etc/kdump.conf)");
     parser.flag(0, "no-action", &no_action, "do not run final_action/failure_action (always so outside PID 1)");
     auto operands = parser.parse(args);
-    if (help) {
+    if (help && !context.is_pid1) {
         print_help(dumper_applet, parser);
         return 0;
     }
-    // PID 1 must go on whatever its command line says.
+    // PID 1 must go on whatever its command line says (--help included).
     if (!context.is_pid1 && !operands.ok())
         return std::move(operands).error();
+    if (context.is_pid1 && (help || !operands.ok()))
+        core::log::warn(operands.ok() ? std::string("--help is ignored as PID 1: the capture goes on") : operands.error().message() + "; ignored as PID 1: the capture goes on");
     core::DumperOptions options;
     options.config_path = config_option.value_or(std::string(core::default_kdump_conf_path));
     options.is_pid1 = context.is_pid1;

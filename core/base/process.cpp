@@ -58,6 +58,10 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
     }
     if (pid == 0) {
         ::close(report[0]);
+        // A time-limited child leads its own group, so that killing the
+        // group takes whatever it started too.
+        if (options.timeout_ms)
+            ::setpgid(0, 0);
         if (options.stdin_fd >= 0 && ::dup2(options.stdin_fd, STDIN_FILENO) < 0)
             ::_exit(127);
         if (options.stdout_fd >= 0 && ::dup2(options.stdout_fd, STDOUT_FILENO) < 0)
@@ -70,6 +74,9 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
         (void)!::write(report[1], &failure, sizeof failure);
         ::_exit(127);
     }
+    // Both sides set the group: whichever runs first, the kill below finds it.
+    if (options.timeout_ms)
+        ::setpgid(pid, pid);
     ::close(report[1]);
     int exec_errno = 0;
     ssize_t got;
@@ -80,19 +87,26 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
 
     int status = 0;
     bool reaped = false, timed_out = false;
-    // With a time limit: poll until it exits or the limit passes.
+    // With a time limit: poll until it exits or the limit passes, then
+    // kill its group and give it process_kill_grace_ms to go.
     uint64_t deadline = options.timeout_ms ? monotonic_ms() + options.timeout_ms : 0;
-    while (deadline && !reaped && !timed_out) {
+    while (deadline && !reaped) {
         pid_t done = ::waitpid(pid, &status, WNOHANG);
         if (done < 0 && errno != EINTR)
             return Error::from_errno("waiting for " + argv[0]);
         reaped = done == pid;
-        if (!reaped && monotonic_ms() >= deadline) {
-            ::kill(pid, SIGKILL);
+        if (reaped)
+            break;
+        if (monotonic_ms() >= deadline) {
+            if (timed_out)
+                return Error::with_code(ETIMEDOUT, cat(argv[0], " (pid ", pid, ") did not end within ", process_kill_grace_ms / 1000,
+                    " s of being killed after its time ran out; it is stuck in the kernel (a lost disk or server?)"));
+            ::kill(-pid, SIGKILL);
+            ::kill(pid, SIGKILL); // in case it has not made its group yet
             timed_out = true;
-        } else if (!reaped) {
-            ::usleep(20000);
+            deadline = monotonic_ms() + process_kill_grace_ms;
         }
+        ::usleep(20000);
     }
     while (!reaped && ::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)

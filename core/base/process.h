@@ -30,14 +30,21 @@ struct ProcessOptions {
     int working_directory_fd { -1 };
     // Extra environment entries (NAME=value) on top of ours.
     std::vector<std::string> environment;
-    // 0: wait as long as it runs. Otherwise the child is killed (SIGKILL)
-    // after this long, and the status says so (timed_out).
+    // 0: wait as long as it runs. Otherwise the child leads a process
+    // group of its own and the whole group (a hook's own children too) is
+    // killed (SIGKILL) after this long; the status says so (timed_out).
     unsigned timeout_ms { 0 };
 };
 
+// How long run_process waits for a killed child to go: one stuck in the
+// kernel (I/O to a vanished disk) cannot die before that I/O ends, and
+// the caller must go on (its failure action) rather than wait with it.
+inline constexpr unsigned process_kill_grace_ms = 10000;
+
 // Forks and execs argv[0] (searched in PATH when it has no '/'), waits for
 // it. An exec failure (no such program) is an error naming the program, not
-// an exit status.
+// an exit status; so is a timed-out child that does not end within
+// process_kill_grace_ms of its SIGKILL (reap_children collects it later).
 Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessOptions const& options = {});
 
 // Collects every exited child without blocking (PID 1 inherits orphans).

@@ -68,13 +68,19 @@ FindOptions announce_device_wait(DeviceSpec const& spec, unsigned timeout_second
 
 // A hook's exit status feeds kdump-utils' rules: kdump_pre non-zero stops
 // the capture; kdump_post only reports.
-Result<ProcessStatus> run_hook(std::string_view what, std::string const& program, std::vector<std::string> arguments = {})
+// Each run gets KDUMPBOX_HOOK_TIMEOUT; a hook past it is killed with its
+// process group, and the line says which setting to raise.
+Result<ProcessStatus> run_hook(std::string_view what, std::string const& program, unsigned timeout_seconds, std::vector<std::string> arguments = {})
 {
     std::vector<std::string> argv { program };
     argv.insert(argv.end(), arguments.begin(), arguments.end());
     log::notice(cat("running ", what, " ", program));
-    auto status = TRY(run_process(argv));
-    if (!status.success())
+    ProcessOptions options;
+    options.timeout_ms = timeout_seconds * 1000;
+    auto status = TRY(run_process(argv, options).context(cat(what, " (KDUMPBOX_HOOK_TIMEOUT=", timeout_seconds, " s)")));
+    if (status.timed_out)
+        log::error(cat(what, " ", program, " timed out: killed after KDUMPBOX_HOOK_TIMEOUT=", timeout_seconds, " s; raise it in /etc/sysconfig/kdumpbox (then kdump restart)"));
+    else if (!status.success())
         log::warn(cat(what, " ", program, ": ", status.describe()));
     return status;
 }
@@ -83,7 +89,7 @@ Result<ProcessStatus> run_hook(std::string_view what, std::string const& program
 // "VMCORE DIR/vmcore-incomplete" as the last two arguments, raw and ssh
 // targets get VMCORE alone with stdout on the device or the stream; -F as
 // kdump start checked it (collector_argv_for).
-Result<void> run_external_collector(CoreCollector const& collector, std::string const& vmcore, std::string const& output, int stdout_fd, int output_directory_fd = -1)
+Result<void> run_external_collector(CoreCollector const& collector, std::string const& vmcore, std::string const& output, int stdout_fd, unsigned timeout_seconds, int output_directory_fd = -1)
 {
     std::vector<std::string> argv = collector_argv_for(collector.argv, stdout_fd >= 0 ? CollectorOutput::Stream : CollectorOutput::File);
     std::string command = join_command_words(argv);
@@ -91,6 +97,7 @@ Result<void> run_external_collector(CoreCollector const& collector, std::string 
     // still name the same file.
     argv.push_back(output_directory_fd >= 0 && !vmcore.starts_with('/') ? TRY(real_path(vmcore)) : vmcore);
     ProcessOptions options;
+    options.timeout_ms = timeout_seconds * 1000;
     if (stdout_fd >= 0) {
         options.stdout_fd = stdout_fd;
     } else if (output_directory_fd >= 0) {
@@ -103,7 +110,10 @@ Result<void> run_external_collector(CoreCollector const& collector, std::string 
         argv.push_back(output);
     }
     log::notice(cat("core_collector: ", command));
-    auto status = TRY(run_process(argv, options));
+    auto status = TRY(run_process(argv, options).context(cat("core_collector (KDUMPBOX_COLLECTOR_TIMEOUT=", timeout_seconds, " s)")));
+    if (status.timed_out)
+        return Error::with_code(ETIMEDOUT, cat("core_collector '", command, "' timed out: killed after KDUMPBOX_COLLECTOR_TIMEOUT=", timeout_seconds,
+            " s; raise it in /etc/sysconfig/kdumpbox (then kdump restart)"));
     if (!status.success())
         return Error::invalid(cat("core_collector '", command, "' failed: ", status.describe()));
     return {};
@@ -212,7 +222,7 @@ Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironm
 {
     std::string final_path = directory.path_of("vmcore");
     if (config.core_collector) {
-        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, final_path + "-incomplete", -1, directory.fd()));
+        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, final_path + "-incomplete", -1, environment.budgets.collector_seconds, directory.fd()));
         // The external program wrote the file; make it durable, then give
         // it its name, as the built-in collector does.
         auto file = TRY(SafeFile::adopt(directory, "vmcore"));
@@ -231,7 +241,7 @@ Result<void> save_vmcore_to_raw(KdumpConfig const& config, CaptureEnvironment co
 {
     auto fd = TRY(open_file(device, O_WRONLY | O_CLOEXEC));
     if (config.core_collector) {
-        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, device, fd.get()));
+        TRY(run_external_collector(*config.core_collector, environment.vmcore_path, device, fd.get(), environment.budgets.collector_seconds));
     } else {
         auto options = builtin_collector_options(environment);
         options.format = DumpFormat::KdumpFlattened;
@@ -295,9 +305,10 @@ CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& e
     }
 
     if (config.kdump_pre) {
-        auto status = run_hook("kdump_pre", *config.kdump_pre);
+        auto status = run_hook("kdump_pre", *config.kdump_pre, environment.budgets.hook_seconds);
         if (!status.ok() || !status.value().success()) {
-            outcome.failure = status.ok() ? cat("kdump_pre ", *config.kdump_pre, " failed (", status.value().describe(), "); the dump is not saved")
+            outcome.failure = status.ok() ? cat("kdump_pre ", *config.kdump_pre, " failed (", status.value().describe(),
+                                                status.value().timed_out ? cat(": KDUMPBOX_HOOK_TIMEOUT=", environment.budgets.hook_seconds, " s") : std::string(), "); the dump is not saved")
                                           : status.error().message();
             save_status(destination, draft, outcome);
             return outcome;
@@ -311,11 +322,7 @@ CaptureOutcome save_files(KdumpConfig const& config, CaptureEnvironment const& e
     if (!saved.ok())
         outcome.failure = cat("vmcore: ", saved.error().message());
     save_own_log(destination);
-    if (config.kdump_post) {
-        auto status = run_hook("kdump_post", *config.kdump_post, { outcome.saved ? "0" : "1" });
-        if (!status.ok())
-            log::error(status.error().message());
-    }
+    run_kdump_post_once(config, environment, outcome);
     save_status(destination, draft, outcome);
     return outcome;
 }
@@ -548,7 +555,7 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
             // kdump-utils' ssh convention: the command gets VMCORE and
             // writes a flattened stream (makedumpfile -F) to stdout.
             if (config.core_collector)
-                return run_external_collector(*config.core_collector, environment.vmcore_path, where, fd);
+                return run_external_collector(*config.core_collector, environment.vmcore_path, where, fd, environment.budgets.collector_seconds);
             auto options = builtin_collector_options(environment);
             options.format = DumpFormat::KdumpFlattened;
             options.output_fd = fd;
@@ -564,6 +571,27 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
 }
 
 } // namespace
+
+void run_kdump_post_once(KdumpConfig const& config, CaptureEnvironment const& environment, CaptureOutcome& outcome)
+{
+    if (!config.kdump_post || outcome.kdump_post_ran)
+        return;
+    outcome.kdump_post_ran = true;
+    int status_code = outcome.saved ? 0 : outcome.killed_by_signal ? 128 + outcome.killed_by_signal : 1;
+    auto status = run_hook("kdump_post", *config.kdump_post, environment.budgets.hook_seconds, { cat(status_code) });
+    if (!status.ok())
+        log::error(status.error().message());
+}
+
+TimeBudgets read_time_budgets(std::string const& path)
+{
+    auto settings = read_kdump_settings(path, IfMissing::UseDefaults);
+    if (!settings.ok()) {
+        log::warn(cat(settings.error().message(), "; using the default time budgets"));
+        return {};
+    }
+    return settings.value().budgets;
+}
 
 Result<std::string> read_own_kernel_log()
 {

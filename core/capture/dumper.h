@@ -46,6 +46,9 @@ struct CaptureEnvironment {
     std::string rootfs_lvm_volume_path { capture_rootfs_lvm_volume_path };
     // KDUMP_NUM_DUMPS as kdump start recorded it (absent: keep every dump).
     std::string keep_dumps_path { capture_keep_dumps_path };
+    // How long hooks, an external core_collector and an ssh stream may
+    // take (run_dumper reads them from capture_time_budgets_path).
+    TimeBudgets budgets;
     time_t now { 0 }; // 0: time(nullptr)
     unsigned cpu_count { 0 }; // 0: the CPUs online
 };
@@ -54,6 +57,10 @@ struct CaptureOutcome {
     bool saved { false };
     std::string dump_directory; // empty when it was never made
     std::string failure;        // one line, when !saved
+    bool kdump_post_ran { false };
+    // The save process died of this signal (run_save_in_child); 0: it
+    // reported this outcome itself.
+    int killed_by_signal { 0 };
 };
 
 // Never throws and never exits: every failure becomes outcome.failure.
@@ -69,6 +76,16 @@ CaptureOutcome run_capture(KdumpConfig const& config, CaptureEnvironment const& 
 // kdump start recorded it at rootfs_target_path; without that file, the
 // one root= on the capture kernel's command line names.
 CaptureOutcome run_capture_to_rootfs(KdumpConfig const& config, CaptureEnvironment const& environment);
+
+// kdump_post, unless the save ran it (it reached the dump directory and
+// lived): its argument is the status, 0 saved, 1 not, 128+N when the save
+// process died of signal N (as a shell reports it), within
+// KDUMPBOX_HOOK_TIMEOUT. Sets outcome.kdump_post_ran.
+void run_kdump_post_once(KdumpConfig const& config, CaptureEnvironment const& environment, CaptureOutcome& outcome);
+
+// The time budgets kdump start recorded at path (capture_time_budgets_path),
+// the defaults when the file is missing or unreadable (with a warning).
+TimeBudgets read_time_budgets(std::string const& path);
 
 // The capture kernel's own log so far (klogctl), for kexec-dmesg.log.
 Result<std::string> read_own_kernel_log();

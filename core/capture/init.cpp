@@ -5,11 +5,13 @@
 #include "core/base/log.h"
 #include "core/base/process.h"
 #include "core/base/strings.h"
+#include "core/capture/save_process.h"
 
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <cstdlib>
 #include <exception>
 #include <fcntl.h>
 #include <string>
@@ -83,10 +85,19 @@ void mount_early_filesystems()
 void install_pid1_fatal_path(PowerAction action)
 {
     set_pid1_fatal_action(action);
-    g_kmsg_fd = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+    if (g_kmsg_fd < 0)
+        g_kmsg_fd = ::open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+    // Static: the handlers must not need the heap, nor the stack that may
+    // have overflowed.
+    static char signal_stack[pid1_signal_stack_bytes];
+    stack_t alternate {};
+    alternate.ss_sp = signal_stack;
+    alternate.ss_size = sizeof signal_stack;
+    if (::sigaltstack(&alternate, nullptr) != 0)
+        log::error(cat("sigaltstack: ", std::strerror(errno), "; a stack overflow will not reach the fatal path"));
     struct sigaction fatal {};
     fatal.sa_handler = on_fatal_signal;
-    fatal.sa_flags = SA_RESETHAND;
+    fatal.sa_flags = SA_RESETHAND | SA_ONSTACK;
     for (int signal : { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT })
         ::sigaction(signal, &fatal, nullptr);
     struct sigaction power {};
@@ -94,6 +105,15 @@ void install_pid1_fatal_path(PowerAction action)
     for (int signal : { SIGTERM, SIGUSR1, SIGUSR2 })
         ::sigaction(signal, &power, nullptr);
     std::set_terminate([] { fatal_stop("std::terminate"); });
+}
+
+void leave_pid1_fatal_path()
+{
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal : { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGUSR1, SIGUSR2 })
+        ::sigaction(signal, &default_action, nullptr);
+    std::set_terminate([] { std::abort(); });
 }
 
 void set_pid1_fatal_action(PowerAction action)
@@ -190,7 +210,8 @@ void run_final_or_failure_action(KdumpConfig const& config, CaptureEnvironment c
             perform_power_action(PowerAction::Reboot);
             return;
         case FailureAction::DumpToRootfs:
-            outcome = run_capture_to_rootfs(config, environment);
+            outcome = run_save_in_child("dump_to_rootfs", [&] { return run_capture_to_rootfs(config, environment); });
+            run_kdump_post_once(config, environment, outcome);
             if (!outcome.saved) {
                 log::error(cat("dump_to_rootfs failed too: ", outcome.failure));
                 perform_power_action(PowerAction::Reboot);
@@ -229,7 +250,12 @@ int run_dumper(DumperOptions const& options, CaptureEnvironment const& environme
     for (auto const& warning : config.value().warnings)
         log::warn(warning);
     set_pid1_fatal_action(fatal_power_action(config.value().failure_action));
-    auto outcome = run_capture(config.value(), environment);
+    CaptureEnvironment budgeted = environment;
+    if (!options.budgets_path.empty())
+        budgeted.budgets = read_time_budgets(options.budgets_path);
+    // The save in a child: whatever ends it, this process goes on.
+    auto outcome = run_save_in_child("the save", [&] { return run_capture(config.value(), budgeted); });
+    run_kdump_post_once(config.value(), budgeted, outcome);
     if (!options.is_pid1) {
         // Rebooting is PID 1's business in the capture kernel: run by hand
         // (or by mistake on a host) the dumper only reports.
@@ -240,7 +266,7 @@ int run_dumper(DumperOptions const& options, CaptureEnvironment const& environme
         return outcome.saved ? 0 : 1;
     }
     if (options.run_action)
-        run_final_or_failure_action(config.value(), environment, std::move(outcome));
+        run_final_or_failure_action(config.value(), budgeted, std::move(outcome));
     hang_forever();
 }
 

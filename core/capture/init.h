@@ -26,6 +26,13 @@ void mount_early_filesystems();
 void install_pid1_fatal_path(PowerAction action);
 // Changes the action the fatal path takes (once kdump.conf is read).
 void set_pid1_fatal_action(PowerAction action);
+// The handlers run on an alternate stack of this size, so that a stack
+// overflow still reaches them.
+inline constexpr size_t pid1_signal_stack_bytes = 64 * 1024;
+// In a child of PID 1 (the save process): the default dispositions and
+// std::terminate again, so that a fault ends the child, which PID 1 then
+// reports, instead of rebooting the machine from the child.
+void leave_pid1_fatal_path();
 
 // What the fatal path does for a failure_action: halt and poweroff as
 // written, reboot for the rest (a signal handler can start no shell and
@@ -52,10 +59,15 @@ struct DumperOptions {
     std::string config_path { default_kdump_conf_path };
     bool is_pid1 { false };
     bool run_action { true }; // --no-action clears it
+    // The time budgets' file; empty: take CaptureEnvironment::budgets.
+    std::string budgets_path { capture_time_budgets_path };
 };
 // The dumper: as PID 1, the early mounts, /dev/kmsg and the fatal path,
-// then the capture and its action; it never returns. Elsewhere the capture
-// only, and the exit status: 0 saved, 1 not.
+// then the capture in a child process (run_save_in_child), kdump_post with
+// its real status, and the final or failure action; it never returns.
+// Elsewhere the same capture and kdump_post, and the exit status: 0 saved,
+// 1 not. The time budgets come from capture_time_budgets_path unless
+// environment says otherwise (budgets_path empty: environment.budgets).
 int run_dumper(DumperOptions const& options, CaptureEnvironment const& environment = {});
 
 } // namespace core

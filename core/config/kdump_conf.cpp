@@ -650,6 +650,12 @@ Result<void> parse_settings_line(SettingsState& state, unsigned line, std::strin
         if (!words.value().empty() && !words.value().front().starts_with('/'))
             return line_error(file, line, cat(key, ": '", words.value().front(), "' is not an absolute path; write the program's full path (it runs without a shell)"));
         settings.notify_command = std::move(value);
+    } else if (key == "KDUMPBOX_HOOK_TIMEOUT" || key == "KDUMPBOX_COLLECTOR_TIMEOUT") {
+        constexpr uint64_t week_seconds = 7 * 24 * 3600;
+        auto seconds = parse_u64(value, key);
+        if (!seconds.ok() || seconds.value() > week_seconds)
+            return line_error(file, line, cat(key, ": '", value, "' is not a time in seconds; write a number such as 300 (0: no limit, at most ", week_seconds, ")"));
+        (key == "KDUMPBOX_HOOK_TIMEOUT" ? settings.budgets.hook_seconds : settings.budgets.collector_seconds) = static_cast<unsigned>(seconds.value());
     } else if (key == "FADUMP_COMMANDLINE_APPEND") {
         if (!value.empty())
             settings.warnings.push_back(line_text(file, line, "FADUMP_COMMANDLINE_APPEND is ignored: kdumpbox does not do fadump; remove the line"));
@@ -659,7 +665,7 @@ Result<void> parse_settings_line(SettingsState& state, unsigned line, std::strin
     } else if (key == "VMCORE_CREATION_NOTIFICATION") {
         // kdump-utils' default sysconfig sets it; nothing to do with it.
     } else {
-        return line_error(file, line, cat("unknown setting '", key, "'; the settings are KDUMP_KERNELVER, KDUMP_COMMANDLINE, KDUMP_COMMANDLINE_REMOVE, KDUMP_COMMANDLINE_APPEND, KEXEC_ARGS, KDUMP_BOOTDIR, KDUMP_IMG, KDUMP_IMG_EXT, KDUMPBOX_KERNEL, KDUMPBOX_INITRD, KDUMPBOX_CONF, KDUMP_NUM_DUMPS and KDUMPBOX_NOTIFY"));
+        return line_error(file, line, cat("unknown setting '", key, "'; the settings are KDUMP_KERNELVER, KDUMP_COMMANDLINE, KDUMP_COMMANDLINE_REMOVE, KDUMP_COMMANDLINE_APPEND, KEXEC_ARGS, KDUMP_BOOTDIR, KDUMP_IMG, KDUMP_IMG_EXT, KDUMPBOX_KERNEL, KDUMPBOX_INITRD, KDUMPBOX_CONF, KDUMP_NUM_DUMPS, KDUMPBOX_NOTIFY, KDUMPBOX_HOOK_TIMEOUT and KDUMPBOX_COLLECTOR_TIMEOUT"));
     }
     return {};
 }
@@ -892,6 +898,11 @@ Result<KdumpSettings> read_kdump_settings(std::string const& path, IfMissing if_
     return read_config_file<KdumpSettings>(path, if_missing, parse_kdump_settings);
 }
 
+std::string format_time_budgets(TimeBudgets const& budgets)
+{
+    return cat("KDUMPBOX_HOOK_TIMEOUT=", budgets.hook_seconds, "\nKDUMPBOX_COLLECTOR_TIMEOUT=", budgets.collector_seconds, "\n");
+}
+
 std::string format_effective_settings(KdumpSettings const& settings)
 {
     std::string out = cat("# The effective kdumpbox settings", settings.file_name.empty() ? "" : cat(" (", settings.file_name, ")"),
@@ -918,6 +929,8 @@ std::string format_effective_settings(KdumpSettings const& settings)
     variable("KDUMPBOX_CONF", settings.conf_path);
     variable("KDUMP_NUM_DUMPS", cat(settings.num_dumps));
     variable("KDUMPBOX_NOTIFY", settings.notify_command);
+    variable("KDUMPBOX_HOOK_TIMEOUT", cat(settings.budgets.hook_seconds));
+    variable("KDUMPBOX_COLLECTOR_TIMEOUT", cat(settings.budgets.collector_seconds));
     variable("KDUMP_COMMANDLINE", settings.commandline);
     variable("KDUMP_COMMANDLINE_REMOVE", settings.commandline_remove);
     variable("KDUMP_COMMANDLINE_APPEND", settings.commandline_append);

@@ -146,6 +146,23 @@ std::string join_command_words(std::vector<std::string> const& words);
 constexpr std::string_view default_settings_path = "/etc/sysconfig/kdumpbox";
 constexpr std::string_view default_initrd_directory = "/var/lib/kdumpbox";
 
+// The capture side's time budgets, in seconds (0: no limit). When one runs
+// out the child is killed (its process group), the failure recorded and
+// failure_action run. kdump start carries them into the capture initramfs
+// as KEY=value lines at capture_time_budgets_path, which the dumper reads
+// with the same parser.
+struct TimeBudgets {
+    // KDUMPBOX_HOOK_TIMEOUT: each run of kdump_pre and kdump_post.
+    unsigned hook_seconds { 300 };
+    // KDUMPBOX_COLLECTOR_TIMEOUT: an external core_collector, from start to
+    // end, on every target (the producer of an ssh target's stream too);
+    // generous, since a large machine's dump takes hours.
+    unsigned collector_seconds { 21600 };
+};
+inline constexpr std::string_view capture_time_budgets_path = "/etc/kdumpbox/time-budgets";
+// The KEY=value lines for capture_time_budgets_path.
+std::string format_time_budgets(TimeBudgets const& budgets);
+
 struct KdumpSettings {
     std::string file_name;
 
@@ -182,6 +199,7 @@ struct KdumpSettings {
     // kdump.conf's commands, no shell) that `kdump start` runs for each new
     // dump it reports, with the dump directory as its last argument.
     std::string notify_command;
+    TimeBudgets budgets;
 
     // "FILE:LINE: ..." lines for /etc/sysconfig/kdump variables kdumpbox
     // accepts but does not use.

@@ -376,6 +376,15 @@ std::optional<CaptureImageFile> keep_dumps_image_file(KdumpSettings const& setti
     return file;
 }
 
+CaptureImageFile time_budgets_image_file(KdumpSettings const& settings)
+{
+    CaptureImageFile file;
+    file.path = std::string(capture_time_budgets_path);
+    file.data = format_time_budgets(settings.budgets);
+    file.reason = "KDUMPBOX_HOOK_TIMEOUT, KDUMPBOX_COLLECTOR_TIMEOUT: the dumper's time budgets";
+    return file;
+}
+
 void report_dumps_and_space(CapturePlan const& plan, HostPaths const& paths, FreeBytesFunction const& free_space)
 {
     auto places = host_dump_places(plan, paths);

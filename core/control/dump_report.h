@@ -105,6 +105,9 @@ std::optional<std::string> free_space_warning(std::string const& directory, Dump
 // KDUMP_NUM_DUMPS for the capture initramfs (capture_keep_dumps_path);
 // nullopt when it is 0 (keep all).
 std::optional<CaptureImageFile> keep_dumps_image_file(KdumpSettings const& settings);
+// The time budgets for the capture initramfs (capture_time_budgets_path),
+// always written: the dumper's defaults then follow the host's settings.
+CaptureImageFile time_budgets_image_file(KdumpSettings const& settings);
 
 // What `kdump start` does after the crash: report the new dumps
 // (report_new_dumps over host_dump_places), then warn when a target's free

@@ -343,6 +343,7 @@ Result<CapturePlan> plan_capture(HostPaths const& paths, ArmOptions const& optio
         return Error::with_code(ENOENT, cat(modules_dir, " does not exist, but kdump.conf asks for extra_modules; install the modules of ", plan.kernel_release));
     if (auto keep = keep_dumps_image_file(plan.settings))
         spec.extra_files.push_back(*keep);
+    spec.extra_files.push_back(time_budgets_image_file(plan.settings));
     spec.extra_bins = plan.config.extra_bins;
     if (plan.config.kdump_pre)
         spec.hooks.push_back(*plan.config.kdump_pre);

@@ -24,13 +24,23 @@
 #        kernel runs kdumpbox's DHCP client),
 #        nfs (NFS-Ganesha on 127.0.0.1, tests/vm/ganesha.sh; the first
 #        kernel mounts the export so kdump start records its options),
-#        nfs-down (Ganesha stopped once the guest crashes: failure_action).
+#        nfs-down (Ganesha stopped once the guest crashes: failure_action),
+#        fault injection (issue #14, the save in a child of PID 1):
+#        save-dies (the save process faults: PID 1 reports it, kdump_post
+#        gets 139, failure_action), save-oom (the save process takes all
+#        memory: the OOM killer ends it, not PID 1), hook-hangs (kdump_pre
+#        past KDUMPBOX_HOOK_TIMEOUT), collector-crash (an external
+#        core_collector dies of SIGSEGV), disk-vanishes (the target disk is
+#        unplugged mid-dump: QMP device_del and drive_del), nfs-killed
+#        (Ganesha killed mid-dump: the soft mount fails it), tight (a 2 GiB
+#        guest at crashkernel=80M, KDUMPBOX_TIGHT_CRASHKERNEL, the measured floor).
 set -euo pipefail
 
 binary=$(readlink -f "${1:?usage: capture.sh PATH/TO/kdumpbox [CASE...]}")
 shift
 cases=("$@")
-((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external ssh ssh-dhcp ssh-wrong-hostkey ssh-down ssh-killed nfs nfs-down)
+((${#cases[@]})) || cases=(ext4 xfs raw absent small pre-fails external ssh ssh-dhcp ssh-wrong-hostkey ssh-down ssh-killed nfs nfs-down
+	save-dies save-oom hook-hangs collector-crash disk-vanishes nfs-killed tight)
 here=$(cd "$(dirname "$0")" && pwd)
 VM_ME=vm-capture
 . "$here/lib.sh"
@@ -86,6 +96,12 @@ done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs virtio_n
 vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk virtio_net nfsv4
 printf '#!/bin/busybox sh\necho "kdump_pre: exiting 7 on purpose"\nexit 7\n' >"$base/usr/local/bin/pre-fails"
 chmod 0755 "$base/usr/local/bin/pre-fails"
+# The fault cases' programs: a kdump_post that says the status it got, a
+# kdump_pre that hangs, a core_collector that dies of SIGSEGV.
+printf '#!/bin/busybox sh\necho "kdump_post: status $1"\n' >"$base/usr/local/bin/post-says"
+printf '#!/bin/busybox sh\necho "kdump_pre: hanging on purpose"\nsleep 100000\n' >"$base/usr/local/bin/pre-hangs"
+printf '#!/bin/busybox sh\necho "core_collector: dying of SIGSEGV on purpose"\nkill -SEGV $$\n' >"$base/usr/local/bin/collector-segv"
+chmod 0755 "$base/usr/local/bin/post-says" "$base/usr/local/bin/pre-hangs" "$base/usr/local/bin/collector-segv"
 
 # boot NAME DISK KDUMP.CONF [CRASHKERNEL]: one crash cycle; the console goes
 # to $work/NAME.txt.
@@ -197,7 +213,7 @@ nfs_boot() { # CASE [KDUMP.CONF LINES...]: one crash cycle against Ganesha
 path /dumps
 $(printf '%s\n' "$@")"
 	make_disk "$work/$name.img" 16M ext4 "$uuid" kdumpunused
-	boot_setup=nfs_guest_setup
+	boot_setup=${nfs_setup:-nfs_guest_setup}
 	boot_qemu_extra=(-netdev user,id=n0 -device virtio-net-pci,netdev=n0)
 	boot "$name" "$work/$name.img" "$conf"
 	boot_setup=""
@@ -279,6 +295,10 @@ make_disk() { # PATH SIZE FSTYPE UUID LABEL
 	esac
 }
 uuid=8d3f2c1e-7b4a-4e55-9c1d-2a6b0e9f4c31
+# The fault cases' /etc/sysconfig/kdumpbox (time budgets, the capture
+# kernel's command line with KDUMPBOX_FAULT).
+fault_settings=""
+fault_guest_setup() { printf '%s\n' "$fault_settings" >"$1/etc/sysconfig/kdumpbox"; }
 
 for case_name in "${cases[@]}"; do
 	disk=$work/$case_name.img
@@ -614,6 +634,162 @@ final_action poweroff"
 		((cycle_seconds[nfs-down] < 300)) && ok "nfs-down: the cycle ended in bounded time (${cycle_seconds[nfs-down]} s)" \
 			|| fail "nfs-down: the cycle ended in bounded time" "${cycle_seconds[nfs-down]} s"
 		[[ -z $(nfs_dump_dir) ]] && ok "nfs-down: nothing was written on the export" || fail "nfs-down: nothing was written on the export"
+		;;
+	save-dies | save-oom)
+		# KDUMPBOX_FAULT on the capture kernel's command line (init's
+		# environment) makes the save process fault, or take memory until
+		# the OOM killer ends it; PID 1 goes on.
+		fault=segv signal=11 status=139
+		[[ $case_name == save-oom ]] && fault=oom signal=9 status=137
+		make_disk "$disk" 256M ext4 "$uuid" kdumpfault
+		fault_settings="KDUMP_COMMANDLINE='console=ttyS0 KDUMPBOX_FAULT=$fault'"
+		boot_setup=fault_guest_setup
+		boot "$case_name" "$disk" "ext4 UUID=$uuid
+kdump_post /usr/local/bin/post-says
+extra_bins /bin/busybox
+failure_action poweroff
+final_action reboot"
+		boot_setup=""
+		expect_step "$case_name" start 0
+		expect_console "$case_name" "KDUMPBOX_FAULT=$fault: injecting a fault into the save process" "the save process gets the fault"
+		[[ $fault == oom ]] && expect_console "$case_name" 'Out of memory: Killed process [0-9]+ \(init\)' "the OOM killer picks the save process"
+		expect_console "$case_name" "the save \\(process [0-9]+\\) died: killed by signal $signal" "PID 1 says how the save process ended"
+		expect_console "$case_name" "kdump_post: status $status" "kdump_post runs with the real status ($status)"
+		expect_console "$case_name" 'final step: poweroff' "failure_action runs"
+		console_has "$case_name" 'Kernel panic - not syncing: Attempted to kill init' && fail "$case_name: PID 1 did not die" || ok "$case_name: PID 1 did not die"
+		;;
+	hook-hangs | collector-crash)
+		# A kdump_pre that hangs past KDUMPBOX_HOOK_TIMEOUT (5 s here); a
+		# core_collector that dies of SIGSEGV.
+		make_disk "$disk" 256M ext4 "$uuid" kdumphook
+		fault_settings="KDUMPBOX_HOOK_TIMEOUT=5"
+		boot_setup=fault_guest_setup
+		if [[ $case_name == hook-hangs ]]; then line="kdump_pre /usr/local/bin/pre-hangs"; else line="core_collector /usr/local/bin/collector-segv"; fi
+		boot "$case_name" "$disk" "ext4 UUID=$uuid
+$line
+kdump_post /usr/local/bin/post-says
+extra_bins /bin/busybox
+failure_action poweroff
+final_action reboot"
+		boot_setup=""
+		expect_step "$case_name" start 0
+		if [[ $case_name == hook-hangs ]]; then
+			expect_console hook-hangs 'kdump_pre: hanging on purpose' "kdump_pre runs and hangs"
+			expect_console hook-hangs 'kdump_pre /usr/local/bin/pre-hangs timed out: killed after KDUMPBOX_HOOK_TIMEOUT=5 s; raise it in /etc/sysconfig/kdumpbox' "the console names what timed out and the setting to raise"
+		else
+			expect_console collector-crash 'core_collector: dying of SIGSEGV on purpose' "the core_collector runs and dies"
+			expect_console collector-crash "core_collector '.*collector-segv' failed: killed by signal 11" "the console says how the core_collector ended"
+		fi
+		expect_console "$case_name" 'kdump_post: status 1' "kdump_post runs with the failure's status"
+		expect_console "$case_name" 'final step: poweroff' "failure_action runs"
+		((cycle_seconds[$case_name] < 300)) && ok "$case_name: the cycle ended in bounded time (${cycle_seconds[$case_name]} s)" \
+			|| fail "$case_name: the cycle ended in bounded time" "${cycle_seconds[$case_name]} s"
+		;;
+	disk-vanishes)
+		# An unfiltered dump (slow enough to catch), and the disk pulled
+		# out once the console shows the collector copying: device_del
+		# asks the guest to let go, drive_del cuts the disk at once.
+		# The writer then blocks for good in the kernel's dirty-page
+		# throttling (the removed disk's pages are never written back):
+		# only the collector's budget, 60 s here, ends it.
+		make_disk "$disk" 1400M ext4 "$uuid" kdumpvanish
+		fault_settings="KDUMPBOX_COLLECTOR_TIMEOUT=60"
+		boot_setup=fault_guest_setup
+		copying() { grep -q 'Copying data' "$work/disk-vanishes.log" 2>/dev/null; }
+		pull_disk() {
+			python3 - "$work/qmp.sock" <<-'PY' >"$work/vanished" 2>&1
+				import json, socket, sys
+				s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile("rw")
+				def call(cmd, **args):
+				    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n"); f.flush()
+				    while True:
+				        reply = json.loads(f.readline())
+				        if "return" in reply or "error" in reply:
+				            print(cmd, reply); return
+				f.readline(); call("qmp_capabilities")
+				call("device_del", id="vmdev0")
+				call("human-monitor-command", **{"command-line": "drive_del vmdisk0"})
+			PY
+		}
+		rm -f "$work/qmp.sock" "$work/vanished"
+		when_true 3000 0.1 copying pull_disk
+		puller=$!
+		boot_qemu_extra=(-qmp "unix:$work/qmp.sock,server=on,wait=off")
+		boot disk-vanishes "$disk" "ext4 UUID=$uuid
+core_collector makedumpfile -d 0
+failure_action poweroff
+final_action reboot"
+		boot_qemu_extra=()
+		boot_setup=""
+		kill "$puller" 2>/dev/null
+		wait "$puller" 2>/dev/null
+		grep -q 'device_del' "$work/vanished" 2>/dev/null && ok "disk-vanishes: the disk was pulled mid-dump ($(tr '\n' ' ' <"$work/vanished" | cut -c1-160))" \
+			|| fail "disk-vanishes: the disk was pulled mid-dump" "$(cat "$work/vanished" 2>&1)"
+		expect_console disk-vanishes 'the dump was not saved: ' "the console says why the dump was not saved"
+		echo "# disk-vanishes: $(grep -m1 -o 'the dump was not saved: .*' "$work/disk-vanishes.txt" | cut -c1-200)"
+		expect_console disk-vanishes 'final step: poweroff' "failure_action runs"
+		((cycle_seconds[disk-vanishes] < 600)) && ok "disk-vanishes: the cycle ended in bounded time (${cycle_seconds[disk-vanishes]} s)" \
+			|| fail "disk-vanishes: the cycle ended in bounded time" "${cycle_seconds[disk-vanishes]} s"
+		;;
+	tight)
+		# The smallest crashkernel= measured to capture a 2 GiB guest
+		# (tests/vm/sweep.sh; README "Measurements"), with the save in
+		# its own process: the whole ext4 cycle must still pass.
+		make_disk "$disk" 512M ext4 "$uuid" kdumptight
+		KDUMPBOX_VM_MEM=2048 boot tight "$disk" "ext4 UUID=$uuid
+final_action poweroff" "${KDUMPBOX_TIGHT_CRASHKERNEL:-80M}"
+		expect_step tight start 0
+		expect_console tight 'the save \(process [0-9]+\) ended: exit status 0' "the save process ends normally"
+		expect_console tight 'final step: poweroff' "final_action runs"
+		dir=$(dump_dir_of "$disk" /var/crash)
+		if [[ -n $dir ]]; then
+			mkdir -p "$work/tight-files"
+			for f in vmcore vmcore-dmesg.txt kexec-dmesg.log kdumpbox-status; do ext4_get "$disk" "/var/crash/$dir/$f" "$work/tight-files/$f"; done
+			check_dump_files tight "$work/tight-files"
+			rm -rf "$work/tight-files"
+		else
+			fail "tight: a dump directory was created in /var/crash" "$(grep -E 'dumper|kdumpbox|Out of memory' "$work/tight.txt" | tail -10)"
+		fi
+		;;
+	nfs-killed)
+		# Ganesha killed (SIGKILL) once the vmcore has started to arrive:
+		# the soft mount fails the writes, failure_action runs.
+		vm_require_packages nfs-ganesha nfs-ganesha-vfs
+		nfs_start || continue
+		# (makedumpfile as core_collector writes vmcore-incomplete through
+		# its own vmcore-incomplete-incomplete.)
+		nfs_arriving() {
+			f=$(ls "$nfs_dir"/export/dumps/*/vmcore-incomplete* 2>/dev/null | head -1)
+			[[ -n $f ]] && (( $(stat -c %s "$f") > 1048576 ))
+		}
+		kill_ganesha() {
+			kill -KILL "$ganesha_pid" 2>/dev/null
+			echo "killed Ganesha at $(stat -c %s "$f") bytes" >"$nfs_dir/killed"
+		}
+		# The soft mount fails each write-back after its timeouts, but the
+		# writer goes on into the page cache at a crawl (0.3 % of 1 GiB a
+		# minute measured): the collector's budget, 90 s here, ends it.
+		fault_settings="KDUMPBOX_COLLECTOR_TIMEOUT=90"
+		nfs_fault_setup() { nfs_guest_setup "$1"; fault_guest_setup "$1"; }
+		nfs_setup=nfs_fault_setup
+		when_true 3000 0.1 nfs_arriving kill_ganesha
+		killer=$!
+		nfs_boot nfs-killed "core_collector makedumpfile -d 0" "failure_action poweroff" "final_action reboot"
+		nfs_setup=""
+		kill "$killer" 2>/dev/null
+		wait "$killer" 2>/dev/null
+		ganesha_stop
+		[[ -e $nfs_dir/killed ]] && ok "nfs-killed: Ganesha was killed mid-dump ($(cat "$nfs_dir/killed"))" || fail "nfs-killed: Ganesha was killed mid-dump"
+		expect_console nfs-killed 'the dump was not saved: ' "the console says why the dump was not saved"
+		echo "# nfs-killed: $(grep -m1 -o 'the dump was not saved: .*' "$work/nfs-killed.txt" | cut -c1-200)"
+		expect_console nfs-killed 'final step: poweroff' "failure_action runs"
+		((cycle_seconds[nfs-killed] < 600)) && ok "nfs-killed: the cycle ended within the soft mount's timeouts (${cycle_seconds[nfs-killed]} s)" \
+			|| fail "nfs-killed: the cycle ended within the soft mount's timeouts" "${cycle_seconds[nfs-killed]} s"
+		dir=$(nfs_dump_dir)
+		partial=$(ls "$nfs_dir/export/dumps/$dir"/vmcore-incomplete* 2>/dev/null | head -1)
+		[[ -n $dir && -s $partial && ! -e $nfs_dir/export/dumps/$dir/vmcore ]] && ok "nfs-killed: $(basename "$partial") is left ($(stat -c %s "$partial") bytes), no vmcore" \
+			|| fail "nfs-killed: vmcore-incomplete is left, no vmcore" "$(ls -la "$nfs_dir/export/dumps/$dir" 2>&1)"
+		rm -f "$nfs_dir/killed"
 		;;
 	*)
 		fail "known case $case_name"

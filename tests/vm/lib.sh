@@ -490,7 +490,7 @@ vm_run() {
 			esac
 		done
 		cmd+=(-drive "file=$path,format=raw,if=none,id=vmdisk$n$opts"
-			-device "virtio-blk-pci,drive=vmdisk$n${serial:+,serial=$serial}")
+			-device "virtio-blk-pci,drive=vmdisk$n,id=vmdev$n${serial:+,serial=$serial}")
 		n=$((n + 1))
 	done
 	cmd+=("${extra[@]}")

@@ -3,7 +3,10 @@
 
 #include "core/base/clock.h"
 
+#include <cstdio>
 #include <doctest.h>
+#include <string>
+#include <unistd.h>
 
 TEST_CASE("run_process: a time limit kills a child that runs too long")
 {
@@ -21,4 +24,43 @@ TEST_CASE("run_process: a time limit kills a child that runs too long")
     REQUIRE(quick.ok());
     CHECK(quick.value().success());
     CHECK(!quick.value().timed_out);
+}
+
+TEST_CASE("run_process: a time limit kills the child's whole process group")
+{
+    // The child starts a grandchild and waits for it: killing the child
+    // alone would leave the grandchild running.
+    char pid_file[] = "/tmp/kdumpbox-test-pgroup-XXXXXX";
+    int fd = ::mkstemp(pid_file);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    core::ProcessOptions options;
+    options.timeout_ms = 300;
+    auto status = core::run_process({ "sh", "-c", std::string("sleep 30 & echo $! > ") + pid_file + "; wait" }, options);
+    REQUIRE(status.ok());
+    CHECK(status.value().timed_out);
+    FILE* file = ::fopen(pid_file, "r");
+    REQUIRE(file);
+    int grandchild = 0;
+    CHECK(::fscanf(file, "%d", &grandchild) == 1);
+    ::fclose(file);
+    ::unlink(pid_file);
+    REQUIRE(grandchild > 0);
+    // Gone, or a zombie waiting for its new parent to reap it.
+    bool gone = false;
+    for (int i = 0; i < 100 && !gone; ++i) {
+        FILE* stat = ::fopen(("/proc/" + std::to_string(grandchild) + "/stat").c_str(), "r");
+        if (!stat) {
+            gone = true;
+            break;
+        }
+        char state = 0;
+        int ignored_pid = 0;
+        char name[64];
+        gone = ::fscanf(stat, "%d %63s %c", &ignored_pid, name, &state) == 3 && state == 'Z';
+        ::fclose(stat);
+        if (!gone)
+            ::usleep(20000);
+    }
+    CHECK(gone);
 }

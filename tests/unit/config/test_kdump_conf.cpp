@@ -586,6 +586,8 @@ TEST_CASE("sysconfig: errors name the file, the line, the problem and the fix")
     };
     Case const cases[] = {
         { "# x\nKDUMP_FOO=\"1\"\n", "/etc/sysconfig/kdumpbox:2: unknown setting 'KDUMP_FOO'; the settings are KDUMP_KERNELVER," },
+        { "KDUMPBOX_HOOK_TIMEOUT=5m\n", "KDUMPBOX_HOOK_TIMEOUT: '5m' is not a time in seconds; write a number such as 300" },
+        { "KDUMPBOX_COLLECTOR_TIMEOUT=99999999\n", "KDUMPBOX_COLLECTOR_TIMEOUT: '99999999' is not a time in seconds" },
         { "KDUMP_COMMANDLINE_APPEND=\"nr_cpus=$(nproc)\"", "/etc/sysconfig/kdumpbox:1: KDUMP_COMMANDLINE_APPEND: '$' would be expanded by a shell; kdumpbox reads this file without a shell" },
         { "KDUMPBOX_INITRD=/var/lib/kdumpbox/initramfs-`uname -r`.img", "KDUMPBOX_INITRD: '`' would be expanded by a shell" },
         { "KDUMP_KERNELVER=$VERSION", "KDUMP_KERNELVER: '$' would be expanded by a shell" },
@@ -622,7 +624,8 @@ TEST_CASE("sysconfig: the effective settings read back the same")
         "",
         "KDUMP_KERNELVER=6.6\nKDUMP_COMMANDLINE=\"a='b c' d=\\\"e\\\"\"' $x'\nKDUMP_COMMANDLINE_REMOVE=''\n"
         "KDUMP_COMMANDLINE_APPEND=\"it's\"\nKEXEC_ARGS=-s\nKDUMP_BOOTDIR=/b\nKDUMP_IMG=bz\nKDUMP_IMG_EXT=.efi\n"
-        "KDUMPBOX_KERNEL=/k\nKDUMPBOX_INITRD=/i\nKDUMPBOX_CONF=/c\nKDUMP_NUM_DUMPS=3\nKDUMPBOX_NOTIFY='/usr/local/bin/mail-dump --to root'\n",
+        "KDUMPBOX_KERNEL=/k\nKDUMPBOX_INITRD=/i\nKDUMPBOX_CONF=/c\nKDUMP_NUM_DUMPS=3\nKDUMPBOX_NOTIFY='/usr/local/bin/mail-dump --to root'\n"
+        "KDUMPBOX_HOOK_TIMEOUT=30\nKDUMPBOX_COLLECTOR_TIMEOUT=0\n",
     };
     for (auto text : texts) {
         CAPTURE(text);
@@ -646,6 +649,10 @@ TEST_CASE("sysconfig: the effective settings read back the same")
         CHECK(second.conf_path == first.conf_path);
         CHECK(second.num_dumps == first.num_dumps);
         CHECK(second.notify_command == first.notify_command);
+        CHECK(second.budgets.hook_seconds == first.budgets.hook_seconds);
+        CHECK(second.budgets.collector_seconds == first.budgets.collector_seconds);
+        if (!std::string_view(text).empty())
+            CHECK((first.budgets.hook_seconds == 30 && first.budgets.collector_seconds == 0));
         if (!std::string_view(text).empty())
             CHECK((first.num_dumps == 3 && first.notify_command == "/usr/local/bin/mail-dump --to root"));
     }

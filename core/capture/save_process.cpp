@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/capture/save_process.h"
+
+#include "core/base/fd.h"
+#include "core/base/log.h"
+#include "core/base/process.h"
+#include "core/base/strings.h"
+#include "core/capture/init.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace core {
+
+namespace {
+
+constexpr std::string_view outcome_magic = "kdumpbox-outcome";
+// Far more than a path and a one-line reason need; a longer answer is not
+// one the child meant to send.
+constexpr size_t max_outcome_bytes = 64 * 1024;
+
+// The child's report, read to EOF (every copy of the write end closed: the
+// child sent it and ended, or died); more than the cap is refused.
+std::string read_report(int fd, bool& too_long)
+{
+    std::string text;
+    char buffer[4096];
+    too_long = false;
+    for (;;) {
+        ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        if (text.size() + static_cast<size_t>(got) > max_outcome_bytes)
+            too_long = true;
+        else
+            text.append(buffer, static_cast<size_t>(got));
+    }
+    return text;
+}
+
+} // namespace
+
+void inject_save_fault_if_asked()
+{
+    char const* fault = ::getenv("KDUMPBOX_FAULT");
+    if (!fault)
+        return;
+    std::string_view which = fault;
+    log::warn(cat("KDUMPBOX_FAULT=", which, ": injecting a fault into the save process (a test)"));
+    if (which == "segv") {
+        ::raise(SIGSEGV);
+    } else if (which == "abort") {
+        std::abort();
+    } else if (which == "oom") {
+        // Touched page by page, so that the memory is really taken; the
+        // OOM killer must pick this process, never PID 1.
+        size_t chunk_bytes = 16 << 20;
+        for (;;) {
+            auto* chunk = static_cast<volatile char*>(::malloc(chunk_bytes));
+            if (!chunk && chunk_bytes == 4096)
+                std::abort(); // refused rather than killed: still a death PID 1 sees
+            if (!chunk) {
+                chunk_bytes /= 2;
+                continue;
+            }
+            for (size_t offset = 0; offset < chunk_bytes; offset += 4096)
+                chunk[offset] = 1;
+        }
+    }
+}
+
+std::string encode_capture_outcome(CaptureOutcome const& outcome)
+{
+    std::string text(outcome_magic);
+    text += '\0';
+    text += outcome.saved ? '1' : '0';
+    text += '\0';
+    text += outcome.kdump_post_ran ? '1' : '0';
+    text += '\0';
+    text += outcome.dump_directory;
+    text += '\0';
+    text += outcome.failure;
+    text += '\0';
+    return text;
+}
+
+Result<CaptureOutcome> decode_capture_outcome(std::string_view text)
+{
+    std::vector<std::string_view> fields;
+    while (!text.empty()) {
+        size_t end = text.find('\0');
+        if (end == std::string_view::npos)
+            return Error::invalid("the save process's outcome is cut short");
+        fields.push_back(text.substr(0, end));
+        text.remove_prefix(end + 1);
+    }
+    if (fields.size() != 5 || fields[0] != outcome_magic || (fields[1] != "0" && fields[1] != "1") || (fields[2] != "0" && fields[2] != "1"))
+        return Error::invalid("the save process's outcome is not in its format");
+    CaptureOutcome outcome;
+    outcome.saved = fields[1] == "1";
+    outcome.kdump_post_ran = fields[2] == "1";
+    outcome.dump_directory = std::string(fields[3]);
+    outcome.failure = std::string(fields[4]);
+    return outcome;
+}
+
+CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOutcome()> const& save)
+{
+    CaptureOutcome outcome;
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+        outcome.failure = cat("a pipe for ", what, "'s process: ", std::strerror(errno));
+        return outcome;
+    }
+    UniqueFd reader(report[0]);
+    UniqueFd writer(report[1]);
+    ::fflush(nullptr);
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        outcome.failure = cat("fork for ", what, ": ", std::strerror(errno), "; nothing was saved");
+        return outcome;
+    }
+    if (pid == 0) {
+        // The child: its faults must kill it, not reboot the machine.
+        leave_pid1_fatal_path();
+        reader.reset();
+        inject_save_fault_if_asked();
+        std::string text = encode_capture_outcome(save());
+        Result<void> sent = write_all(writer.get(), text, "the save's outcome");
+        ::fflush(nullptr);
+        ::_exit(sent.ok() ? 0 : 2);
+    }
+    writer.reset();
+    bool too_long = false;
+    std::string text = read_report(reader.get(), too_long);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    }
+    ProcessStatus ended;
+    if (status != -1 && WIFEXITED(status)) {
+        ended.exited = true;
+        ended.exit_code = WEXITSTATUS(status);
+    } else if (status != -1 && WIFSIGNALED(status)) {
+        ended.signal = WTERMSIG(status);
+    }
+    auto decoded = too_long ? Result<CaptureOutcome>(Error::invalid("the save process's outcome is too long")) : decode_capture_outcome(text);
+    if (ended.success() && decoded.ok()) {
+        log::notice(cat(what, " (process ", pid, ") ended: ", ended.describe()));
+        return std::move(decoded).value();
+    }
+    std::string how = status == -1 ? cat("could not be waited for (", std::strerror(errno), ")")
+        : ended.exited              ? cat(ended.describe(), " without saying how the save went")
+                                    : ended.describe();
+    if (!ended.exited && ended.signal == SIGKILL)
+        how += " (the OOM killer, when memory ran out: see the kernel log, and raise crashkernel=)";
+    log::error(cat(what, " (process ", pid, ") died: ", how, "; PID 1 goes on"));
+    outcome.killed_by_signal = ended.exited ? 0 : ended.signal;
+    outcome.failure = cat(what, " died (", how, ") before it finished; what it wrote stays as *-incomplete");
+    return outcome;
+}
+
+} // namespace core

@@ -218,6 +218,18 @@ CollectorOptions builtin_collector_options(CaptureEnvironment const& environment
     return options;
 }
 
+// The built-in collector under KDUMPBOX_COLLECTOR_TIMEOUT, as an external
+// one is. It runs in the save process (run_save_in_child), where SIGALRM's
+// default action ends the process even from a killable wait (a pulled
+// disk's dirty pages); PID 1 names the setting. 0 seconds: no alarm.
+Result<CollectorReport> collect_within_budget(CollectorOptions const& options, unsigned budget_seconds)
+{
+    ::alarm(budget_seconds);
+    auto report = collect(options);
+    ::alarm(0);
+    return report;
+}
+
 Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironment const& environment, DirectoryFd const& directory, DumpStatus& status)
 {
     std::string final_path = directory.path_of("vmcore");
@@ -231,7 +243,7 @@ Result<void> save_vmcore_to_directory(KdumpConfig const& config, CaptureEnvironm
     auto options = builtin_collector_options(environment);
     options.output_path = final_path;
     options.output_directory = &directory;
-    auto report = TRY(collect(options));
+    auto report = TRY(collect_within_budget(options, environment.budgets.collector_seconds));
     record_collector_report(report, status);
     log::notice(cat("saved ", report.output_path, " (", report.output_bytes, " bytes, ", report.written_pages, " pages written)"));
     return {};
@@ -247,7 +259,7 @@ Result<void> save_vmcore_to_raw(KdumpConfig const& config, CaptureEnvironment co
         options.format = DumpFormat::KdumpFlattened;
         options.output_path = device;
         options.output_fd = fd.get();
-        auto report = TRY(collect(options));
+        auto report = TRY(collect_within_budget(options, environment.budgets.collector_seconds));
         log::notice(cat("wrote a flattened dump of ", report.output_bytes, " bytes to ", device, "; 'kdump start' on the host rebuilds it"));
     }
     if (::fsync(fd.get()) != 0)
@@ -560,7 +572,7 @@ CaptureOutcome save_over_ssh(KdumpConfig const& config, CaptureEnvironment const
             options.format = DumpFormat::KdumpFlattened;
             options.output_fd = fd;
             options.output_path = where;
-            record_collector_report(TRY(collect(options)), draft.status);
+            record_collector_report(TRY(collect_within_budget(options, environment.budgets.collector_seconds)), draft.status);
             return {};
         };
         auto bytes = TRY(sftp_save_flattened_stream(sftp, directory, "vmcore", produce));

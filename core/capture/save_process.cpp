@@ -165,6 +165,8 @@ CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOut
                                     : ended.describe();
     if (!ended.exited && ended.signal == SIGKILL)
         how += " (the OOM killer, when memory ran out: see the kernel log, and raise crashkernel=)";
+    if (!ended.exited && ended.signal == SIGALRM)
+        how += " (the built-in collector ran past KDUMPBOX_COLLECTOR_TIMEOUT; raise it in /etc/sysconfig/kdumpbox, then kdump restart)";
     log::error(cat(what, " (process ", pid, ") died: ", how, "; PID 1 goes on"));
     outcome.killed_by_signal = ended.exited ? 0 : ended.signal;
     outcome.failure = cat(what, " died (", how, ") before it finished; what it wrote stays as *-incomplete");

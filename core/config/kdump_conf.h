@@ -154,8 +154,9 @@ constexpr std::string_view default_initrd_directory = "/var/lib/kdumpbox";
 struct TimeBudgets {
     // KDUMPBOX_HOOK_TIMEOUT: each run of kdump_pre and kdump_post.
     unsigned hook_seconds { 300 };
-    // KDUMPBOX_COLLECTOR_TIMEOUT: an external core_collector, from start to
-    // end, on every target (the producer of an ssh target's stream too);
+    // KDUMPBOX_COLLECTOR_TIMEOUT: the collector, built-in or an external
+    // core_collector, from start to end, on every target (the producer of
+    // an ssh target's stream too);
     // generous, since a large machine's dump takes hours.
     unsigned collector_seconds { 21600 };
 };

@@ -97,6 +97,20 @@ TEST_CASE("run_save_in_child: a child that dies (abort, terminate, a fault, a si
     CHECK(silent.failure.find("dump_to_rootfs died (exit status 3 without saying how the save went)") == 0);
 }
 
+TEST_CASE("run_save_in_child: the built-in collector's alarm (KDUMPBOX_COLLECTOR_TIMEOUT) ends the save, and the line names the setting")
+{
+    // collect_within_budget arms alarm(); its default action ends the save
+    // process even from a wait the collector cannot leave by itself.
+    auto timed_out = core::run_save_in_child("the save", []() -> core::CaptureOutcome {
+        ::alarm(1);
+        for (;;)
+            ::pause();
+    });
+    CHECK_FALSE(timed_out.saved);
+    CHECK(timed_out.killed_by_signal == SIGALRM);
+    CHECK(timed_out.failure.find("KDUMPBOX_COLLECTOR_TIMEOUT") != std::string::npos);
+}
+
 TEST_CASE("the save's outcome: encoded and decoded, bad text refused")
 {
     core::CaptureOutcome outcome;

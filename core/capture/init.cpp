@@ -210,7 +210,8 @@ void run_final_or_failure_action(KdumpConfig const& config, CaptureEnvironment c
             perform_power_action(PowerAction::Reboot);
             return;
         case FailureAction::DumpToRootfs:
-            outcome = run_save_in_child("dump_to_rootfs", [&] { return run_capture_to_rootfs(config, environment); });
+            outcome = run_save_in_child("dump_to_rootfs", [&] { return run_capture_to_rootfs(config, environment); },
+                save_deadline_seconds(environment.budgets, config.disk_timeout_seconds));
             run_kdump_post_once(config, environment, outcome);
             if (!outcome.saved) {
                 log::error(cat("dump_to_rootfs failed too: ", outcome.failure));
@@ -254,7 +255,10 @@ int run_dumper(DumperOptions const& options, CaptureEnvironment const& environme
     if (!options.budgets_path.empty())
         budgeted.budgets = read_time_budgets(options.budgets_path);
     // The save in a child: whatever ends it, this process goes on.
-    auto outcome = run_save_in_child("the save", [&] { return run_capture(config.value(), budgeted); });
+    auto outcome = run_save_in_child("the save", [&] { return run_capture(config.value(), budgeted); },
+        save_deadline_seconds(budgeted.budgets, config.value().disk_timeout_seconds));
+    if (!outcome.saved && options.is_pid1)
+        detach_leftover_mounts(budgeted.mount_point);
     run_kdump_post_once(config.value(), budgeted, outcome);
     if (!options.is_pid1) {
         // Rebooting is PID 1's business in the capture kernel: run by hand

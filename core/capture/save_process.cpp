@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/capture/save_process.h"
 
+#include "core/base/clock.h"
 #include "core/base/fd.h"
 #include "core/base/log.h"
 #include "core/base/process.h"
 #include "core/base/strings.h"
 #include "core/capture/init.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,13 +30,26 @@ constexpr std::string_view outcome_magic = "kdumpbox-outcome";
 constexpr size_t max_outcome_bytes = 64 * 1024;
 
 // The child's report, read to EOF (every copy of the write end closed: the
-// child sent it and ended, or died); more than the cap is refused.
-std::string read_report(int fd, bool& too_long)
+// child sent it and ended, or died); more than the cap is refused. False
+// when deadline_ms (0: none) passed first.
+bool read_report(int fd, std::string& text, bool& too_long, uint64_t deadline_ms)
 {
-    std::string text;
     char buffer[4096];
     too_long = false;
     for (;;) {
+        int wait_ms = -1;
+        if (deadline_ms) {
+            uint64_t now = monotonic_ms();
+            if (now >= deadline_ms)
+                return false;
+            wait_ms = static_cast<int>(std::min<uint64_t>(deadline_ms - now, 60'000));
+        }
+        struct pollfd ready { fd, POLLIN, 0 };
+        int polled = ::poll(&ready, 1, wait_ms);
+        if (polled < 0 && errno != EINTR)
+            break;
+        if (polled <= 0)
+            continue;
         ssize_t got = ::read(fd, buffer, sizeof buffer);
         if (got < 0 && errno == EINTR)
             continue;
@@ -43,7 +60,25 @@ std::string read_report(int fd, bool& too_long)
         else
             text.append(buffer, static_cast<size_t>(got));
     }
-    return text;
+    return true;
+}
+
+// waitpid for at most grace_ms; false if the child is still there.
+bool wait_for_child(pid_t pid, int& status, uint64_t grace_ms)
+{
+    uint64_t give_up_ms = monotonic_ms() + grace_ms;
+    for (;;) {
+        pid_t got = ::waitpid(pid, &status, WNOHANG);
+        if (got == pid)
+            return true;
+        if (got < 0 && errno != EINTR) {
+            status = -1;
+            return true;
+        }
+        if (monotonic_ms() >= give_up_ms)
+            return false;
+        ::usleep(50'000);
+    }
 }
 
 } // namespace
@@ -112,7 +147,24 @@ Result<CaptureOutcome> decode_capture_outcome(std::string_view text)
     return outcome;
 }
 
-CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOutcome()> const& save)
+unsigned save_deadline_seconds(TimeBudgets const& budgets, unsigned disk_timeout_seconds)
+{
+    if (budgets.collector_seconds == 0)
+        return 0;
+    return budgets.collector_seconds + 2 * budgets.hook_seconds + disk_timeout_seconds + 15 * 60;
+}
+
+void detach_leftover_mounts(std::string const& mount_point)
+{
+    // Stacked mounts come off one at a time; EINVAL: nothing (more) there.
+    for (int layer = 0; layer < 16; ++layer) {
+        if (::umount2(mount_point.c_str(), MNT_DETACH) != 0)
+            return;
+        log::warn(cat("detached ", mount_point, ", left mounted by a save that did not finish"));
+    }
+}
+
+CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOutcome()> const& save, unsigned deadline_seconds)
 {
     CaptureOutcome outcome;
     int report[2];
@@ -140,8 +192,19 @@ CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOut
     }
     writer.reset();
     bool too_long = false;
-    std::string text = read_report(reader.get(), too_long);
+    std::string text;
+    uint64_t deadline_ms = deadline_seconds ? monotonic_ms() + uint64_t { deadline_seconds } * 1000 : 0;
     int status = 0;
+    if (!read_report(reader.get(), text, too_long, deadline_ms)) {
+        ::kill(pid, SIGKILL);
+        bool gone = wait_for_child(pid, status, process_kill_grace_ms);
+        log::error(cat(what, " (process ", pid, ") ran past its deadline of ", deadline_seconds,
+            " s (KDUMPBOX_COLLECTOR_TIMEOUT, twice KDUMPBOX_HOOK_TIMEOUT, disk_timeout and 15 min) and was killed",
+            gone ? "" : "; it does not die (stuck in I/O) and is left behind", "; PID 1 goes on"));
+        outcome.killed_by_signal = SIGKILL;
+        outcome.failure = cat(what, " ran past its deadline of ", deadline_seconds, " s; what it wrote stays as *-incomplete");
+        return outcome;
+    }
     while (::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             status = -1;

@@ -20,7 +20,21 @@ namespace core {
 // the log either way. `what` names the save in that line ("the save").
 // The child runs with the default signal dispositions (leave_pid1_fatal_path):
 // its faults kill it, they never reboot the machine.
-CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOutcome()> const& save);
+// With deadline_seconds (0: none), a child still running then is killed
+// (SIGKILL) and waited for another 10 s at most: one stuck where no signal
+// reaches it (uninterruptible I/O to a lost disk) is left behind, reaped
+// later, and the outcome says the deadline passed.
+CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOutcome()> const& save, unsigned deadline_seconds = 0);
+
+// The whole save's deadline from the budgets: the collector's, both hooks',
+// the wait for the target and 15 minutes for the rest (mounting, dmesg,
+// the status and log files). 0 when the collector has no budget.
+unsigned save_deadline_seconds(TimeBudgets const& budgets, unsigned disk_timeout_seconds);
+
+// A save that did not finish may leave the target mounted at mount_point
+// (the child shares PID 1's mounts): detached, so that dump_to_rootfs can
+// mount there. Nothing mounted: nothing done.
+void detach_leftover_mounts(std::string const& mount_point);
 
 // Fault injection for the VM tests (tests/vm/capture.sh): KDUMPBOX_FAULT
 // in the environment (PID 1 gets it from the capture kernel's command

@@ -440,7 +440,10 @@ Result<std::string> collect_raw_dump(KdumpConfig const& config, std::string cons
     if (raw_stream_handled(handled_record_path, device, identity))
         return std::string();
     time_t now = ::time(nullptr);
-    auto directory = TRY(make_dump_directory("/", config.path, "127.0.0.1", now));
+    // On the host, links in path are the admin's own (/var/crash ->
+    // /srv/crash): resolved first, as for a local target.
+    std::string resolved_path = TRY(resolve_path_through_ancestors(config.path));
+    auto directory = TRY(make_dump_directory("/", resolved_path, "127.0.0.1", now));
     std::string output = directory.path_of("vmcore");
     uint64_t started_ms = monotonic_ms();
     auto rebuilt = [&]() -> Result<void> {

@@ -97,8 +97,12 @@ void warn_damaged_vmcoreinfo(DumpInput const& input, std::string const& path)
     if (!input.vmcoreinfo_text)
         return;
     if (auto info = VmcoreInfo::parse(*input.vmcoreinfo_text); info.ok()) {
-        for (auto const& warning : info.value().warnings())
-            log::warn(cat(path, ": ", warning));
+        // A note of garbage must not flood the console: the first 8, counted.
+        auto const& warnings = info.value().warnings();
+        for (size_t index = 0; index < warnings.size() && index < 8; ++index)
+            log::warn(cat(path, ": ", warnings[index]));
+        if (warnings.size() > 8)
+            log::warn(cat(path, ": ", warnings.size() - 8, " more damaged VMCOREINFO lines skipped"));
     }
 }
 

@@ -68,7 +68,12 @@ Result<VmcoreInfo> VmcoreInfo::parse(std::string_view text)
             continue;
         size_t equals = line.find('=');
         if (equals == std::string_view::npos || equals == 0) {
-            info.m_warnings.push_back(cat("VMCOREINFO line ", line_number, ": '", line, "' is not KEY=VALUE; skipping it"));
+            // Shown on a serial console: at most 80 bytes, control bytes as '?'.
+            std::string shown(line.substr(0, 80));
+            for (char& c : shown)
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+                    c = '?';
+            info.m_warnings.push_back(cat("VMCOREINFO line ", line_number, ": '", shown, line.size() > 80 ? "...": "", "' is not KEY=VALUE; skipping it"));
             continue;
         }
         std::string_view key = line.substr(0, equals);

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <doctest.h>
 #include <exception>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,6 +110,39 @@ TEST_CASE("run_save_in_child: the built-in collector's alarm (KDUMPBOX_COLLECTOR
     CHECK_FALSE(timed_out.saved);
     CHECK(timed_out.killed_by_signal == SIGALRM);
     CHECK(timed_out.failure.find("KDUMPBOX_COLLECTOR_TIMEOUT") != std::string::npos);
+}
+
+TEST_CASE("run_save_in_child: a save past its deadline is killed and PID 1 goes on; the deadline comes from the budgets")
+{
+    uint64_t started_ms = core::monotonic_ms();
+    auto stuck = core::run_save_in_child("the save", []() -> core::CaptureOutcome {
+        for (;;)
+            ::pause();
+    }, 1);
+    CHECK(core::monotonic_ms() - started_ms < 30'000);
+    CHECK_FALSE(stuck.saved);
+    CHECK(stuck.killed_by_signal == SIGKILL);
+    CHECK(stuck.failure.find("the save ran past its deadline of 1 s") == 0);
+
+    core::TimeBudgets budgets;
+    CHECK(core::save_deadline_seconds(budgets, 180) == 21600 + 2 * 300 + 180 + 900);
+    budgets.collector_seconds = 0;
+    CHECK(core::save_deadline_seconds(budgets, 180) == 0);
+}
+
+TEST_CASE("detach_leftover_mounts: a target a dead save left mounted comes off; nothing mounted is nothing done")
+{
+    ScratchDir dir;
+    std::string mount_point = dir.path + "/mnt";
+    REQUIRE(::mkdir(mount_point.c_str(), 0755) == 0);
+    core::detach_leftover_mounts(mount_point); // not a mount point: no error, no effect
+    if (::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") != 0)
+        SKIP_TEST("cannot mount a tmpfs here (not root?)");
+    REQUIRE(::mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m") == 0); // stacked
+    dir.write("mnt/left", "x");
+    core::detach_leftover_mounts(mount_point);
+    CHECK_FALSE(core::path_exists(mount_point + "/left"));
+    CHECK(::umount2(mount_point.c_str(), MNT_DETACH) != 0); // both layers gone
 }
 
 TEST_CASE("the save's outcome: encoded and decoded, bad text refused")

@@ -133,7 +133,13 @@ Result<SafeFile> SafeFile::create_replacing(std::string const& final_path, mode_
 Result<SafeFile> SafeFile::adopt(DirectoryFd const& directory, std::string const& name)
 {
     TRY(check_plain_name(name));
-    auto fd = TRY(directory.open_file(cat(name, "-incomplete"), O_RDONLY));
+    // O_NONBLOCK: a FIFO planted at the name must not block the open.
+    auto fd = TRY(directory.open_file(cat(name, "-incomplete"), O_RDONLY | O_NONBLOCK));
+    struct stat status {};
+    if (::fstat(fd.get(), &status) != 0)
+        return Error::from_errno(cat("stat ", directory.path_of(cat(name, "-incomplete"))));
+    if (!S_ISREG(status.st_mode))
+        return Error::invalid(cat(directory.path_of(cat(name, "-incomplete")), " is not a regular file; the collector must write the dump as a file there"));
     // A dump holds all of the crashed machine's memory: 0600, as ours.
     if (::fchmod(fd.get(), 0600) != 0)
         return Error::from_errno(cat("chmod ", directory.path_of(cat(name, "-incomplete"))));

@@ -232,6 +232,12 @@ TEST_CASE("SafeFile adopt: a file another program wrote gets mode 0600 and its n
     auto missing = core::SafeFile::adopt(dir.path + "/nothing");
     REQUIRE_FALSE(missing.ok());
     CHECK(missing.error().message().find("nothing-incomplete") != std::string::npos);
+
+    // A FIFO at the name neither blocks the open nor passes for a dump.
+    REQUIRE(::mkfifo((dir.path + "/fifo-incomplete").c_str(), 0600) == 0);
+    auto fifo = core::SafeFile::adopt(dir.path + "/fifo");
+    REQUIRE_FALSE(fifo.ok());
+    CHECK(fifo.error().message().find("is not a regular file") != std::string::npos);
 }
 
 TEST_CASE("write_text_atomically leaves no -incomplete file behind and replaces the old text")

@@ -52,6 +52,12 @@ VM_ME=vm-capture
 . "$here/sshd.sh"
 . "$here/../testlib.sh"
 set +e
+# The fault cases' kdump.conf after the target: kdump_post reports the
+# status it gets, failure_action ends the cycle.
+fault_case_conf="kdump_post /usr/local/bin/post-says
+extra_bins /bin/busybox
+failure_action poweroff
+final_action reboot"
 
 # when_true TRIES INTERVAL CONDITION ACTION: in the background (its PID in
 # $!), polls the function CONDITION every INTERVAL seconds, at most TRIES
@@ -649,10 +655,7 @@ final_action poweroff"
 		fault_settings="KDUMP_COMMANDLINE='console=ttyS0 KDUMPBOX_FAULT=$fault'"
 		boot_setup=fault_guest_setup
 		boot "$case_name" "$disk" "ext4 UUID=$uuid
-kdump_post /usr/local/bin/post-says
-extra_bins /bin/busybox
-failure_action poweroff
-final_action reboot"
+$fault_case_conf"
 		boot_setup=""
 		expect_step "$case_name" start 0
 		expect_console "$case_name" "KDUMPBOX_FAULT=$fault: injecting a fault into the save process" "the save process gets the fault"
@@ -671,10 +674,7 @@ final_action reboot"
 		if [[ $case_name == hook-hangs ]]; then line="kdump_pre /usr/local/bin/pre-hangs"; else line="core_collector /usr/local/bin/collector-segv"; fi
 		boot "$case_name" "$disk" "ext4 UUID=$uuid
 $line
-kdump_post /usr/local/bin/post-says
-extra_bins /bin/busybox
-failure_action poweroff
-final_action reboot"
+$fault_case_conf"
 		boot_setup=""
 		expect_step "$case_name" start 0
 		if [[ $case_name == hook-hangs ]]; then

@@ -24,6 +24,35 @@ std::string ProcessStatus::describe() const
     return cat("killed by signal ", signal, " (", ::strsignal(signal), ")");
 }
 
+ProcessStatus ProcessStatus::from_wait_status(int wait_status)
+{
+    ProcessStatus status;
+    if (WIFEXITED(wait_status)) {
+        status.exited = true;
+        status.exit_code = WEXITSTATUS(wait_status);
+    } else if (WIFSIGNALED(wait_status)) {
+        status.signal = WTERMSIG(wait_status);
+    }
+    return status;
+}
+
+Result<std::optional<int>> wait_for_exit(pid_t pid, uint64_t limit_ms, std::string_view what)
+{
+    uint64_t give_up_ms = limit_ms ? monotonic_ms() + limit_ms : 0;
+    for (;;) {
+        int status = 0;
+        pid_t done = ::waitpid(pid, &status, give_up_ms ? WNOHANG : 0);
+        if (done == pid)
+            return std::optional<int>(status);
+        if (done < 0 && errno != EINTR)
+            return Error::from_errno(cat("waiting for ", what));
+        if (give_up_ms && monotonic_ms() >= give_up_ms)
+            return std::optional<int>();
+        if (give_up_ms)
+            ::usleep(20000);
+    }
+}
+
 Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessOptions const& options)
 {
     if (argv.empty() || argv[0].empty())
@@ -85,44 +114,24 @@ Result<ProcessStatus> run_process(std::vector<std::string> const& argv, ProcessO
     } while (got < 0 && errno == EINTR);
     ::close(report[0]);
 
-    int status = 0;
-    bool reaped = false, timed_out = false;
-    // With a time limit: poll until it exits or the limit passes, then
-    // kill its group and give it process_kill_grace_ms to go.
-    uint64_t deadline = options.timeout_ms ? monotonic_ms() + options.timeout_ms : 0;
-    while (deadline && !reaped) {
-        pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done < 0 && errno != EINTR)
-            return Error::from_errno("waiting for " + argv[0]);
-        reaped = done == pid;
-        if (reaped)
-            break;
-        if (monotonic_ms() >= deadline) {
-            if (timed_out)
-                return Error::with_code(ETIMEDOUT, cat(argv[0], " (pid ", pid, ") did not end within ", process_kill_grace_ms / 1000,
-                    " s of being killed after its time ran out; it is stuck in the kernel (a lost disk or server?)"));
-            ::kill(-pid, SIGKILL);
-            ::kill(pid, SIGKILL); // in case it has not made its group yet
-            timed_out = true;
-            deadline = monotonic_ms() + process_kill_grace_ms;
-        }
-        ::usleep(20000);
-    }
-    while (!reaped && ::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR)
-            return Error::from_errno("waiting for " + argv[0]);
+    // With a time limit: wait that long, then kill its group and give it
+    // process_kill_grace_ms to go.
+    bool timed_out = false;
+    std::optional<int> status = TRY(wait_for_exit(pid, options.timeout_ms, argv[0]));
+    if (!status) {
+        ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL); // in case it has not made its group yet
+        timed_out = true;
+        status = TRY(wait_for_exit(pid, process_kill_grace_ms, argv[0]));
+        if (!status)
+            return Error::with_code(ETIMEDOUT, cat(argv[0], " (pid ", pid, ") did not end within ", process_kill_grace_ms / 1000,
+                " s of being killed after its time ran out; it is stuck in the kernel (a lost disk or server?)"));
     }
     if (got == sizeof exec_errno)
         return Error::with_code(exec_errno, cat("cannot run ", argv[0], ": ", std::strerror(exec_errno),
             exec_errno == ENOENT ? " (is it in the initramfs? add it with extra_bins)" : ""));
-    ProcessStatus result;
+    ProcessStatus result = ProcessStatus::from_wait_status(*status);
     result.timed_out = timed_out;
-    if (WIFEXITED(status)) {
-        result.exited = true;
-        result.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        result.signal = WTERMSIG(status);
-    }
     return result;
 }
 

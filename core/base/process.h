@@ -7,7 +7,11 @@
 
 #include "core/base/error.h"
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 namespace core {
@@ -20,6 +24,8 @@ struct ProcessStatus {
     bool success() const { return exited && exit_code == 0; }
     // "exit status 3" or "killed by signal 9 (Killed)".
     std::string describe() const;
+    // From a waitpid(2) status word.
+    static ProcessStatus from_wait_status(int wait_status);
 };
 
 struct ProcessOptions {
@@ -40,6 +46,12 @@ struct ProcessOptions {
 // kernel (I/O to a vanished disk) cannot die before that I/O ends, and
 // the caller must go on (its failure action) rather than wait with it.
 inline constexpr unsigned process_kill_grace_ms = 10000;
+
+// Waits for the child pid to end, retrying EINTR: at most limit_ms, or
+// without limit when limit_ms is 0. The waitpid(2) status word, or nullopt
+// when it is still running at the limit; an error (naming what) when it
+// cannot be waited for.
+Result<std::optional<int>> wait_for_exit(pid_t pid, uint64_t limit_ms, std::string_view what);
 
 // Forks and execs argv[0] (searched in PATH when it has no '/'), waits for
 // it. An exec failure (no such program) is an error naming the program, not

@@ -64,23 +64,6 @@ bool read_report(int fd, std::string& text, bool& too_long, uint64_t deadline_ms
 }
 
 // waitpid for at most grace_ms; false if the child is still there.
-bool wait_for_child(pid_t pid, int& status, uint64_t grace_ms)
-{
-    uint64_t give_up_ms = monotonic_ms() + grace_ms;
-    for (;;) {
-        pid_t got = ::waitpid(pid, &status, WNOHANG);
-        if (got == pid)
-            return true;
-        if (got < 0 && errno != EINTR) {
-            status = -1;
-            return true;
-        }
-        if (monotonic_ms() >= give_up_ms)
-            return false;
-        ::usleep(50'000);
-    }
-}
-
 } // namespace
 
 void inject_save_fault_if_asked()
@@ -194,10 +177,10 @@ CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOut
     bool too_long = false;
     std::string text;
     uint64_t deadline_ms = deadline_seconds ? monotonic_ms() + uint64_t { deadline_seconds } * 1000 : 0;
-    int status = 0;
     if (!read_report(reader.get(), text, too_long, deadline_ms)) {
         ::kill(pid, SIGKILL);
-        bool gone = wait_for_child(pid, status, process_kill_grace_ms);
+        auto waited = wait_for_exit(pid, process_kill_grace_ms, what);
+        bool gone = !waited.ok() || waited.value().has_value();
         log::error(cat(what, " (process ", pid, ") ran past its deadline of ", deadline_seconds,
             " s (KDUMPBOX_COLLECTOR_TIMEOUT, twice KDUMPBOX_HOOK_TIMEOUT, disk_timeout and 15 min) and was killed",
             gone ? "" : "; it does not die (stuck in I/O) and is left behind", "; PID 1 goes on"));
@@ -205,25 +188,14 @@ CaptureOutcome run_save_in_child(std::string_view what, std::function<CaptureOut
         outcome.failure = cat(what, " ran past its deadline of ", deadline_seconds, " s; what it wrote stays as *-incomplete");
         return outcome;
     }
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = -1;
-            break;
-        }
-    }
-    ProcessStatus ended;
-    if (status != -1 && WIFEXITED(status)) {
-        ended.exited = true;
-        ended.exit_code = WEXITSTATUS(status);
-    } else if (status != -1 && WIFSIGNALED(status)) {
-        ended.signal = WTERMSIG(status);
-    }
+    auto waited = wait_for_exit(pid, 0, what);
+    ProcessStatus ended = waited.ok() ? ProcessStatus::from_wait_status(*waited.value()) : ProcessStatus {};
     auto decoded = too_long ? Result<CaptureOutcome>(Error::invalid("the save process's outcome is too long")) : decode_capture_outcome(text);
     if (ended.success() && decoded.ok()) {
         log::notice(cat(what, " (process ", pid, ") ended: ", ended.describe()));
         return std::move(decoded).value();
     }
-    std::string how = status == -1 ? cat("could not be waited for (", std::strerror(errno), ")")
+    std::string how = !waited.ok() ? cat("could not be waited for (", waited.error().message(), ")")
         : ended.exited              ? cat(ended.describe(), " without saying how the save went")
                                     : ended.describe();
     if (!ended.exited && ended.signal == SIGKILL)

@@ -64,3 +64,26 @@ TEST_CASE("run_process: a time limit kills the child's whole process group")
     }
     CHECK(gone);
 }
+
+TEST_CASE("wait_for_exit: a limit returns nullopt while the child runs; the status once it ends")
+{
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::usleep(400'000);
+        ::_exit(7);
+    }
+    auto early = core::wait_for_exit(pid, 50, "the test child");
+    REQUIRE(early.ok());
+    CHECK(!early.value().has_value());
+    auto late = core::wait_for_exit(pid, 0, "the test child");
+    REQUIRE(late.ok());
+    REQUIRE(late.value().has_value());
+    auto status = core::ProcessStatus::from_wait_status(*late.value());
+    CHECK(status.exited);
+    CHECK(status.exit_code == 7);
+    // Reaped already: waiting again is an error naming what.
+    auto again = core::wait_for_exit(pid, 0, "the test child");
+    REQUIRE(!again.ok());
+    CHECK(again.error().message().find("the test child") != std::string::npos);
+}

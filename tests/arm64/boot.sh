@@ -36,8 +36,9 @@ for suite in "${suites[@]}"; do
 	check "$suite: userspace came up on $ARM64_KERNEL_RELEASE" grep -q "^KTEST: userspace up: $ARM64_KERNEL_RELEASE aarch64" "$log"
 	vm_expect_run "$log" version 0 '^kdumpbox [0-9]+\.[0-9]+\.[0-9]+ \(.*aarch64'
 	vm_expect_run "$log" crash-size 0 '^268435456$'
-	vm_expect_run "$log" status 1
-	vm_expect_run "$log" crash-status 1
+	# kexec-tools' -S: 0 when nothing is loaded
+	vm_expect_run "$log" status 0
+	vm_expect_run "$log" crash-status 0
 	vm_expect_run "$log" default-crashkernel 0 '^1G-4G:256M,4G-64G:320M,64G-:576M$'
 	vm_expect_run "$log" list 0 '^kexec'
 	if ((failed > failed_before)) || ! grep -q '^KTEST: done' "$log"; then

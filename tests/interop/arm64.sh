@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Cross-CPU interoperability (#15): arm64 vmcores read on this x86_64 host.
+# The fixtures are ELF vmcores of Debian's arm64 kernels (tests/arm64 makes
+# them with QEMU's dump-guest-memory into ~/.cache/kdumpbox/arm64/fixtures,
+# or KDUMPBOX_ARM64_FIXTURES). For each: our collector filters it at -d 1
+# and -d 31 with every kept page byte-identical to the vmcore, the kdump
+# header says aarch64 with phys_base = PHYS_OFFSET (as makedumpfile writes
+# it), libkdumpfile (which has its own aarch64 page-table walk) opens the
+# result and finds the release through it, and vmcore-dmesg prints the log.
+# Oracles where this host has them:
+# - makedumpfile for arm64 (Debian's, run under qemu-aarch64-static from a
+#   sysroot in KDUMPBOX_ARM64_ORACLE_ROOT, default
+#   ~/.cache/kdumpbox/arm64/oracle): the -d 31 kept pages must be its;
+#   Debian's amd64 makedumpfile is built for x86_64 dumps only;
+# - kexec-tools' vmcore-dmesg (amd64) when it can read the fixture;
+# - the aarch64 build (build/release-aarch64/kdumpbox or
+#   KDUMPBOX_AARCH64_BINARY) under qemu-aarch64-static: its -d 31 dump and
+#   its dmesg must equal the x86_64 build's byte for byte.
+# Debian's crash is built for x86_64 dumps only, so it is not an oracle here.
+# Usage: tests/interop/arm64.sh PATH/TO/kdumpbox PATH/TO/dumpcompare
+set -uo pipefail
+
+binary=$(readlink -f "${1:?usage: arm64.sh KDUMPBOX DUMPCOMPARE}")
+dumpcompare=$(readlink -f "${2:?usage: arm64.sh KDUMPBOX DUMPCOMPARE}")
+here=$(cd "$(dirname "$0")" && pwd)
+source_root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d /tmp/kdumpbox-interop-arm64-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+. "$here/../testlib.sh"
+
+cache=${KDUMPBOX_CACHE:-$HOME/.cache/kdumpbox}
+fixture_dir=${KDUMPBOX_ARM64_FIXTURES:-$cache/arm64/fixtures}
+oracle_root=${KDUMPBOX_ARM64_ORACLE_ROOT:-$cache/arm64/oracle}
+aarch64_binary=${KDUMPBOX_AARCH64_BINARY:-$source_root/build/release-aarch64/kdumpbox}
+qemu_user=$(command -v qemu-aarch64-static || true)
+python_kdumpfile=/usr/bin/python3
+
+ln -s "$binary" "$work/makedumpfile"
+ln -s "$binary" "$work/vmcore-dmesg"
+ours=$work/makedumpfile
+
+shopt -s nullglob
+fixtures=("$fixture_dir"/*.vmcore)
+if [ ${#fixtures[@]} = 0 ]; then
+    skip "arm64 fixtures" "none in $fixture_dir: tests/arm64 makes them (qemu-system-aarch64 and Debian's arm64 kernels)"
+    finish interop-arm64
+    exit
+fi
+
+vmcoreinfo_number() { # FIXTURE NAME: NUMBER(NAME) from the ELF's VMCOREINFO note, as printed
+    strings -n 8 "$1" 2>/dev/null | head -c 50000000 | sed -n "s/^NUMBER($2)=//p" | head -1
+}
+
+# header_fields DUMP: "machine phys_base" from a kdump-compressed header
+# (new_utsname at 12, the sub-header one block in; little-endian).
+header_fields() {
+    "$python_kdumpfile" - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    head = f.read(464)
+    block_size = struct.unpack_from("<i", head, 428)[0]
+    machine = head[12 + 4 * 65:12 + 5 * 65].split(b"\0")[0].decode()
+    f.seek(block_size)
+    phys_base = struct.unpack_from("<Q", f.read(8))[0]
+print(machine, hex(phys_base))
+PY
+}
+
+libkdumpfile_reads() { # DUMP FORMAT RELEASE: libkdumpfile's own aarch64 walk finds init_uts_ns
+    "$python_kdumpfile" - "$1" "$2" "$3" <<'PY'
+import sys, kdumpfile
+k = kdumpfile.kdumpfile(sys.argv[1])
+assert k.attr["file.format"] == sys.argv[2], k.attr["file.format"]
+assert k.attr["arch.name"] == "aarch64", k.attr["arch.name"]
+release = k.attr["linux.uts.release"]
+assert release == sys.argv[3], (release, sys.argv[3])
+print("libkdumpfile:", k.attr["file.format"], k.attr["arch.name"], release)
+PY
+}
+
+pages_line() { # REPORT-LOG: "kept N, excluded M (zero Z, cache C, private P, user U, free F)"
+    awk -F': 0x' '
+        /^  Remaining pages/ { kept = strtonum("0x" $2) }
+        /^  Excluded pages/ { ex = strtonum("0x" $2) }
+        /Pages filled with zero/ { z = strtonum("0x" $2) }
+        /Non-private cache pages/ { c = strtonum("0x" $2) }
+        /Private cache pages/ && !/Non-/ { p = strtonum("0x" $2) }
+        /User process data pages/ { u = strtonum("0x" $2) }
+        /Free pages/ { f = strtonum("0x" $2) }
+        END { printf "kept %d, excluded %d (zero %d, cache %d, private %d, user %d, free %d)", kept, ex, z, c, p, u, f }' "$1"
+}
+
+mdf_arm64=""
+if [ -n "$qemu_user" ] && [ -x "$oracle_root/usr/bin/makedumpfile" ]; then
+    mdf_arm64="$qemu_user -L $oracle_root $oracle_root/usr/bin/makedumpfile"
+fi
+
+for fixture in "${fixtures[@]}"; do
+    name=arm64-$(basename "$fixture" .vmcore)
+    release=$(strings -n 8 "$fixture" | sed -n 's/^OSRELEASE=//p' | head -1)
+    phys_offset=$(vmcoreinfo_number "$fixture" PHYS_OFFSET)
+    echo "# fixture $name ($release, PAGESIZE $(strings -n 8 "$fixture" | sed -n 's/^PAGESIZE=//p' | head -1), PHYS_OFFSET $phys_offset)"
+
+    # --- dmesg ------------------------------------------------------------------
+    if "$work/vmcore-dmesg" "$fixture" >"$work/dmesg.ours" 2>"$work/dmesg.err" && grep -q 'Linux version' "$work/dmesg.ours"; then
+        ok "$name: vmcore-dmesg prints the log ($(wc -l <"$work/dmesg.ours") lines)"
+    else
+        fail "$name: vmcore-dmesg prints the log" "$(cat "$work/dmesg.err")"
+    fi
+    if vmcore-dmesg "$fixture" >"$work/dmesg.theirs" 2>/dev/null && [ -s "$work/dmesg.theirs" ]; then
+        cmp -s "$work/dmesg.theirs" "$work/dmesg.ours" && ok "$name: vmcore-dmesg text is byte-identical to kexec-tools'" \
+            || fail "$name: vmcore-dmesg text is byte-identical to kexec-tools'" "$(diff "$work/dmesg.theirs" "$work/dmesg.ours" | head -5)"
+    else
+        skip "$name: kexec-tools' vmcore-dmesg" "the amd64 vmcore-dmesg cannot read this arm64 vmcore (it finds the log through PT_LOAD virtual addresses, which QEMU's dump leaves 0)"
+    fi
+
+    # --- the oracle's -d 31 -------------------------------------------------------
+    have_theirs=0
+    if [ -n "$mdf_arm64" ]; then
+        if $mdf_arm64 -c -d 31 "$fixture" "$work/theirs-31" >"$work/theirs.log" 2>&1; then
+            have_theirs=1
+            echo "# makedumpfile (arm64) -d 31: $(pages_line "$work/theirs.log")"
+        else
+            fail "$name: makedumpfile (arm64, under qemu-user) -d 31" "$(tail -5 "$work/theirs.log")"
+        fi
+    else
+        skip "$name: makedumpfile -d 31 as the oracle" "no arm64 makedumpfile in $oracle_root (Debian's amd64 one reads x86_64 dumps only)"
+    fi
+
+    for level in 1 31; do
+        out=$work/ours-$level
+        label="$name -d $level"
+        if ! "$ours" -c -d $level "$fixture" "$out" >"$work/ours.log" 2>&1; then
+            fail "$label: collector succeeds" "$(tail -5 "$work/ours.log")"
+            continue
+        fi
+        ok "$label: collector succeeds ($(stat -c %s "$out") bytes; $(pages_line "$work/ours.log"))"
+        grep -q 'instead of' "$work/ours.log" && fail "$label: the dump level is applied, not a fallback" "$(grep 'instead of' "$work/ours.log")"
+        check "$label: every kept page is byte-identical to the vmcore" "$dumpcompare" pages "$fixture" "$out"
+        read -r machine phys_base < <(header_fields "$out")
+        [ "$machine" = aarch64 ] && ok "$label: the header's machine is aarch64" || fail "$label: the header's machine is aarch64" "$machine"
+        if [ -n "$phys_offset" ] && [ "$((phys_base))" = "$((phys_offset))" ]; then
+            ok "$label: the header's phys_base is PHYS_OFFSET ($phys_base)"
+        else
+            fail "$label: the header's phys_base is PHYS_OFFSET" "header $phys_base, VMCOREINFO $phys_offset"
+        fi
+        check "$label: libkdumpfile opens it and finds the release through its own aarch64 walk" libkdumpfile_reads "$out" diskdump "$release"
+        if [ $level = 31 ]; then
+            "$ours" --dump-dmesg "$out" "$work/dmesg.fromdump" >/dev/null 2>&1
+            cmp -s "$work/dmesg.ours" "$work/dmesg.fromdump" && ok "$label: --dump-dmesg of the dump equals vmcore-dmesg of the vmcore" \
+                || fail "$label: --dump-dmesg of the dump equals vmcore-dmesg of the vmcore"
+            if [ $have_theirs = 1 ]; then
+                check "$label: kept pages equal makedumpfile (arm64) -d 31's" "$dumpcompare" kept "$out" "$work/theirs-31"
+            fi
+            cp "$out" "$work/keep-31"
+        fi
+        rm -f "$out"
+    done
+
+    # --- cross-CPU: the aarch64 build gives the same bytes -----------------------
+    if [ -z "$qemu_user" ] || [ ! -x "$aarch64_binary" ]; then
+        skip "$name: the aarch64 build filters it identically" "no ${qemu_user:+aarch64 build at $aarch64_binary}${qemu_user:-qemu-aarch64-static}"
+    else
+        if "$qemu_user" "$aarch64_binary" makedumpfile -c -d 31 "$fixture" "$work/aarch64-31" >"$work/aarch64.log" 2>&1; then
+            cmp -s "$work/aarch64-31" "$work/keep-31" && ok "$name: the aarch64 build's -d 31 dump is byte-identical to the x86_64 build's" \
+                || fail "$name: the aarch64 build's -d 31 dump is byte-identical to the x86_64 build's" "$(cmp "$work/aarch64-31" "$work/keep-31")"
+        else
+            fail "$name: the aarch64 build filters it (under qemu-aarch64-static)" "$(tail -5 "$work/aarch64.log")"
+        fi
+        "$qemu_user" "$aarch64_binary" vmcore-dmesg "$fixture" >"$work/dmesg.aarch64" 2>/dev/null
+        cmp -s "$work/dmesg.aarch64" "$work/dmesg.ours" && ok "$name: the aarch64 build's vmcore-dmesg is byte-identical" \
+            || fail "$name: the aarch64 build's vmcore-dmesg is byte-identical" "$(diff "$work/dmesg.ours" "$work/dmesg.aarch64" | head -5)"
+        rm -f "$work/aarch64-31"
+    fi
+    rm -f "$work/keep-31" "$work/theirs-31"
+done
+
+finish interop-arm64

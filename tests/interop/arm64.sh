@@ -80,15 +80,54 @@ PY
 }
 
 pages_line() { # REPORT-LOG: "kept N, excluded M (zero Z, cache C, private P, user U, free F)"
-    awk -F': 0x' '
-        /^  Remaining pages/ { kept = strtonum("0x" $2) }
-        /^  Excluded pages/ { ex = strtonum("0x" $2) }
-        /Pages filled with zero/ { z = strtonum("0x" $2) }
-        /Non-private cache pages/ { c = strtonum("0x" $2) }
-        /Private cache pages/ && !/Non-/ { p = strtonum("0x" $2) }
-        /User process data pages/ { u = strtonum("0x" $2) }
-        /Free pages/ { f = strtonum("0x" $2) }
-        END { printf "kept %d, excluded %d (zero %d, cache %d, private %d, user %d, free %d)", kept, ex, z, c, p, u, f }' "$1"
+    local field
+    field() { local hex; hex=$(sed -n "s/^ *$1 *: 0x//p" "$2" | head -1); echo $((16#${hex:-0})); }
+    echo "kept $(field 'Remaining pages' "$1"), excluded $(field 'Excluded pages' "$1") (zero $(field 'Pages filled with zero' "$1"),"\
+        "cache $(field 'Non-private cache pages' "$1"), private $(field 'Private cache pages' "$1"), user $(field 'User process data pages' "$1"),"\
+        "free $(field 'Free pages' "$1"))"
+}
+
+# normalize_elf VMCORE OUT: the same ELF with its program headers right
+# after the ELF header and no section headers. QEMU's dump-guest-memory puts
+# section headers there, and makedumpfile reads program headers from offset
+# 64 whatever e_phoff says.
+normalize_elf() {
+    "$python_kdumpfile" - "$1" "$2" <<'PY'
+import shutil, struct, sys
+src = open(sys.argv[1], "rb")
+ehdr = bytearray(src.read(64))
+assert ehdr[:4] == b"\x7fELF" and ehdr[4] == 2 and ehdr[5] == 1, "not a little-endian ELF64"
+phoff, = struct.unpack_from("<Q", ehdr, 32)
+phnum, = struct.unpack_from("<H", ehdr, 56)
+src.seek(phoff)
+phdrs = [bytearray(src.read(56)) for _ in range(phnum)]
+offset = 64 + 56 * phnum
+layout = []
+for ph in phdrs:
+    old_offset, filesz = struct.unpack_from("<Q", ph, 8)[0], struct.unpack_from("<Q", ph, 32)[0]
+    if struct.unpack_from("<I", ph, 0)[0] == 1:  # PT_LOAD: page-aligned data
+        offset = (offset + 4095) & ~4095
+    struct.pack_into("<Q", ph, 8, offset)
+    layout.append((old_offset, offset, filesz))
+    offset += filesz
+struct.pack_into("<Q", ehdr, 32, 64)      # e_phoff
+struct.pack_into("<Q", ehdr, 40, 0)       # e_shoff
+struct.pack_into("<H", ehdr, 60, 0)       # e_shnum
+struct.pack_into("<H", ehdr, 62, 0)       # e_shstrndx
+with open(sys.argv[2], "wb") as out:
+    out.write(ehdr)
+    for ph in phdrs:
+        out.write(ph)
+    for old_offset, new_offset, filesz in layout:
+        out.seek(new_offset)
+        src.seek(old_offset)
+        remaining = filesz
+        while remaining:
+            chunk = src.read(min(remaining, 1 << 24))
+            assert chunk, "the vmcore is truncated"
+            out.write(chunk)
+            remaining -= len(chunk)
+PY
 }
 
 mdf_arm64=""
@@ -118,12 +157,14 @@ for fixture in "${fixtures[@]}"; do
     # --- the oracle's -d 31 -------------------------------------------------------
     have_theirs=0
     if [ -n "$mdf_arm64" ]; then
-        if $mdf_arm64 -c -d 31 "$fixture" "$work/theirs-31" >"$work/theirs.log" 2>&1; then
+        normalize_elf "$fixture" "$work/normalized.vmcore"
+        if $mdf_arm64 --message-level 31 -c -d 31 "$work/normalized.vmcore" "$work/theirs-31" >"$work/theirs.log" 2>&1; then
             have_theirs=1
             echo "# makedumpfile (arm64) -d 31: $(pages_line "$work/theirs.log")"
         else
             fail "$name: makedumpfile (arm64, under qemu-user) -d 31" "$(tail -5 "$work/theirs.log")"
         fi
+        rm -f "$work/normalized.vmcore"
     else
         skip "$name: makedumpfile -d 31 as the oracle" "no arm64 makedumpfile in $oracle_root (Debian's amd64 one reads x86_64 dumps only)"
     fi
@@ -131,7 +172,7 @@ for fixture in "${fixtures[@]}"; do
     for level in 1 31; do
         out=$work/ours-$level
         label="$name -d $level"
-        if ! "$ours" -c -d $level "$fixture" "$out" >"$work/ours.log" 2>&1; then
+        if ! "$ours" --message-level 31 -c -d $level "$fixture" "$out" >"$work/ours.log" 2>&1; then
             fail "$label: collector succeeds" "$(tail -5 "$work/ours.log")"
             continue
         fi
@@ -160,7 +201,8 @@ for fixture in "${fixtures[@]}"; do
 
     # --- cross-CPU: the aarch64 build gives the same bytes -----------------------
     if [ -z "$qemu_user" ] || [ ! -x "$aarch64_binary" ]; then
-        skip "$name: the aarch64 build filters it identically" "no ${qemu_user:+aarch64 build at $aarch64_binary}${qemu_user:-qemu-aarch64-static}"
+        if [ -z "$qemu_user" ]; then missing_piece="no qemu-aarch64-static"; else missing_piece="no aarch64 build at $aarch64_binary (tests/build.sh release-aarch64)"; fi
+        skip "$name: the aarch64 build filters it identically" "$missing_piece"
     else
         if "$qemu_user" "$aarch64_binary" makedumpfile -c -d 31 "$fixture" "$work/aarch64-31" >"$work/aarch64.log" 2>&1; then
             cmp -s "$work/aarch64-31" "$work/keep-31" && ok "$name: the aarch64 build's -d 31 dump is byte-identical to the x86_64 build's" \

@@ -12,6 +12,7 @@ The help texts and the README are the only sources, so the pages cannot
 drift from them; tests/cli/man-pages.sh checks every option of every
 applet is in kdumpbox.8.
 """
+import os
 import re
 import subprocess
 import sys
@@ -20,7 +21,9 @@ DATE = ""  # no build date, so the pages are reproducible
 
 
 def run(binary, *args):
-    return subprocess.run([binary, *args], check=True, capture_output=True, text=True).stdout
+    # KDUMPBOX_EXE_WRAPPER: how a binary for another CPU runs here (qemu user mode).
+    wrapper = [os.environ["KDUMPBOX_EXE_WRAPPER"]] if os.environ.get("KDUMPBOX_EXE_WRAPPER") else []
+    return subprocess.run([*wrapper, binary, *args], check=True, capture_output=True, text=True).stdout
 
 
 # ---- roff ----------------------------------------------------------------

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Sets up and runs every test suite, on three builds:
+# Sets up and runs every test suite, on four builds:
 #   - build/asan (system compiler, ASan+UBSan): unit and CLI suites;
 #   - build/release (the static musl artifact): every suite, VM tests too;
-#   - build/fuzz (clang-16, libFuzzer): the fuzz smoke pass (tests/fuzz/).
+#   - build/fuzz (clang-16, libFuzzer): the fuzz smoke pass (tests/fuzz/);
+#   - build/release-aarch64 (the arm64 artifact): its unit suite and CLI checks
+#     under qemu-aarch64 user mode, and the arm64 VM tier (tests/arm64/).
 # Ends with one line "N passed, N failed, N skipped" over all suites.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,16 +13,26 @@ cd "$top"
 
 bash tests/setup.sh || exit 1
 bash tests/build.sh asan release fuzz || { echo "0 passed, 1 failed"; exit 1; }
+start=$SECONDS
+bash tests/build.sh release-aarch64 || { echo "0 passed, 1 failed"; exit 1; }
+echo "tier aarch64 build: $((SECONDS - start)) s"
 
 status=0
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 meson test -C build/asan --suite unit --suite cli --print-errorlogs --num-processes 2 || status=1
 meson test -C build/release --print-errorlogs --num-processes 1 || status=1
 meson test -C build/fuzz --suite fuzz --no-rebuild --print-errorlogs || status=1
+start=$SECONDS
+meson test -C build/release-aarch64 --suite unit --suite cli --print-errorlogs --num-processes 1 || status=1
+echo "tier aarch64 unit + cli (qemu-aarch64 user mode): $((SECONDS - start)) s"
+start=$SECONDS
+meson test -C build/release-aarch64 --suite vm-arm64 --print-errorlogs --num-processes 1 --logbase testlog-vm-arm64 || status=1
+echo "tier arm64 VMs: $((SECONDS - start)) s"
 
 # Each suite prints "kdumpbox-test-summary: SUITE PASSED FAILED SKIPPED";
 # a test that printed none (it crashed early) counts as one, by its result.
-/usr/bin/python3 - build/asan/meson-logs/testlog.json build/release/meson-logs/testlog.json build/fuzz/meson-logs/testlog.json <<'PY' || status=1
+/usr/bin/python3 - build/asan/meson-logs/testlog.json build/release/meson-logs/testlog.json build/fuzz/meson-logs/testlog.json \
+    build/release-aarch64/meson-logs/testlog.json build/release-aarch64/meson-logs/testlog-vm-arm64.json <<'PY' || status=1
 import json, re, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

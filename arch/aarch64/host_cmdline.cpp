@@ -59,14 +59,17 @@ std::string_view capture_cmdline_append_default()
            "kfence.sample_interval=0";
 }
 
-// kdump-utils' aarch64 value, as `kdumpctl get-default-crashkernel` prints
-// it for a 4K-page kernel: its x86_64 figures plus 64M (arm64 kernels are
-// larger and map more page tables), with 256M from 2G up to 4G. kdump-utils
+// kdump-utils' aarch64 sizes, as `kdumpctl get-default-crashkernel` prints
+// them for a 4K-page kernel ("2G-4G:256M,4G-64G:320M,64G-:576M"): its
+// x86_64 figures plus 64M (arm64 kernels are larger and map more page
+// tables). The first range starts at 1G, not 2G, as on x86_64: a "2 GiB"
+// machine whose firmware keeps some RAM reports a little less than 2G and
+// would otherwise get no reservation at all. kdump-utils
 // adds 100M more for 64K-page kernels and 150-200M with mlx5 adapters;
 // Debian ships 4K-page arm64 kernels (and a 16K flavour in trixie). Not
 // yet reduced for kdumpbox's small capture as the x86_64 value is: that
 // needs the arm64 capture measured the way tests/vm/sweep.sh measured
 // x86_64 (`kdump estimate` gives this machine's own figure).
-std::string_view default_crashkernel() { return "2G-4G:256M,4G-64G:320M,64G-:576M"; }
+std::string_view default_crashkernel() { return "1G-4G:256M,4G-64G:320M,64G-:576M"; }
 
 } // namespace arch

@@ -33,6 +33,8 @@
 #   arm64_wait_for LOG REGEX SECONDS [PID]
 #                                 wait until a console line matches (0), the
 #                                 time is up (1) or qemu PID exited (2)
+#   arm64_strip_cr LOG             drop the console's CRs (arm64_run does it itself,
+#                                 except with --background)
 #   arm64_qmp SOCKET COMMAND-JSON...  run QMP commands, print the replies
 #   arm64_guest_init_lib          path of guest-lib.sh, the guest side's
 #                                 say/run/off helpers (sourced by /init scripts)
@@ -190,8 +192,14 @@ arm64_run() {
 	fi
 	local rc=0
 	timeout --kill-after=20 "$timeout" "${cmd[@]}" </dev/null >>"$log.qemu" 2>&1 || rc=$?
+	arm64_strip_cr "$log"
 	return "$rc"
 }
+
+# The PL011 console ends lines with CR LF; the assertions (vm_expect_run)
+# want plain lines. arm64_run does this itself; after --background, call it
+# once qemu has ended.
+arm64_strip_cr() { sed -i 's/\r$//' "$1"; }
 
 arm64_wait_for() {
 	local log=$1 regex=$2 seconds=$3 pid=${4:-} end=$((SECONDS + $3))

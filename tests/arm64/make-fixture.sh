@@ -79,6 +79,7 @@ for suite in "${suites[@]}"; do
 	arm64_qmp "$qmp" '{"execute": "quit"}' >/dev/null 2>&1 || true
 	wait "$qemu_pid" 2>/dev/null || true
 	qemu_pid=""
+	arm64_strip_cr "$log"
 	grep -aq 'VMCOREINFO' "$fixture.tmp" && grep -aq "OSRELEASE=$ARM64_KERNEL_RELEASE" "$fixture.tmp" ||
 		vm_die "$fixture.tmp has no VMCOREINFO note of $ARM64_KERNEL_RELEASE"
 	sed -n 's/^KTEST-VMCOREINFO //p' "$log" >"${fixture%.elf}.vmcoreinfo"

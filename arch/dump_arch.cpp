@@ -4,6 +4,7 @@
 // dump_arches below (arch/README.md).
 #include "arch/dump_arch.h"
 
+#include "arch/aarch64/dump.h"
 #include "arch/elf_machine.h"
 #include "arch/x86_64/dump.h"
 #include "core/base/strings.h"
@@ -16,7 +17,7 @@ namespace arch {
 
 namespace {
 
-constexpr std::array<DumpArch const*, 1> dump_arches { &x86_64::dump_arch };
+constexpr std::array<DumpArch const*, 2> dump_arches { &x86_64::dump_arch, &aarch64::dump_arch };
 
 std::string readable_machines()
 {

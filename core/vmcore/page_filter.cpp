@@ -78,36 +78,6 @@ private:
     std::set<std::string, std::less<>> m_said;
 };
 
-struct KernelVersion {
-    bool known { false };
-    uint64_t major { 0 };
-    uint64_t minor { 0 };
-    // Unknown versions count as new: the field widths of current kernels.
-    bool at_least(uint64_t wanted_major, uint64_t wanted_minor) const
-    {
-        if (!known)
-            return true;
-        return major > wanted_major || (major == wanted_major && minor >= wanted_minor);
-    }
-};
-
-// "6.1.0-28-cloud-amd64" -> 6.1.
-KernelVersion parse_kernel_version(std::string_view osrelease)
-{
-    auto parts = split(osrelease, '.');
-    if (parts.size() < 2)
-        return {};
-    std::string_view minor_text = parts[1];
-    size_t digits = 0;
-    while (digits < minor_text.size() && minor_text[digits] >= '0' && minor_text[digits] <= '9')
-        ++digits;
-    auto major = parse_u64(parts[0], "kernel major version");
-    auto minor = parse_u64(minor_text.substr(0, digits), "kernel minor version");
-    if (!major.ok() || !minor.ok())
-        return {};
-    return { true, major.value(), minor.value() };
-}
-
 // NUMBER(PG_x): a bit number in page.flags, if present and sane.
 std::optional<unsigned> flag_bit(VmcoreInfo const& info, std::string_view name, Warnings& warnings)
 {
@@ -915,7 +885,7 @@ Result<std::unique_ptr<PageFilter>> PageFilter::create(VmcoreInfo const& info, s
     // which drops memory the kernel did not use (mem=).
     uint64_t pfn_limit = std::min(max_mapnr, ranges->back().end_pfn);
 
-    KernelVersion version = parse_kernel_version(info.osrelease());
+    KernelVersion version = info.kernel_version();
     bool compound_needed = (dump_level & (dump_level::cache | dump_level::cache_private | dump_level::user)) != 0;
     auto rules = page_rules(info, *layout, dump_level, *warnings);
     auto compound = compound_rules(info, *layout, version, compound_needed, *warnings);

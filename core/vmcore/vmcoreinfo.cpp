@@ -127,6 +127,22 @@ std::optional<int64_t> VmcoreInfo::number(std::string_view name) const
     return parse_number(*text, name).value(); // checked in parse()
 }
 
+KernelVersion parse_kernel_version(std::string_view osrelease)
+{
+    auto parts = split(osrelease, '.');
+    if (parts.size() < 2)
+        return {};
+    std::string_view minor_text = parts[1];
+    size_t digits = 0;
+    while (digits < minor_text.size() && minor_text[digits] >= '0' && minor_text[digits] <= '9')
+        ++digits;
+    auto major = parse_u64(parts[0], "kernel major version");
+    auto minor = parse_u64(minor_text.substr(0, digits), "kernel minor version");
+    if (!major.ok() || !minor.ok())
+        return {};
+    return { true, major.value(), minor.value() };
+}
+
 std::string_view VmcoreInfo::osrelease() const { return value("OSRELEASE").value_or(""); }
 std::optional<uint64_t> VmcoreInfo::page_size() const { return decimal_value(*this, "PAGESIZE"); }
 

@@ -14,6 +14,22 @@
 
 namespace core {
 
+// A kernel release's major.minor ("6.1.0-28-cloud-amd64" -> 6.1), for the
+// facts that changed between releases.
+struct KernelVersion {
+    bool known { false };
+    uint64_t major { 0 };
+    uint64_t minor { 0 };
+    // Unknown versions count as new: the facts of current kernels.
+    bool at_least(uint64_t wanted_major, uint64_t wanted_minor) const
+    {
+        if (!known)
+            return true;
+        return major > wanted_major || (major == wanted_major && minor >= wanted_minor);
+    }
+};
+KernelVersion parse_kernel_version(std::string_view osrelease);
+
 class VmcoreInfo {
 public:
     // Every key form: SYMBOL(x)=hex, SIZE(x)/OFFSET(s.m)/LENGTH(x)=decimal,
@@ -36,6 +52,7 @@ public:
     std::optional<std::string_view> value(std::string_view key) const; // raw, any key
 
     std::string_view osrelease() const;                 // "" if absent
+    KernelVersion kernel_version() const { return parse_kernel_version(osrelease()); }
     std::optional<uint64_t> page_size() const;          // PAGESIZE
     std::optional<uint64_t> kernel_offset() const;      // KERNELOFFSET (KASLR)
     std::optional<int64_t> crash_time() const;          // CRASHTIME, seconds

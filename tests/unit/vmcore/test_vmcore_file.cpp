@@ -237,7 +237,7 @@ TEST_CASE("vmcore_file: without PAGESIZE the page size is the dumped CPU's, a gu
     auto s390x_file = s390x.write_file();
     auto unknown = VmcoreFile::open(s390x_file.path());
     REQUIRE_FALSE(unknown.ok());
-    CHECK(unknown.error().message() == core::cat(s390x_file.path(), ": the page size is unknown without VMCOREINFO PAGESIZE: vmcore is for e_machine 22 (s390x); this build reads dumps of: x86_64"));
+    CHECK(unknown.error().message() == core::cat(s390x_file.path(), ": the page size is unknown without VMCOREINFO PAGESIZE: vmcore is for e_machine 22 (s390x); this build reads dumps of: x86_64, aarch64"));
 
     // The collector's fallback (#14) asks for 4 KiB pages rather than fail.
     auto assumed = VmcoreFile::open(s390x_file.path(), VmcoreFile::Access::Auto, 4096);

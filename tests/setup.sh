@@ -11,6 +11,8 @@ packages=(
     dpkg-dev patch xz-utils bzip2 doctest-dev
     # tests
     util-linux fdisk python3 time
+    # the device tree oracle (tests/unit/kexec/test_fdt.cpp decompiles our DTBs)
+    device-tree-compiler
     # VM tests and oracles
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
     python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools

@@ -4,19 +4,19 @@
 // must give the same blob back.
 #include "tests/fuzz/fuzz_support.h"
 
-#include "core/kexec/fdt.h"
+#include "core/base/fdt.h"
 
 #include <cstdlib>
 
 extern "C" int LLVMFuzzerTestOneInput(uint8_t const* data, size_t size)
 {
     fuzz::quiet_log();
-    auto tree = core::kexec::fdt::parse({ data, size });
+    auto tree = core::fdt::parse({ data, size });
     if (!tree)
         return 0;
-    auto blob = core::kexec::fdt::serialise(tree.value());
-    auto again = core::kexec::fdt::parse(blob);
-    if (!again || core::kexec::fdt::serialise(again.value()) != blob)
+    auto blob = core::fdt::serialise(tree.value());
+    auto again = core::fdt::parse(blob);
+    if (!again || core::fdt::serialise(again.value()) != blob)
         abort(); // our own output must read back unchanged
     return 0;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/kexec/fdt_chosen.h"
+#include "core/base/fdt_chosen.h"
 
 #include "core/base/bytes.h"
 #include "core/base/fd.h"
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <sys/random.h>
 
-namespace core::kexec {
+namespace core::fdt {
 
 namespace {
 
@@ -23,23 +23,23 @@ struct Cells {
     uint32_t size;
 };
 
-Result<Cells> root_cells(fdt::Tree const& tree)
+Result<Cells> root_cells(Tree const& tree)
 {
     Cells cells {
-        fdt::u32_property(tree.root, "#address-cells").value_or(default_address_cells),
-        fdt::u32_property(tree.root, "#size-cells").value_or(default_size_cells),
+        u32_property(tree.root, "#address-cells").value_or(default_address_cells),
+        u32_property(tree.root, "#size-cells").value_or(default_size_cells),
     };
     if (cells.address < 1 || cells.address > 2 || cells.size < 1 || cells.size > 2)
         return Error::invalid("device tree: the root's #address-cells " + std::to_string(cells.address) + " / #size-cells " + std::to_string(cells.size) + " are not 1 or 2");
     return cells;
 }
 
-Result<std::vector<uint8_t>> ranges_value(std::span<PhysicalRange const> ranges, Cells cells, std::string_view what)
+Result<std::vector<uint8_t>> ranges_value(std::span<Range const> ranges, Cells cells, std::string_view what)
 {
     std::vector<uint8_t> value;
     for (auto const& range : ranges) {
-        auto start = fdt::number_value(range.start, cells.address);
-        auto size = fdt::number_value(range.size_bytes, cells.size);
+        auto start = number_value(range.start, cells.address);
+        auto size = number_value(range.size_bytes, cells.size);
         if (!start || !size)
             return Error::invalid(std::string(what) + " " + hex(range.start) + "+" + hex(range.size_bytes) + " does not fit the device tree's #address-cells " + std::to_string(cells.address) + " / #size-cells " + std::to_string(cells.size));
         value.insert(value.end(), start->begin(), start->end());
@@ -64,36 +64,36 @@ bool system_random_fill(std::span<uint8_t> buffer)
     return true;
 }
 
-Result<void> rewrite_chosen(fdt::Tree& tree, ChosenRequest const& request, RandomFill const& random)
+Result<void> rewrite_chosen(Tree& tree, ChosenRequest const& request, RandomFill const& random)
 {
     Cells cells = TRY(root_cells(tree));
-    fdt::Node& chosen = tree.root.ensure_child("chosen");
+    Node& chosen = tree.root.ensure_child("chosen");
 
-    chosen.set_property("bootargs", fdt::string_value(request.cmdline));
+    chosen.set_property("bootargs", string_value(request.cmdline));
 
     if (request.initrd) {
-        chosen.set_property("linux,initrd-start", TRY(fdt::number_value(request.initrd->start, 2)));
+        chosen.set_property("linux,initrd-start", TRY(number_value(request.initrd->start, 2)));
         auto end = checked_add(request.initrd->start, request.initrd->size_bytes);
         if (!end)
             return Error::invalid("initrd range " + hex(request.initrd->start) + "+" + hex(request.initrd->size_bytes) + " overflows");
-        chosen.set_property("linux,initrd-end", TRY(fdt::number_value(*end, 2)));
+        chosen.set_property("linux,initrd-end", TRY(number_value(*end, 2)));
     } else {
         chosen.delete_property("linux,initrd-start");
         chosen.delete_property("linux,initrd-end");
     }
 
     if (request.elfcorehdr) {
-        PhysicalRange header[1] = { *request.elfcorehdr };
+        Range header[1] = { *request.elfcorehdr };
         chosen.set_property("linux,elfcorehdr", TRY(ranges_value(header, cells, "the ELF core header")));
-        std::vector<PhysicalRange> usable = request.usable_memory;
-        std::sort(usable.begin(), usable.end(), [](PhysicalRange const& a, PhysicalRange const& b) { return a.start > b.start; });
+        std::vector<Range> usable = request.usable_memory;
+        std::sort(usable.begin(), usable.end(), [](Range const& a, Range const& b) { return a.start > b.start; });
         chosen.set_property("linux,usable-memory-range", TRY(ranges_value(usable, cells, "the crash kernel range")));
     } else {
         chosen.delete_property("linux,elfcorehdr");
         chosen.delete_property("linux,usable-memory-range");
     }
 
-    if (fdt::Property const* kaslr = chosen.property("kaslr-seed"); kaslr && kaslr->value.size() == 8) {
+    if (Property const* kaslr = chosen.property("kaslr-seed"); kaslr && kaslr->value.size() == 8) {
         std::vector<uint8_t> seed(8, 0);
         if (!random(seed))
             std::fill(seed.begin(), seed.end(), 0);
@@ -108,18 +108,18 @@ Result<void> rewrite_chosen(fdt::Tree& tree, ChosenRequest const& request, Rando
     return {};
 }
 
-Result<fdt::Tree> read_running_device_tree(std::string const& sysfs_root)
+Result<Tree> read_running_device_tree(std::string const& sysfs_root)
 {
     std::string path = path_join(sysfs_root, "firmware/fdt");
-    auto blob = TRY(read_file_bytes(path, fdt::max_blob_bytes).context(path));
-    return fdt::parse(blob).context(path);
+    auto blob = TRY(read_file_bytes(path, max_blob_bytes).context(path));
+    return parse(blob).context(path);
 }
 
 Result<std::vector<uint8_t>> build_next_device_tree(std::string const& sysfs_root, ChosenRequest const& request, RandomFill const& random)
 {
-    fdt::Tree tree = TRY(read_running_device_tree(sysfs_root));
+    Tree tree = TRY(read_running_device_tree(sysfs_root));
     TRY(rewrite_chosen(tree, request, random));
-    return fdt::serialise(tree);
+    return serialise(tree);
 }
 
-} // namespace core::kexec
+} // namespace core::fdt

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace core::kexec::fdt {
+namespace core::fdt {
 
 constexpr uint32_t magic = 0xd00dfeed;
 // Linux's arm64 limit on the tree it is booted with (MAX_FDT_SIZE, 2 MiB);
@@ -79,4 +79,4 @@ std::optional<uint32_t> u32_property(Node const& node, std::string_view property
 // A string property without its NUL, or nullopt when absent or not NUL-terminated.
 std::optional<std::string> string_property(Node const& node, std::string_view property_name);
 
-} // namespace core::kexec::fdt
+} // namespace core::fdt

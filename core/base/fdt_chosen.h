@@ -6,7 +6,7 @@
 #pragma once
 
 #include "core/base/error.h"
-#include "core/kexec/fdt.h"
+#include "core/base/fdt.h"
 
 #include <cstdint>
 #include <functional>
@@ -15,22 +15,22 @@
 #include <string>
 #include <vector>
 
-namespace core::kexec {
+namespace core::fdt {
 
 // A physical memory range [start, start + size_bytes).
-struct PhysicalRange {
+struct Range {
     uint64_t start { 0 };
     uint64_t size_bytes { 0 };
-    bool operator==(PhysicalRange const&) const = default;
+    bool operator==(Range const&) const = default;
 };
 
 struct ChosenRequest {
     std::string cmdline;                 // bootargs
-    std::optional<PhysicalRange> initrd; // where the initrd segment lies; nullopt: none
+    std::optional<Range> initrd; // where the initrd segment lies; nullopt: none
     // Crash loads only: where the ELF core header segment lies, and the
     // crashkernel= reservation(s) the capture kernel may use as its RAM.
-    std::optional<PhysicalRange> elfcorehdr;
-    std::vector<PhysicalRange> usable_memory;
+    std::optional<Range> elfcorehdr;
+    std::vector<Range> usable_memory;
 };
 
 // Fills the buffer with random bytes without blocking; false when the
@@ -57,13 +57,13 @@ constexpr size_t rng_seed_bytes = 128;
 // - rng-seed: rng_seed_bytes fresh random bytes (the booted kernel removes
 //   the one it consumed), deleted when no randomness is ready.
 // Errors: an address or size that the root's cells cannot hold.
-Result<void> rewrite_chosen(fdt::Tree& tree, ChosenRequest const& request, RandomFill const& random = system_random_fill);
+Result<void> rewrite_chosen(Tree& tree, ChosenRequest const& request, RandomFill const& random = system_random_fill);
 
 // The running kernel's device tree (sysfs_root/firmware/fdt), parsed.
-Result<fdt::Tree> read_running_device_tree(std::string const& sysfs_root);
+Result<Tree> read_running_device_tree(std::string const& sysfs_root);
 
 // The DTB segment for the next kernel: read_running_device_tree,
 // rewrite_chosen, serialise.
 Result<std::vector<uint8_t>> build_next_device_tree(std::string const& sysfs_root, ChosenRequest const& request, RandomFill const& random = system_random_fill);
 
-} // namespace core::kexec
+} // namespace core::fdt

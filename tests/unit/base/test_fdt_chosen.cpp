@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/kexec/fdt_chosen.h"
+#include "core/base/fdt_chosen.h"
 
 #include "core/base/fd.h"
 #include "core/base/fs.h"
@@ -10,7 +10,8 @@
 #include <string>
 #include <vector>
 
-using namespace core::kexec;
+using namespace core;
+using namespace core::fdt;
 using test_support::source_path;
 
 namespace {
@@ -56,7 +57,7 @@ TEST_CASE("fdt_chosen: a reboot load sets bootargs and the initrd, fresh seeds, 
     chosen.set_property("kaslr-seed", std::vector<uint8_t>(8, 0)); // the booted kernel zeroed it
     ChosenRequest request;
     request.cmdline = "console=ttyAMA0 root=/dev/vda1";
-    request.initrd = PhysicalRange { 0x4800'0000, 0x12'3456 };
+    request.initrd = Range { 0x4800'0000, 0x12'3456 };
     REQUIRE(rewrite_chosen(tree, request, counting_random()).ok());
 
     CHECK(fdt::string_property(*tree.node_at("/chosen"), "bootargs") == "console=ttyAMA0 root=/dev/vda1");
@@ -74,7 +75,7 @@ TEST_CASE("fdt_chosen: a reboot load sets bootargs and the initrd, fresh seeds, 
 TEST_CASE("fdt_chosen: without an initrd the old initrd properties go; without randomness rng-seed goes and kaslr-seed is 0")
 {
     auto tree = qemu_virt_tree();
-    ChosenRequest with_initrd { "a", PhysicalRange { 0x5000'0000, 0x1000 }, {}, {} };
+    ChosenRequest with_initrd { "a", Range { 0x5000'0000, 0x1000 }, {}, {} };
     REQUIRE(rewrite_chosen(tree, with_initrd, counting_random()).ok());
     REQUIRE(has(tree, "linux,initrd-start"));
     ChosenRequest request { "b", {}, {}, {} };
@@ -90,7 +91,7 @@ TEST_CASE("fdt_chosen: a crash load adds linux,elfcorehdr and the usable ranges,
     auto tree = qemu_virt_tree();
     ChosenRequest request;
     request.cmdline = "irqpoll nr_cpus=1 reset_devices";
-    request.elfcorehdr = PhysicalRange { 0x7f00'0000, 0x1'0000 };
+    request.elfcorehdr = Range { 0x7f00'0000, 0x1'0000 };
     request.usable_memory = { { 0x3000'0000, 0x1000'0000 }, { 0x1'2000'0000, 0x2000'0000 } };
     REQUIRE(rewrite_chosen(tree, request, counting_random()).ok());
     CHECK(value_of(tree, "linux,elfcorehdr") == std::vector<uint8_t> { 0, 0, 0, 0, 0x7f, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0 });

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/kexec/fdt.h"
+#include "core/base/fdt.h"
 
 #include "core/base/bytes.h"
 #include "core/base/fd.h"
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-using namespace core::kexec;
+using namespace core;
 using test_support::source_path;
 
 namespace {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-#include "core/kexec/fdt.h"
+#include "core/base/fdt.h"
 
 #include "core/base/bytes.h"
 #include "core/base/strings.h"
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <map>
 
-namespace core::kexec::fdt {
+namespace core::fdt {
 
 namespace {
 
@@ -380,4 +380,4 @@ std::optional<std::string> string_property(Node const& node, std::string_view pr
     return std::string(property->value.begin(), property->value.end() - 1);
 }
 
-} // namespace core::kexec::fdt
+} // namespace core::fdt

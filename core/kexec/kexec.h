@@ -26,6 +26,10 @@ namespace core::kexec {
 // Which kernel slot: the one `kexec -e` (or a reboot) starts, or the crash
 // kernel a panic starts.
 enum class Target { Reboot, Panic };
+// Which system call loads: kexec -s (file), -c (classic kexec_load,
+// core/kexec/classic.h), or the default: file, falling back to classic on
+// ENOSYS, EOPNOTSUPP or a kernel without KEXEC_FILE (kexec-tools -a).
+enum class LoadSyscall { Auto, File, Classic };
 // --dry-run: plan and describe, change nothing.
 enum class DryRun { No, Yes };
 // Why a kexec step failed, for kexec(8)'s exit status (see "Exit statuses").
@@ -94,6 +98,7 @@ struct LoadRequest {
     std::string cmdline;
     Target target { Target::Reboot };
     bool kernel_debug { false }; // KEXEC_FILE_DEBUG: the kernel logs the load
+    LoadSyscall syscall { LoadSyscall::Auto };
 };
 
 struct LoadPlan {

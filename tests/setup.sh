@@ -26,6 +26,9 @@ packages=(
     debootstrap lvm2
     # the fuzz build (tests/fuzz/): libFuzzer and the sanitizer runtimes
     clang-16 libfuzzer-16-dev libclang-rt-16-dev
+    # the arm64 purgatory (arch/aarch64/purgatory/build.sh): flattened by
+    # llvm-objcopy; tests/arm64/purgatory.sh links it with lld
+    llvm lld
 )
 
 missing=()

@@ -31,26 +31,10 @@ dtc -q -I dtb -O dts "$work/virt.dtb" |
 	dtc -q -I dts -O dtb -o "$work/boot.dtb"
 
 kernel_at=0x40200000 dtb_at=0x48000000 purgatory_at=0x49000000
-# fill BLOB OUT CORRUPT: the regions (kernel, DTB), their digest, the registers.
+# fill OUT [--corrupt]: the regions (kernel, DTB), their digest, the registers.
 fill() {
-	python3 - "$@" "$kernel_at=$ARM64_VMLINUZ" "$dtb_at=$work/boot.dtb" <<'PY'
-import hashlib, struct, sys
-blob, out, corrupt = sys.argv[1], sys.argv[2], sys.argv[3] == '1'
-regions = [(int(a, 0), open(f, 'rb').read()) for a, f in (x.split('=', 1) for x in sys.argv[4:])]
-b = bytearray(open(blob, 'rb').read())
-assert b[:8] == b'KDBXPURG'
-params = struct.unpack_from('<I', b, 16)[0]
-digest = hashlib.sha256()
-for i, (address, data) in enumerate(regions):
-    digest.update(data)
-    struct.pack_into('<QQ', b, params + 32 + 16 * i, address, len(data))
-d = bytearray(digest.digest())
-if corrupt:
-    d[0] ^= 1
-b[params:params + 32] = d
-struct.pack_into('<QQ', b, params + 288, regions[0][0], regions[1][0])  # pc, x0
-open(out, 'wb').write(b)
-PY
+	python3 "$ARM64_TESTS_DIR/fill-purgatory.py" "$work/purgatory.bin" "$@" $kernel_at $dtb_at \
+		"$kernel_at=$ARM64_VMLINUZ" "$dtb_at=$work/boot.dtb"
 }
 
 entry_at=$(python3 -c "import struct,sys; print(hex($purgatory_at + struct.unpack_from('<I', open(sys.argv[1],'rb').read(), 12)[0]))" "$work/purgatory.bin")
@@ -64,8 +48,8 @@ boot() { # boot LOG PURGATORY SECONDS
 
 for suite in "${suites[@]}"; do
 	arm64_fetch_kernel "$suite"
-	fill "$work/purgatory.bin" "$work/good.bin" 0
-	fill "$work/purgatory.bin" "$work/bad.bin" 1
+	fill "$work/good.bin"
+	fill "$work/bad.bin" --corrupt
 	start=$(date +%s%N)
 	boot "$work/good.log" "$work/good.bin" 120
 	elapsed_ms=$((($(date +%s%N) - start) / 1000000))

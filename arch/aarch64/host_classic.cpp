@@ -16,6 +16,10 @@
 
 namespace arch {
 
+// Generated from arch/aarch64/purgatory/ by purgatory/embed.py.
+extern uint8_t const aarch64_purgatory[];
+extern size_t const aarch64_purgatory_bytes;
+
 namespace {
 
 constexpr long syscall_kexec_load = 104;
@@ -85,13 +89,6 @@ std::string_view page_size_text(uint64_t flags)
 }
 
 core::fdt::Range fdt_range(PhysicalRange const& range) { return { range.start, range.bytes() }; }
-
-// The blob built by meson from arch/aarch64/purgatory/ (purgatory_blob.inc
-// defines aarch64_purgatory_bytes); empty in builds without it.
-#if __has_include("aarch64_purgatory_blob.inc")
-#include "aarch64_purgatory_blob.inc"
-#define KDUMPBOX_HAVE_AARCH64_PURGATORY 1
-#endif
 
 } // namespace
 
@@ -165,13 +162,6 @@ core::Result<ClassicLoadPlan> plan_classic_load(ClassicLoadInput const& input, F
 // arm64's own crash header covers all of System RAM minus the reservation.
 std::vector<PhysicalRange> crash_dump_excluded_ranges() { return {}; }
 
-std::span<uint8_t const> purgatory_blob()
-{
-#ifdef KDUMPBOX_HAVE_AARCH64_PURGATORY
-    return { aarch64_purgatory_bytes, sizeof aarch64_purgatory_bytes };
-#else
-    return {};
-#endif
-}
+std::span<uint8_t const> purgatory_blob() { return { aarch64_purgatory, aarch64_purgatory_bytes }; }
 
 } // namespace arch

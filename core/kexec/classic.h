@@ -34,11 +34,8 @@ std::string classic_flags_text(unsigned long flags); // "KEXEC_ON_CRASH|KEXEC_AR
 
 // ---- The system call ----
 
-// A kexec_load call: returns 0 or the errno. The flags are passed as given
-// (with the KEXEC_ARCH_* bits). Unload is entry 0 with no segments.
-// Tests substitute their own.
-using ClassicLoadCall = std::function<int(uint64_t entry, std::span<Segment const> segments, unsigned long flags)>;
-int real_kexec_load(uint64_t entry, std::span<Segment const> segments, unsigned long flags);
+// ClassicLoadCall and real_kexec_load are declared in kexec.h, with the
+// file load's call.
 
 // ---- /proc/iomem ----
 
@@ -142,5 +139,12 @@ Result<void> execute_classic(ClassicPlan const& plan, ClassicLoadCall const& cal
 // kexec_load(0, 0, NULL, [KEXEC_ON_CRASH]): unloads whatever is loaded, by
 // either system call (the kernel keeps one image per slot).
 Result<void> classic_unload(Target target, ClassicLoadCall const& call = real_kexec_load);
+
+// The load sequence's classic branch (load_kernel with LoadSyscall::Classic,
+// or Auto after the file load's ENOSYS/EOPNOTSUPP): reads the kernel
+// (unwrapping gzip/zstd) and initrd, plan_classic, then, unless a dry run,
+// execute_classic; a failure is explained as for the file load
+// (explain_load_failure with FailureFacts::syscall Classic).
+Result<LoadReport> load_classic(LoadRequest const& request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, ClassicLoadCall const& call);
 
 } // namespace core::kexec

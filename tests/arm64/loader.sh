@@ -20,10 +20,9 @@ trap 'rm -rf "$work"' EXIT
 suites=("$@")
 ((${#suites[@]})) || suites=(bookworm trixie)
 
-bash "$top/arch/aarch64/purgatory/build.sh" "$top" "$work/aarch64_purgatory_blob.inc" clang-16 --target=aarch64-linux-gnu -fuse-ld=lld 2>/dev/null
-python3 -c 'import re,sys; open(sys.argv[2],"wb").write(bytes(int(x,16) for x in re.findall(r"0x([0-9a-f]{2})", open(sys.argv[1]).read())))' \
-	"$work/aarch64_purgatory_blob.inc" "$work/purgatory.bin"
-c++ -std=c++20 -O1 -I "$top" -I "$work" -o "$work/loader_driver" "$ARM64_TESTS_DIR/loader_driver.cpp" \
+bash "$top/arch/aarch64/purgatory/build.sh" "$top" "$work/purgatory.bin" clang-16 --target=aarch64-linux-gnu -fuse-ld=lld 2>/dev/null
+python3 "$top/purgatory/embed.py" "$work/purgatory.bin" "$work/purgatory.cpp" aarch64_purgatory
+c++ -std=c++20 -O1 -I "$top" -o "$work/loader_driver" "$ARM64_TESTS_DIR/loader_driver.cpp" "$work/purgatory.cpp" \
 	"$top/arch/aarch64/host_classic.cpp" "$top"/core/base/{fdt,fdt_chosen,bytes,strings,error,fd,fs,log,clock}.cpp
 
 mkdir -p "$work/sysfs/firmware" "$work/root/bin" "$work/out"

@@ -18,12 +18,7 @@ trap 'rm -rf "$work"' EXIT
 suites=("$@")
 ((${#suites[@]})) || suites=(bookworm trixie)
 
-bash "$top/arch/aarch64/purgatory/build.sh" "$top" "$work/blob.inc" clang-16 --target=aarch64-linux-gnu -fuse-ld=lld
-python3 - "$work/blob.inc" "$work/purgatory.bin" <<'PY'
-import re, sys
-text = open(sys.argv[1]).read()
-open(sys.argv[2], 'wb').write(bytes(int(x, 16) for x in re.findall(r'0x([0-9a-f]{2})', text)))
-PY
+bash "$top/arch/aarch64/purgatory/build.sh" "$top" "$work/purgatory.bin" clang-16 --target=aarch64-linux-gnu -fuse-ld=lld 2>/dev/null
 
 qemu-system-aarch64 -M virt,dumpdtb="$work/virt.dtb" -cpu max -m 1024 -nographic >/dev/null 2>&1
 dtc -q -I dtb -O dts "$work/virt.dtb" |

@@ -18,7 +18,8 @@ purgatory_header:
 purgatory_entry:
     adr x9, purgatory_stack_top
     mov sp, x9
-    bl purgatory_check          /* returns only when the segments are intact */
+    bl purgatory_check          /* purgatory/check.c: nonzero when a segment changed */
+    cbnz w0, corrupt
     adr x9, purgatory_params
     ldr x10, [x9, #PURGATORY_PARAMS_REGISTERS]      /* registers[0]: the kernel's entry */
     ldr x0, [x9, #(PURGATORY_PARAMS_REGISTERS + 8)] /* registers[1]: the DTB */
@@ -26,6 +27,10 @@ purgatory_entry:
     mov x2, xzr
     mov x3, xzr
     br x10
+
+corrupt:                        /* a corrupt kernel must not run: park here */
+    wfe
+    b corrupt
 
     .section .bss.stack, "aw", %nobits
     .balign 16

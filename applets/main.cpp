@@ -2,6 +2,7 @@
 // The multicall entry point: dispatch on basename(argv[0]), or on the first
 // argument when called as kdumpbox.
 #include "applets/applet.h"
+#include "arch/host.h"
 
 #include "core/base/fd.h"
 #include "core/base/fs.h"
@@ -129,7 +130,7 @@ Applets:
 
 std::string version_text()
 {
-    std::string out = core::cat("kdumpbox ", core::kdumpbox_version(), " (", core::build_flavour(), ")\n");
+    std::string out = core::cat("kdumpbox ", core::kdumpbox_version(), " (", core::build_flavour(), ", ", arch::host_name(), ")\n");
     for (auto const& [library, version] : core::linked_library_versions())
         out += core::cat(library, ' ', version, '\n');
     return out;

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Builds kdumpbox: tests/build.sh release|asan [more...]
 #   release: build/release/kdumpbox, the static musl artifact (zig 0.11)
+#   release-aarch64: build/release-aarch64/kdumpbox, the same for arm64
 #   asan:    build/asan, the system compiler with ASan+UBSan, for tests
 #   fuzz:    build/fuzz, clang-16 with libFuzzer, ASan and UBSan: only the
 #            harnesses of tests/fuzz/ (tests/fuzz/README.md)
@@ -20,6 +21,12 @@ for flavour in "$@"; do
         # zig keeps its libc++/musl builds here; the wrappers say so too.
         args=(--cross-file "$cache/musl/cross.ini" -Dflavour=static-musl -Dbuildtype=release)
         ;;
+    release-aarch64)
+        # The same static musl artifact for arm64; the cross file runs
+        # target programs (the unit tests) under qemu-aarch64-static.
+        prefix=$(subprojects/deps.sh musl-aarch64 | tail -1)
+        args=(--cross-file "$cache/musl-aarch64/cross.ini" -Dflavour=static-musl -Dbuildtype=release)
+        ;;
     asan)
         prefix=$(subprojects/deps.sh host | tail -1)
         args=(-Dflavour=dev -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false)
@@ -34,7 +41,7 @@ for flavour in "$@"; do
         targets=(fuzzers)
         ;;
     *)
-        echo "tests/build.sh: unknown flavour '$flavour'; use release, asan or fuzz" >&2
+        echo "tests/build.sh: unknown flavour '$flavour'; use release, release-aarch64, asan or fuzz" >&2
         exit 2
         ;;
     esac

@@ -24,6 +24,9 @@ packages=(
     # the real-host tier (tests/realhost/): builds Debian images; lvm2 writes
     # LVM metadata without device-mapper (--driverloaded n)
     debootstrap lvm2
+    # the aarch64 build's unit tests (qemu-aarch64-static, the cross file's
+    # exe_wrapper) and the arm64 VM tier (tests/arm64/)
+    qemu-user-static qemu-system-arm
     # the fuzz build (tests/fuzz/): libFuzzer and the sanitizer runtimes
     clang-16 libfuzzer-16-dev libclang-rt-16-dev
     # the arm64 purgatory (arch/aarch64/purgatory/build.sh): flattened by

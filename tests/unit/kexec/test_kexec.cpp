@@ -577,6 +577,84 @@ TEST_CASE("kexec: load_kernel builds kexec's command line after the reservation 
 }
 #endif
 
+#if defined(__aarch64__)
+namespace {
+
+struct Arm64ImageFields {
+    bool efi_stub = true;
+    uint64_t text_offset = 0;
+    uint64_t image_size = 40 * mib;
+    uint64_t flags = 0xa; // little-endian, 4K pages, placed anywhere
+};
+
+// A synthetic arm64 Image header (Documentation/arch/arm64/booting.rst).
+std::vector<uint8_t> arm64_image(Arm64ImageFields const& fields = {})
+{
+    core::ByteWriter writer(core::Endian::Little);
+    writer.resize(64 * 1024);
+    if (fields.efi_stub)
+        writer.put_string(0, "MZ");
+    writer.put_u64(8, fields.text_offset);
+    writer.put_u64(16, fields.image_size);
+    writer.put_u64(24, fields.flags);
+    writer.put_u32(56, 0x644d5241);
+    auto bytes = writer.bytes();
+    return std::vector<uint8_t>(bytes.begin(), bytes.end());
+}
+
+} // namespace
+
+TEST_CASE("kexec: aarch64 probes arm64 Image headers")
+{
+    CHECK(arch::kexec_file_load_syscall_number() == 294);
+    auto good = arch::probe_kernel_image(arm64_image());
+    REQUIRE(good.ok());
+    CHECK(good->format == "arm64 Image with EFI stub, 4K pages, text_offset 0x0");
+    CHECK(good->max_cmdline_bytes == 2047u);
+    CHECK(good->cmdline_reserve_bytes == 0);
+    CHECK(good->memory_bytes == 40 * mib);
+
+    Arm64ImageFields plain;
+    plain.efi_stub = false;
+    plain.text_offset = 0x80000;
+    plain.flags = 0x6; // 64K pages
+    CHECK(arch::probe_kernel_image(arm64_image(plain))->format == "arm64 Image, 64K pages, text_offset 0x80000");
+
+    Arm64ImageFields old;
+    old.image_size = 0;
+    CHECK(arch::probe_kernel_image(arm64_image(old)).error().errno_code() == ENOTSUP);
+    CHECK(contains(arch::probe_kernel_image(arm64_image(old)).error().message(), "older than 3.17"));
+    Arm64ImageFields big_endian;
+    big_endian.flags = 0x3;
+    CHECK(contains(arch::probe_kernel_image(arm64_image(big_endian)).error().message(), "big-endian"));
+
+    auto zboot = arm64_image();
+    std::memcpy(zboot.data() + 4, "zimg", 4);
+    CHECK(arch::probe_kernel_image(zboot).error().errno_code() == ENOTSUP);
+    CHECK(contains(arch::probe_kernel_image(zboot).error().message(), "EFI zboot"));
+
+    auto no_magic = arm64_image();
+    no_magic[59] = 0x65;
+    CHECK(arch::probe_kernel_image(no_magic).error().errno_code() == ENOEXEC);
+    CHECK(contains(arch::probe_kernel_image(no_magic).error().message(), "ARM\\x64"));
+
+    auto image = arm64_image();
+    for (size_t size : { size_t(0), size_t(8), size_t(63) }) {
+        CAPTURE(size);
+        auto result = arch::probe_kernel_image(std::span<uint8_t const>(image.data(), size));
+        REQUIRE_FALSE(result.ok());
+        CHECK(result.error().errno_code() == ENOEXEC);
+    }
+    CHECK(arch::probe_kernel_image(std::span<uint8_t const>(image.data(), 64)).ok());
+    CHECK(arch::is_image_format_rejection(ENOEXEC));
+    CHECK(arch::is_image_format_rejection(EINVAL));
+    CHECK_FALSE(arch::is_image_format_rejection(EPERM));
+    CHECK(arch::host_name() == "aarch64");
+    CHECK(arch::default_crashkernel() == "2G-4G:256M,4G-64G:320M,64G-:576M");
+    CHECK(contains(arch::capture_cmdline_append_default(), "swiotlb=noforce"));
+}
+#endif
+
 TEST_CASE("kexec: unload makes the documented call")
 {
     FakeSystem system;

@@ -55,7 +55,7 @@ MODE=$1
 case $MODE in
 musl) TARGET_CPU=x86_64 EXE_WRAPPER= ;;
 musl-aarch64) TARGET_CPU=aarch64 EXE_WRAPPER=/usr/bin/qemu-aarch64-static ;;
-host) ;;
+host) EXE_WRAPPER= ;;
 *) usage ;;
 esac
 is_zig_mode() { [ "$MODE" != host ]; }

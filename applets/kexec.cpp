@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// kexec: kexec-tools' command line over core/kexec, kexec_file_load only.
+// kexec: kexec-tools' command line over core/kexec: kexec_file_load, and
+// classic kexec_load (-c, or when the kernel has no file load).
 // The options are declared in core/kexec/kexec_command.h (KEXEC_ARGS go
 // through the same declarations).
 #include "applets/applet.h"
@@ -29,7 +30,7 @@ constexpr int exit_ok = 0;
 extern Applet const kexec_applet = {
     .name = "kexec",
     .aliases = {},
-    .summary = "load, unload and start kernels with kexec_file_load (kexec-tools compatible)",
+    .summary = "load, unload and start kernels with kexec_file_load or kexec_load (kexec-tools compatible)",
     .help = R"(Usage: kexec -l KERNEL [--initrd=FILE] [--append=TEXT] [--reuse-cmdline]
        kexec -p KERNEL [--initrd=FILE] [--append=TEXT] [--reuse-cmdline]
        kexec -e                   start the loaded kernel (sync, then reboot into it)
@@ -38,10 +39,15 @@ extern Applet const kexec_applet = {
        kexec -S [-l|-p]           exit 1 if the crash kernel (-l: the kexec kernel)
                                   is loaded, 0 if not
 
-Loads with kexec_file_load(2) only: the kernel checks the image's signature
-(lockdown, Secure Boot, IMA) and builds the boot parameters and, for -p, the
-crash ELF header itself. gzip- and zstd-compressed images are offered to the
-kernel as they are and decompressed into memory only if it refuses them.
+Loads with kexec_file_load(2) by default: the kernel checks the image's
+signature (lockdown, Secure Boot, IMA) and builds the boot parameters and,
+for -p, the crash ELF header itself. gzip- and zstd-compressed images are
+offered to the kernel as they are and decompressed into memory only if it
+refuses them. When the kernel has no kexec_file_load (ENOSYS, EOPNOTSUPP:
+built without CONFIG_KEXEC_FILE), the same load is made with classic
+kexec_load(2), kdumpbox's own loader and purgatory (-a, the default).
+-s uses only the file load, -c only classic kexec_load, which a locked-down
+kernel refuses.
 A failed -p load leaves no crash kernel loaded; the error says so.
 -e does not run ifdown or shut services down: use 'systemctl kexec' for a
 clean shutdown into the loaded kernel.
@@ -50,9 +56,9 @@ Exit status, as kexec-tools':
   0    done
   1    usage error, no crashkernel= reservation for -p, or -e with
        nothing loaded ("Nothing has been loaded!")
-  253  the kernel has no kexec_file_load, or refused the image with
-       EINVAL, ENOEXEC or ENOTSUP (kexec-tools -s; there is no classic
-       kexec_load to fall back to)
+  253  with -s: the kernel has no kexec_file_load, or refused the image
+       with EINVAL, ENOEXEC or ENOTSUP; with -c or -a: this build has no
+       classic loader for this CPU
   255  the load, unload or exec failed
   -S   1 loaded, 0 not loaded, 255 cannot tell
 )",
@@ -83,6 +89,7 @@ std::optional<int> load_kernel(Options const& options, core::kexec::Target targe
         .cmdline = {},
         .target = target,
         .kernel_debug = options.debug,
+        .syscall = options.syscall,
     };
     core::kexec::CmdlineRequest cmdline { .target = target, .reuse_current = options.reuse_cmdline, .append = options.append };
     FailureKind kind = FailureKind::Failed;
@@ -91,6 +98,8 @@ std::optional<int> load_kernel(Options const& options, core::kexec::Target targe
         return fail(kind, report.error());
     if (!report->outcome)
         core::log::notice(core::cat("dry run: would call ", report->description));
+    else if (report->fallback_reason)
+        core::log::info(core::cat("loaded ", kernel, " with classic kexec_load (", *report->fallback_reason, ")"));
     else if (report->outcome->unwrapped)
         core::log::info(core::cat("loaded ", kernel, " after decompressing it (the kernel does not take it compressed)"));
     return std::nullopt;
@@ -133,11 +142,9 @@ core::Result<int> kexec_main(Context&, Arguments args)
         return exit_ok;
     }
     if (options.version) {
-        TRY(write_stdout(core::cat("kexec (kdumpbox ", core::kdumpbox_version(), "), kexec_file_load only\n")));
+        TRY(write_stdout(core::cat("kexec (kdumpbox ", core::kdumpbox_version(), "), kexec_file_load and classic kexec_load\n")));
         return exit_ok;
     }
-    if (options.classic)
-        return core::Error::unsupported("classic kexec_load is not supported by this build; use -s (kexec_file_load)");
     if (options.debug)
         core::log::set_threshold(core::log::Level::Debug);
     if (options.print_reservation) {
@@ -155,10 +162,10 @@ core::Result<int> kexec_main(Context&, Arguments args)
         if (!operands.empty())
             return core::Error::invalid(core::cat("-u takes no kernel, but '", operands.front(), "' was given"));
         if (options.dry_run) {
-            core::log::notice(core::cat("dry run: would call ", core::kexec::describe_unload(target)));
+            core::log::notice(core::cat("dry run: would call ", core::kexec::describe_unload(target, options.syscall)));
             return exit_ok;
         }
-        auto unloaded = core::kexec::unload(target);
+        auto unloaded = core::kexec::unload(target, {}, core::kexec::real_kexec_file_load, options.syscall);
         if (!unloaded.ok())
             return fail(core::kexec::unload_failure_kind(unloaded.error().errno_code()), unloaded.error());
         return exit_ok;

@@ -8,11 +8,14 @@
 
 #include "core/base/error.h"
 
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace arch {
 
@@ -51,6 +54,94 @@ bool is_image_format_rejection(int errno_code);
 // Which kernel image the kernel's loader takes, for the advice after an
 // ENOEXEC ("x86_64: a 64-bit bzImage ..."); empty where there is none.
 std::string_view kernel_image_hint();
+
+// ---- Classic kexec_load(2) (arch/<cpu>/host_classic.cpp) ----
+// core/kexec does the generic part (core/kexec/classic.h: /proc/iomem, the
+// hole finder, the crash ELF core header, the purgatory's parameter block,
+// the system call); the CPU builds its boot protocol's segments here.
+
+// The kexec_load system call number (x86_64 246, arm64 104), or -1 where
+// this CPU (or this build) has none; core/kexec then reports ENOSYS.
+long kexec_load_syscall_number();
+// KEXEC_ARCH_<cpu> (the host's ELF e_machine) in bits 16-31 of kexec_load's
+// flags: x86_64 62 << 16, arm64 183 << 16.
+unsigned long kexec_load_arch_flags();
+// The host's ELF e_machine, for the crash ELF core header (EM_X86_64 62).
+uint16_t host_elf_machine();
+
+// A physical address range, both ends inclusive as /proc/iomem prints them
+// (so a range can end at the top of the address space).
+struct PhysicalRange {
+    uint64_t start { 0 };
+    uint64_t last { 0 };
+    uint64_t bytes() const { return last - start + 1; } // 0 for the whole 2^64 space
+    bool operator==(PhysicalRange const&) const = default;
+};
+
+// One /proc/iomem line; the tree is kept flat, in file order, with depth.
+struct IomemEntry {
+    PhysicalRange range;
+    std::string name;  // "System RAM", "Crash kernel", "Kernel code", "ACPI Tables"...
+    unsigned depth { 0 }; // 0 top level, 1 its children (two spaces each)...
+};
+
+// One piece of what kexec_load copies: `bytes` go to dest_physical, and the
+// rest of memory_bytes is zero-filled. core/kexec rounds memory_bytes up to
+// whole pages and checks page alignment and overlaps before the call.
+struct ClassicSegment {
+    std::vector<uint8_t> bytes;
+    uint64_t dest_physical { 0 };
+    uint64_t memory_bytes { 0 };
+    std::string what; // "kernel", "initrd", "boot_params", "dtb", "elfcorehdr", "purgatory"
+};
+
+// Room for a segment: core/kexec's hole finder searches System RAM (-l) or
+// the crash reservation (-p), lowest fitting address first unless top_down,
+// and marks what it returns as taken.
+struct HoleRequest {
+    uint64_t bytes { 0 };
+    uint64_t alignment { 4096 };
+    uint64_t min_physical { 0 };
+    uint64_t max_physical { UINT64_MAX }; // the last byte may be at most this
+    bool top_down { false };
+    std::string_view what; // for errors: "kernel", "initrd"
+};
+using FindHole = std::function<core::Result<uint64_t>(HoleRequest const&)>;
+
+// Registers the purgatory sets before it jumps to the new kernel (the
+// parameter block's `registers`, see core/kexec/README.md). x86_64: [0] the
+// 64-bit entry (rip), [1] boot_params (rsi). arm64: [0] the entry (pc),
+// [1] the DTB (x0).
+using PurgatoryRegisters = std::array<uint64_t, 8>;
+
+struct ClassicLoadInput {
+    bool crash { false };                // -p: the crash kernel
+    std::span<uint8_t const> kernel;     // the uncompressed image
+    std::span<uint8_t const> initrd;     // empty: none
+    std::string cmdline;                 // without elfcorehdr=; the CPU adds what its protocol needs
+    std::vector<IomemEntry> iomem;       // /proc/iomem, all levels
+    std::vector<PhysicalRange> crash_reservations; // -p: "Crash kernel" ranges
+    std::optional<PhysicalRange> elfcorehdr;       // -p: where core/kexec put the ELF core header
+    std::string sysfs_root { "/sys" };   // firmware/memmap, firmware/fdt, firmware/efi...
+    std::string proc_root { "/proc" };
+};
+
+struct ClassicLoadPlan {
+    std::vector<ClassicSegment> segments; // everything but the ELF core header and the purgatory
+    PurgatoryRegisters registers {};
+    std::string description;              // "bzImage at 0x..., boot_params at 0x..., initrd at 0x..."
+};
+
+// Builds the segments of this CPU's boot protocol (x86_64: bzImage +
+// boot_params/e820 + initrd; arm64: Image + DTB + initrd), placing each with
+// find_hole. ENOSYS where this CPU has no classic loader.
+core::Result<ClassicLoadPlan> plan_classic_load(ClassicLoadInput const& input, FindHole const& find_hole);
+// Ranges a crash dump leaves out besides the crash reservations (x86_64:
+// the low 1 MiB, always reserved since 5.6, as the kernel's own header does).
+std::vector<PhysicalRange> crash_dump_excluded_ranges();
+// This CPU's flat purgatory blob (its header: core/kexec/README.md); empty
+// where there is none.
+std::span<uint8_t const> purgatory_blob();
 
 // Capture command-line defaults (arch/<cpu>/host_cmdline.cpp): the
 // KDUMP_COMMANDLINE_REMOVE and KDUMP_COMMANDLINE_APPEND values kdumpbox uses

@@ -56,7 +56,7 @@ EXE_WRAPPER= # host mode: programs run directly
 case $MODE in
 musl) TARGET_CPU=x86_64 EXE_WRAPPER= ;;
 musl-aarch64) TARGET_CPU=aarch64 EXE_WRAPPER=/usr/bin/qemu-aarch64-static ;;
-host) ;;
+host) EXE_WRAPPER= ;;
 *) usage ;;
 esac
 is_zig_mode() { [ "$MODE" != host ]; }

@@ -11,6 +11,8 @@ packages=(
     dpkg-dev patch xz-utils bzip2 doctest-dev
     # tests
     util-linux fdisk python3 time
+    # the device tree oracle (tests/unit/kexec/test_fdt.cpp decompiles our DTBs)
+    device-tree-compiler
     # VM tests and oracles
     qemu-system-x86 busybox-static cpio kexec-tools makedumpfile crash
     python3-libkdumpfile musl-tools e2fsprogs xfsprogs btrfs-progs dosfstools
@@ -27,6 +29,9 @@ packages=(
     qemu-user-static qemu-system-arm
     # the fuzz build (tests/fuzz/): libFuzzer and the sanitizer runtimes
     clang-16 libfuzzer-16-dev libclang-rt-16-dev
+    # the arm64 purgatory (arch/aarch64/purgatory/build.sh): flattened by
+    # llvm-objcopy; tests/arm64/purgatory.sh links it with lld
+    llvm lld
 )
 
 missing=()

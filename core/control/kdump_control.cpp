@@ -384,6 +384,14 @@ Result<RebuildDecision> decide_rebuild(CapturePlan const& plan, bool force)
                                         : "its inputs changed" };
 }
 
+// Which system call loaded, first: "classic kexec_load (kexec_file_load: ENOSYS): kexec_load(...)".
+std::string load_report_text(kexec::LoadReport const& loaded)
+{
+    if (loaded.syscall_used == kexec::LoadSyscall::File)
+        return cat("with kexec_file_load: ", loaded.description);
+    return cat("with classic kexec_load", loaded.fallback_reason ? cat(" (", *loaded.fallback_reason, ")") : std::string(), ": ", loaded.description);
+}
+
 kexec::LoadRequest capture_load_request(CapturePlan const& plan)
 {
     kexec::LoadRequest request;
@@ -392,6 +400,7 @@ kexec::LoadRequest capture_load_request(CapturePlan const& plan)
     request.cmdline = plan.cmdline;
     request.target = kexec::Target::Panic;
     request.kernel_debug = plan.kexec_args.kernel_debug; // KEXEC_ARGS -d
+    request.syscall = plan.kexec_args.syscall;           // KEXEC_ARGS -s, -c, -a
     return request;
 }
 
@@ -489,8 +498,8 @@ Result<ArmReport> arm(HostPaths const& paths, ArmOptions const& options)
     }
     report_dumps_and_space(plan, paths, free_bytes);
     report.rebuild = TRY(rebuild_initramfs(plan, options.force_rebuild));
-    auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::No, nullptr, system, paths.kexec_file_load));
-    report.load_description = std::move(loaded.description);
+    auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::No, nullptr, system, paths.kexec_file_load, paths.kexec_load));
+    report.load_description = load_report_text(loaded);
     // After the raw-dump notes: they say where a waiting dump went.
     for (auto& note : prepare_crash_settings(paths.proc))
         report.notes.push_back(std::move(note));
@@ -527,8 +536,8 @@ Result<ArmPreview> preview_arm(HostPaths const& paths, ArmOptions const& options
     // Without the image the load cannot be probed; what it would be is
     // still worth saying.
     if (path_exists(plan.initrd_path)) {
-        auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::Yes, nullptr, system, paths.kexec_file_load));
-        preview.load_description = std::move(loaded.description);
+        auto loaded = TRY(kexec::load_kernel(capture_load_request(plan), kexec::DryRun::Yes, nullptr, system, paths.kexec_file_load, paths.kexec_load));
+        preview.load_description = load_report_text(loaded);
     } else {
         preview.load_description = cat(plan.kernel_path, " with ", plan.initrd_path, " (built first), command line: ", plan.cmdline);
     }
@@ -559,7 +568,7 @@ Result<PropagateReport> propagate(HostPaths const& paths, HostKeyTrust const& tr
 
 Result<void> disarm(HostPaths const& paths)
 {
-    return kexec::unload(kexec::Target::Panic, kexec_paths(paths), paths.kexec_file_load);
+    return kexec::unload(kexec::Target::Panic, kexec_paths(paths), paths.kexec_file_load, kexec::LoadSyscall::Auto, paths.kexec_load);
 }
 
 Result<void> crash_for_test(HostPaths const& paths, std::function<Result<void>()> const& confirm)

@@ -38,6 +38,8 @@ struct HostPaths {
     std::optional<NetworkPlan> nfs_network;
     // The kexec_file_load system call; tests give a fake.
     kexec::FileLoadCall kexec_file_load { kexec::real_kexec_file_load };
+    // The classic kexec_load system call (KEXEC_ARGS -c, or the fallback); tests give a fake.
+    kexec::ClassicLoadCall kexec_load { kexec::real_kexec_load };
     // Where a core_collector named without a path is looked for (systemd's
     // PATH for services).
     std::string program_search_path { "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" };

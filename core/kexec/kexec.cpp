@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/kexec/kexec.h"
 
+#include "core/kexec/classic.h"
+
 #include "core/base/bytes.h"
 #include "core/config/cmdline.h"
 #include "core/base/log.h"
@@ -50,6 +52,7 @@ std::string_view errno_name(int errno_code)
     case ELIBBAD: return "ELIBBAD";
     case EMSGSIZE: return "EMSGSIZE";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
     }
     return "errno";
 }
@@ -115,6 +118,29 @@ std::string_view signature_problem(int errno_code)
     case EMSGSIZE: return "its signature block is damaged";
     }
     return {};
+}
+
+// What differs when classic kexec_load failed: lockdown and IMA refuse it
+// outright (the file load is the way out), and its EINVAL is about our
+// segments, not a flag. nullopt: the file load's explanation fits.
+std::optional<std::string> classic_failure_detail(int errno_code, FailureFacts const& facts)
+{
+    switch (errno_code) {
+    case ENOSYS:
+        return std::string("this kernel has neither kexec_file_load nor classic kexec_load (built without CONFIG_KEXEC and CONFIG_KEXEC_FILE), or this build has no classic loader for the CPU (ENOSYS); boot a kernel with CONFIG_KEXEC_FILE=y or CONFIG_KEXEC=y");
+    case EPERM:
+        if (permission_cause(facts))
+            return std::nullopt;
+        if (!facts.lockdown.empty() && facts.lockdown != "none")
+            return cat("the kernel is locked down ([", facts.lockdown, "], see /sys/kernel/security/lockdown), which refuses classic kexec_load outright (EPERM); use -s (kexec_file_load) with a kernel signed by a key it trusts");
+        return std::string("operation not permitted (EPERM): check CAP_SYS_BOOT, /sys/kernel/security/lockdown (a locked-down kernel refuses classic kexec_load: use -s) and the sysctls kernel.kexec_load_disabled and kernel.kexec_load_limit_reboot/_panic");
+    case EACCES:
+        return std::string("access denied (EACCES): the integrity policy (IMA, under Secure Boot) blocks classic kexec_load because it cannot appraise the segments; use -s (kexec_file_load) with a signed kernel");
+    case EINVAL:
+        return cat("the kernel refused the classic load's segments (EINVAL): more than 16, unaligned, overlapping, outside the crash reservation, or an architecture (", classic_flags_text(facts.flags),
+            ") it does not take; kexec -d --dry-run -c shows them, and the kernel log (dmesg) may say more");
+    }
+    return std::nullopt;
 }
 
 struct Unwrapped {
@@ -454,7 +480,8 @@ Result<LoadOutcome> load(LoadRequest request, SystemPaths const& paths, FileLoad
 namespace {
 
 // load_kernel's steps; `cmdline`, when given, replaces request.cmdline.
-Result<LoadReport> run_load_sequence(LoadRequest request, CmdlineRequest const* cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+Result<LoadReport> run_load_sequence(LoadRequest request, CmdlineRequest const* cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call,
+    ClassicLoadCall const& classic_call)
 {
     if (request.target == Target::Panic) {
         auto reservation = check_crash_reservation(paths);
@@ -467,16 +494,30 @@ Result<LoadReport> run_load_sequence(LoadRequest request, CmdlineRequest const* 
             return failed_as(failure_kind, FailureKind::Usage, std::move(built).error());
         request.cmdline = std::move(built).release_value();
     }
-    auto plan = plan_load(std::move(request), paths);
+    if (request.syscall == LoadSyscall::Classic)
+        return load_classic(request, dry_run, failure_kind, paths, classic_call);
+    auto plan = plan_load(request, paths);
     if (!plan.ok())
         return failed_as(failure_kind, FailureKind::Failed, std::move(plan).error());
     LoadReport report;
     report.description = describe_load(plan.value());
-    if (dry_run == DryRun::Yes)
+    if (dry_run == DryRun::Yes) {
+        if (request.syscall == LoadSyscall::Auto)
+            report.description += "; if the kernel has no kexec_file_load (ENOSYS, EOPNOTSUPP), classic kexec_load instead";
         return report;
+    }
     auto outcome = execute_load(plan.value(), paths, call);
     if (!outcome.ok()) {
-        FailureKind kind = load_failure_kind(outcome.error().errno_code());
+        int code = outcome.error().errno_code();
+        if (request.syscall == LoadSyscall::Auto && is_classic_fallback(code)) {
+            // kexec-tools -a: a kernel without KEXEC_FILE still has kexec_load.
+            log::info(cat("this kernel has no usable kexec_file_load (", errno_name(code), "); loading with classic kexec_load"));
+            auto classic = load_classic(request, dry_run, failure_kind, paths, classic_call);
+            if (classic.ok())
+                classic.value().fallback_reason = cat("kexec_file_load: ", errno_name(code));
+            return classic;
+        }
+        FailureKind kind = load_failure_kind(code);
         return failed_as(failure_kind, kind, std::move(outcome).error());
     }
     report.outcome = outcome.value();
@@ -485,29 +526,47 @@ Result<LoadReport> run_load_sequence(LoadRequest request, CmdlineRequest const* 
 
 } // namespace
 
-Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+bool is_classic_fallback(int errno_code) { return errno_code == ENOSYS || errno_code == EOPNOTSUPP; }
+
+Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call, ClassicLoadCall const& classic_call)
 {
-    return run_load_sequence(std::move(request), nullptr, dry_run, failure_kind, paths, call);
+    return run_load_sequence(std::move(request), nullptr, dry_run, failure_kind, paths, call, classic_call);
 }
 
-Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call)
+Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind, SystemPaths const& paths, FileLoadCall const& call,
+    ClassicLoadCall const& classic_call)
 {
-    return run_load_sequence(std::move(request), &cmdline, dry_run, failure_kind, paths, call);
+    return run_load_sequence(std::move(request), &cmdline, dry_run, failure_kind, paths, call, classic_call);
 }
 
-std::string describe_unload(Target target)
+std::string describe_unload(Target target, LoadSyscall syscall)
 {
-    return cat("kexec_file_load(-1, -1, 0, NULL, ", flags_text(file_unload | (target == Target::Panic ? file_on_crash : 0)), ")");
+    std::string file = cat("kexec_file_load(-1, -1, 0, NULL, ", flags_text(file_unload | (target == Target::Panic ? file_on_crash : 0)), ")");
+    std::string classic = cat("kexec_load(0, 0, NULL, ", classic_flags_text(target == Target::Panic ? classic_on_crash : 0), ")");
+    switch (syscall) {
+    case LoadSyscall::File: return file;
+    case LoadSyscall::Classic: return classic;
+    case LoadSyscall::Auto: break;
+    }
+    return cat(file, "; on ENOSYS ", classic);
 }
 
-Result<void> unload(Target target, SystemPaths const& paths, FileLoadCall const& call)
+Result<void> unload(Target target, SystemPaths const& paths, FileLoadCall const& call, LoadSyscall syscall, ClassicLoadCall const& classic_call)
 {
-    log::debug(describe_unload(target));
-    int code = call(-1, -1, std::string(), file_unload | (target == Target::Panic ? file_on_crash : 0));
-    if (code == 0)
-        return {};
+    log::debug(describe_unload(target, syscall));
     FailureFacts facts;
     facts.target = target;
+    int code = 0;
+    if (syscall != LoadSyscall::Classic)
+        code = call(-1, -1, std::string(), file_unload | (target == Target::Panic ? file_on_crash : 0));
+    if (syscall == LoadSyscall::Classic || (syscall == LoadSyscall::Auto && code == ENOSYS)) {
+        // Either call empties the slot, whichever call filled it.
+        facts.syscall = LoadSyscall::Classic;
+        auto unloaded = classic_unload(target, classic_call);
+        code = unloaded.ok() ? 0 : unloaded.error().errno_code();
+    }
+    if (code == 0)
+        return {};
     gather_permission_facts(facts, paths);
     return explain_unload_failure(code, facts);
 }
@@ -621,9 +680,13 @@ Error explain_load_failure(int errno_code, FailureFacts const& facts)
     std::string what = subject(facts);
     std::string note = disarm_note(facts);
     auto fail = [&](std::string detail) { return Error::with_code(errno_code, cat(what, ": ", detail, note)); };
+    if (facts.syscall == LoadSyscall::Classic) {
+        if (auto classic = classic_failure_detail(errno_code, facts))
+            return fail(*classic);
+    }
     switch (errno_code) {
     case ENOSYS:
-        return fail("this kernel has no kexec_file_load (it was built without CONFIG_KEXEC_FILE, or the architecture lacks the system call), and classic kexec_load is not supported by this build (ENOSYS); boot a kernel with CONFIG_KEXEC_FILE=y");
+        return fail("this kernel has no kexec_file_load (it was built without CONFIG_KEXEC_FILE, or the architecture lacks the system call) (ENOSYS); leave out -s so that classic kexec_load is used, or boot a kernel with CONFIG_KEXEC_FILE=y");
     case EPERM: {
         if (auto cause = permission_cause(facts))
             return fail(cat("permission denied (EPERM): ", *cause));
@@ -678,9 +741,13 @@ Error explain_unload_failure(int errno_code, FailureFacts const& facts)
 {
     std::string what = cat("unloading the ", facts.target == Target::Panic ? "crash kernel" : "kexec kernel", " failed");
     auto fail = [&](std::string detail) { return Error::with_code(errno_code, cat(what, ": ", detail)); };
+    if (facts.syscall == LoadSyscall::Classic) {
+        if (auto classic = classic_failure_detail(errno_code, facts))
+            return fail(*classic);
+    }
     switch (errno_code) {
     case ENOSYS:
-        return fail("this kernel has no kexec_file_load (built without CONFIG_KEXEC_FILE), and classic kexec_load is not supported by this build (ENOSYS)");
+        return fail("this kernel has no kexec_file_load (built without CONFIG_KEXEC_FILE) and no kexec_load (ENOSYS)");
     case EPERM:
         if (auto cause = permission_cause(facts))
             return fail(cat("permission denied (EPERM): ", *cause));

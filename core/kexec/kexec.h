@@ -12,6 +12,7 @@
 #include "core/compress/compress.h"
 #include "core/base/error.h"
 #include "core/base/fd.h"
+#include "core/kexec/kexec_command.h"
 
 #include <cstdint>
 #include <functional>
@@ -87,6 +88,11 @@ Result<UniqueFd> unwrap_image(int fd, StreamFormat compression, std::string cons
 // A kexec_file_load call: returns 0 or the errno. Tests substitute their own.
 using FileLoadCall = std::function<int(int kernel_fd, int initrd_fd, std::string const& cmdline, unsigned long flags)>;
 int real_kexec_file_load(int kernel_fd, int initrd_fd, std::string const& cmdline, unsigned long flags);
+// A classic kexec_load call (core/kexec/classic.h): returns 0 or the errno.
+// The flags are passed as given (with the KEXEC_ARCH_* bits); unload is
+// entry 0 with no segments. Tests substitute their own.
+using ClassicLoadCall = std::function<int(uint64_t entry, std::span<arch::ClassicSegment const> segments, unsigned long flags)>;
+int real_kexec_load(uint64_t entry, std::span<arch::ClassicSegment const> segments, unsigned long flags);
 
 struct LoadRequest {
     std::string kernel_path;
@@ -94,6 +100,7 @@ struct LoadRequest {
     std::string cmdline;
     Target target { Target::Reboot };
     bool kernel_debug { false }; // KEXEC_FILE_DEBUG: the kernel logs the load
+    LoadSyscall syscall { LoadSyscall::Auto };
 };
 
 struct LoadPlan {
@@ -132,23 +139,36 @@ Result<LoadOutcome> load(LoadRequest request, SystemPaths const& paths = {}, Fil
 struct LoadReport {
     std::string description;            // the system call(s), as describe_load says
     std::optional<LoadOutcome> outcome; // nullopt after a dry run: nothing was loaded
+    LoadSyscall syscall_used { LoadSyscall::File }; // File or Classic: which one loaded (or would)
+    std::optional<std::string> fallback_reason;     // Auto fell back to classic: the file load's refusal
 };
 // For the crash kernel, the crashkernel= reservation first (kexec-tools
 // checks it before it opens the image); then plan_load, and execute_load
 // unless this is a dry run. On failure, *failure_kind (when given) says
 // which step failed, as kexec(8)'s exit status does: NoCrashReservation,
 // Failed for the plan, load_failure_kind of the system call's errno.
-Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load);
+// request.syscall chooses the system call: Classic goes to load_classic
+// (classic.h); Auto tries kexec_file_load and, when the kernel answers
+// ENOSYS or EOPNOTSUPP, loads again with kexec_load.
+Result<LoadReport> load_kernel(LoadRequest request, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load,
+    ClassicLoadCall const& classic_call = real_kexec_load);
 // kexec -l/-p/-f: the same, with request.cmdline built from `cmdline`
 // (build_cmdline) right after the reservation check; a /proc/cmdline it
 // cannot read is a Usage failure (kexec-tools die()s).
 Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdline, DryRun dry_run, FailureKind* failure_kind = nullptr, SystemPaths const& paths = {},
-    FileLoadCall const& call = real_kexec_file_load);
+    FileLoadCall const& call = real_kexec_file_load, ClassicLoadCall const& classic_call = real_kexec_load);
 
-// kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD[|KEXEC_FILE_ON_CRASH]).
-// Its errors carry the kernel's errno.
-std::string describe_unload(Target target);
-Result<void> unload(Target target, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load);
+// Whether Auto loads again with kexec_load after the file load's errno:
+// ENOSYS (no CONFIG_KEXEC_FILE, or no syscall) and EOPNOTSUPP.
+bool is_classic_fallback(int errno_code);
+
+// kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD[|KEXEC_FILE_ON_CRASH]),
+// or with Classic kexec_load(0, 0, NULL, [KEXEC_ON_CRASH]); Auto falls back
+// to the classic call on ENOSYS. Either call unloads the slot's image
+// however it was loaded. Its errors carry the kernel's errno.
+std::string describe_unload(Target target, LoadSyscall syscall = LoadSyscall::Auto);
+Result<void> unload(Target target, SystemPaths const& paths = {}, FileLoadCall const& call = real_kexec_file_load, LoadSyscall syscall = LoadSyscall::Auto,
+    ClassicLoadCall const& classic_call = real_kexec_load);
 
 // ---- Starting the loaded kernel ----
 
@@ -219,6 +239,7 @@ int status_exit_status(Result<bool> const& loaded);
 // Everything the explanation of a failed load uses; the loader fills it in.
 struct FailureFacts {
     Target target { Target::Reboot };
+    LoadSyscall syscall { LoadSyscall::File }; // File or Classic: the call that failed
     std::string kernel_path;
     std::string kernel_format; // "bzImage, boot protocol 2.15 (decompressed from gzip)"
     uint64_t kernel_memory_bytes { 0 };

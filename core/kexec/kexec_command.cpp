@@ -16,8 +16,8 @@ constexpr cli::RefusedOption refused_options[] = {
     { 0, "mem-min", cli::Arity::Required, "placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
     { 0, "mem-max", cli::Arity::Required, "placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },
     { 0, "entry", cli::Arity::Required, "the entry point is the kernel's choice with kexec_file_load" },
-    { 0, "load-preserve-context", cli::Arity::None, "preserving context needs classic kexec_load, which this build does not have" },
-    { 0, "load-jump-back-helper", cli::Arity::None, "jump-back needs classic kexec_load, which this build does not have" },
+    { 0, "load-preserve-context", cli::Arity::None, "preserving context (KEXEC_PRESERVE_CONTEXT) is not supported by kdumpbox's classic loader" },
+    { 0, "load-jump-back-helper", cli::Arity::None, "jump-back is not supported by kdumpbox's classic loader" },
     { 0, "reuseinitrd", cli::Arity::None, "reusing the running kernel's initrd is not supported; give --initrd" },
     { 0, "elf32-core-headers", cli::Arity::None, "the kernel builds the crash ELF header itself with kexec_file_load" },
     { 0, "elf64-core-headers", cli::Arity::None, "the kernel builds the crash ELF header itself with kexec_file_load" },
@@ -39,9 +39,15 @@ void declare_kexec_options(cli::OptionParser& parser, KexecCommand& command)
     parser.list(0, "append", "TEXT", &command.append, "add TEXT to the new kernel's command line (repeatable)");
     parser.list(0, "command-line", "TEXT", &command.append, "the same as --append");
     parser.flag(0, "reuse-cmdline", &command.reuse_cmdline, "start from this kernel's /proc/cmdline, without BOOT_IMAGE= (and, with -p, crashkernel=)");
-    parser.custom('s', "kexec-file-syscall", cli::Arity::None, {}, [](auto) -> Result<void> { return {}; }, "use kexec_file_load (the default and only choice)");
-    parser.flag('c', "kexec-syscall", &command.classic, "classic kexec_load: not supported by this build");
-    parser.custom('a', "kexec-syscall-auto", cli::Arity::None, {}, [](auto) -> Result<void> { return {}; }, "accepted: the same as -s here (there is no classic fallback)");
+    auto choose = [&command](LoadSyscall syscall) {
+        return [&command, syscall](auto) -> Result<void> {
+            command.syscall = syscall;
+            return {};
+        };
+    };
+    parser.custom('s', "kexec-file-syscall", cli::Arity::None, {}, choose(LoadSyscall::File), "load with kexec_file_load only (the kernel checks signatures; works under lockdown)");
+    parser.custom('c', "kexec-syscall", cli::Arity::None, {}, choose(LoadSyscall::Classic), "load with classic kexec_load only (kdumpbox's own loader and purgatory)");
+    parser.custom('a', "kexec-syscall-auto", cli::Arity::None, {}, choose(LoadSyscall::Auto), "kexec_file_load, and classic kexec_load if the kernel has no file load (the default)");
     parser.flag('S', "status", &command.status, "exit 1 if the crash kernel (with -l: the kexec kernel) is loaded, 0 if not");
     parser.flag('d', "debug", &command.debug, "print what is done, and ask the kernel to log the load (KEXEC_FILE_DEBUG)");
     parser.flag(0, "dry-run", &command.dry_run, "print the system call that would be made, and make none");
@@ -67,8 +73,6 @@ Result<CaptureKexecArgs> parse_capture_kexec_args(std::string_view kexec_args)
     }
     if (!parsed.value().empty())
         return Error::invalid(cat("'", parsed.value().front(), "' is not an option; KEXEC_ARGS names no kernel (set KDUMPBOX_KERNEL, or KDUMP_KERNELVER)"));
-    if (command.classic)
-        return Error::unsupported("classic kexec_load is not supported yet; remove -c (kdumpbox loads with kexec_file_load, as -s does)");
     struct Owned {
         bool given;
         std::string_view option;
@@ -90,6 +94,7 @@ Result<CaptureKexecArgs> parse_capture_kexec_args(std::string_view kexec_args)
     }
     CaptureKexecArgs result;
     result.kernel_debug = command.debug;
+    result.syscall = command.syscall;
     return result;
 }
 

@@ -37,6 +37,7 @@ printf '%s\0' -z -d 31 --cyclic-buffer 1024 --non-mmap -f /proc/vmcore out | see
 printf -- '-s -d' | seed kexec_args short
 printf -- '-p --hotplug -x -y' | seed kexec_args panic
 printf -- '-c --initrd=/boot/x --append="a b"' | seed kexec_args refused
+seed fdt qemu-virt < "$top/tests/data/qemu-virt.dtb"
 
 sed -n 1,40p /proc/self/mountinfo | seed mountinfo host
 printf '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n25 22 0:22 /@var /var rw,noatime shared:5 - btrfs /dev/sda2 rw,space_cache=v2,subvolid=257,subvol=/@var\n30 22 0:40 / /var/crash rw master:7 - nfs4 host:/export rw,vers=4.2\n31 30 7:0 /a\\040b /var/crash/x rw - xfs /dev/loop0 rw\n' | seed mountinfo layered

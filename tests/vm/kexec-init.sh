@@ -7,7 +7,7 @@
 #   KTEST-SYSFS NAME loaded=A crash=B   /sys/kernel/kexec_{,crash_}loaded after it
 #   KTEST: ...                 milestones
 # The scenario comes from the kernel command line (ktest=status|panic|
-# nocrash); the kernels kexec'd from here boot /boot/second.cpio.gz, which
+# nocrash|classic|classic-panic); the kernels kexec'd from here boot /boot/second.cpio.gz, which
 # holds this same script and reports the marker or /proc/vmcore it finds.
 
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /tmp
@@ -90,6 +90,25 @@ status)
 	;;
 panic)
 	run load-panic kexec -p /boot/vmlinuz --initrd=$second --append="$capture_append"
+	say "crashing"
+	sync
+	echo c >/proc/sysrq-trigger
+	;;
+classic)
+	# Classic kexec_load (-c): our loader and purgatory; kexec-tools unloads
+	# what we loaded, and we unload what its classic loader loaded.
+	run c-load-panic kexec -c -d -p /boot/vmlinuz --initrd=$second --append="$capture_append"
+	run c-status-panic kexec -p -S
+	run c-tools-unload-panic /usr/sbin/kexec -p -u
+	run c-tools-load-panic /usr/sbin/kexec -c -p /boot/vmlinuz --initrd=$second --append="$capture_append"
+	run c-unload-tools-image kexec -c -p -u
+	run c-load-exec kexec -c -l /boot/vmlinuz --initrd=$second --reuse-cmdline --append="ktest_marker=classic-42"
+	say "exec"
+	kexec -e
+	say "kexec -e returned $?"
+	;;
+classic-panic)
+	run c-load-panic kexec -c -p /boot/vmlinuz --initrd=$second --append="$capture_append"
 	say "crashing"
 	sync
 	echo c >/proc/sysrq-trigger

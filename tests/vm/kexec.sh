@@ -10,6 +10,10 @@
 #            reservation; then -l with a marker and -e into a second boot.
 #   panic    -p a capture kernel, sysrq-c: the capture kernel has /proc/vmcore.
 #   nocrash  no crashkernel=: -p fails with the no-reservation message.
+#   classic  -c (classic kexec_load, our purgatory): -p, kexec-tools -p -u of
+#            our image, kexec-tools -c -p then our -c -p -u, -l and -e.
+#   classic-panic  -c -p, sysrq-c: the capture kernel has /proc/vmcore.
+# KEXEC_VM_ONLY=classic runs only the classic boots.
 # Usage: tests/vm/kexec.sh PATH/TO/kdumpbox (the static release build)
 set -euo pipefail
 
@@ -64,6 +68,8 @@ expect_sysfs() {
 		|| fail "$2: kexec_loaded=$3 kexec_crash_loaded=$4" "got: ${got:-nothing}"
 }
 
+only=${KEXEC_VM_ONLY:-}
+if [[ $only != classic ]]; then
 # --- status, interoperability, errors, then exec ------------------------------
 boot status "crashkernel=256M ktest=status"
 log=$work/status.txt
@@ -125,5 +131,39 @@ log=$work/nocrash.txt
 # reserved (kexec/kexec.c: is_crashkernel_mem_reserved).
 expect_run "$log" load-panic-unreserved 1 'crashkernel='
 expect_sysfs "$log" load-panic-unreserved 0 0
+fi
+
+# --- classic kexec_load (-c): our bzImage loader and purgatory -------------------
+boot classic "crashkernel=256M ktest=classic"
+log=$work/classic.txt
+expect_run "$log" c-load-panic 0 'kexec_load\(entry='
+expect_sysfs "$log" c-load-panic 0 1
+expect_run "$log" c-status-panic 1
+expect_run "$log" c-tools-unload-panic 0
+expect_sysfs "$log" c-tools-unload-panic 0 0
+expect_run "$log" c-tools-load-panic 0
+expect_sysfs "$log" c-tools-load-panic 0 1
+expect_run "$log" c-unload-tools-image 0
+expect_sysfs "$log" c-unload-tools-image 0 0
+expect_run "$log" c-load-exec 0
+expect_sysfs "$log" c-load-exec 1 0
+if grep -q '^KTEST: second boot: ktest_marker=classic-42$' "$log"; then
+	ok "kexec -c -l, -e: our purgatory started the second kernel with the marker on its command line"
+else
+	fail "kexec -c -l, -e: our purgatory started the second kernel with the marker on its command line" "$(grep -E '^KTEST' "$log" | tail -5)"
+fi
+
+boot classic-panic "crashkernel=256M ktest=classic-panic"
+log=$work/classic-panic.txt
+expect_run "$log" c-load-panic 0
+expect_sysfs "$log" c-load-panic 0 1
+if grep -Eq '^KTEST: capture kernel up: /proc/vmcore is [0-9]+ bytes$' "$log"; then
+	ok "kexec -c -p then sysrq-c: the capture kernel boots from our ELF core header and has /proc/vmcore"
+else
+	fail "kexec -c -p then sysrq-c: the capture kernel boots from our ELF core header and has /proc/vmcore" "$(grep -E '^KTEST|Kernel panic' "$log" | tail -5)"
+fi
+lines=$(sed -n 's/^KTEST-DMESG-CRASH-LINES //p' "$log")
+[[ ${lines:-0} -ge 1 ]] && ok "classic: vmcore-dmesg reads the crash through our ELF core header" \
+	|| fail "classic: vmcore-dmesg reads the crash through our ELF core header" "lines: ${lines:-none}"
 
 finish vm-kexec

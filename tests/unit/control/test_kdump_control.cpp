@@ -32,6 +32,7 @@ struct FakeHost {
     ScratchDir dir { "kdumpbox-control-test" };
     core::HostPaths paths;
     std::vector<unsigned long> load_flags;
+    std::vector<unsigned long> classic_flags;
     std::string raw_device;
 
     FakeHost()
@@ -69,6 +70,11 @@ struct FakeHost {
         paths.reported_record_path = root + "/reported";
         paths.kexec_file_load = [this](int, int, std::string const&, unsigned long flags) {
             load_flags.push_back(flags);
+            return 0;
+        };
+        // Never the real kexec_load from a test.
+        paths.kexec_load = [this](uint64_t, std::span<arch::ClassicSegment const>, unsigned long flags) {
+            classic_flags.push_back(flags);
             return 0;
         };
     }
@@ -419,7 +425,6 @@ TEST_CASE("kdump start: KEXEC_ARGS are applied (-d asks the kernel to log the lo
     auto line = std::count(settings.begin(), settings.end(), '\n') + 1;
     for (auto const& [args, message] : std::vector<std::pair<std::string, std::string>> {
              { "--bogus", "unknown option '--bogus' (see --help); remove it ('kexec --help' lists the options kdumpbox's kexec takes)" },
-             { "-c", "classic kexec_load is not supported yet; remove -c (kdumpbox loads with kexec_file_load, as -s does)" },
              { "--append=quiet", "--append/--command-line: kdumpctl's own --command-line comes after KEXEC_ARGS, so kexec-tools never used it; put the words in KDUMP_COMMANDLINE_APPEND; remove it" },
              { "-l", "-l: kdump start chooses the action itself: it loads the crash kernel, as -p does; remove it" },
              { "--mem-min=0x1000", "--mem-min: not supported by this kexec: placement limits belong to classic kexec_load; the kernel places kexec_file_load segments" },

@@ -218,8 +218,10 @@ TEST_CASE("kexec: flag names")
     CHECK(flags_text(0) == "0");
     CHECK(flags_text(file_on_crash | file_no_initramfs) == "KEXEC_FILE_ON_CRASH|KEXEC_FILE_NO_INITRAMFS");
     CHECK(flags_text(file_unload | 0x100) == "KEXEC_FILE_UNLOAD|0x100");
-    CHECK(describe_unload(Target::Panic) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD|KEXEC_FILE_ON_CRASH)");
-    CHECK(describe_unload(Target::Reboot) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD)");
+    CHECK(describe_unload(Target::Panic, LoadSyscall::File) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD|KEXEC_FILE_ON_CRASH)");
+    CHECK(describe_unload(Target::Reboot, LoadSyscall::File) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD)");
+    CHECK(describe_unload(Target::Panic, LoadSyscall::Classic) == "kexec_load(0, 0, NULL, KEXEC_ON_CRASH)");
+    CHECK(describe_unload(Target::Reboot) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD); on ENOSYS kexec_load(0, 0, NULL, 0)");
     CHECK(describe_exec(SyncFirst::Yes).starts_with("sync, then call reboot(2) with LINUX_REBOOT_CMD_KEXEC"));
     CHECK(describe_exec(SyncFirst::No).starts_with("call reboot(2) with LINUX_REBOOT_CMD_KEXEC without sync"));
 }
@@ -674,7 +676,7 @@ TEST_CASE("kexec: unload makes the documented call")
     auto denied = unload(Target::Panic, system.paths, [](int, int, std::string const&, unsigned long) { return EPERM; });
     REQUIRE_FALSE(denied.ok());
     CHECK(denied.error().message() == "unloading the crash kernel failed: permission denied (EPERM): this needs CAP_SYS_BOOT (in the initial user namespace); run it as root");
-    CHECK(contains(unload(Target::Reboot, system.paths, [](int, int, std::string const&, unsigned long) { return ENOSYS; }).error().message(), "CONFIG_KEXEC_FILE"));
+    CHECK(contains(unload(Target::Reboot, system.paths, [](int, int, std::string const&, unsigned long) { return ENOSYS; }, LoadSyscall::File).error().message(), "CONFIG_KEXEC_FILE"));
     CHECK(contains(unload(Target::Reboot, system.paths, [](int, int, std::string const&, unsigned long) { return EBUSY; }).error().message(), "try again"));
 }
 
@@ -714,7 +716,7 @@ TEST_CASE("kexec: every errno becomes one line with the cause and the fix")
     FailureFacts facts = crash_facts();
 
     CHECK(contains(message(ENOSYS, facts), "CONFIG_KEXEC_FILE"));
-    CHECK(contains(message(ENOSYS, facts), "classic kexec_load is not supported by this build"));
+    CHECK(contains(message(ENOSYS, facts), "leave out -s so that classic kexec_load is used"));
 
     FailureFacts no_cap = facts;
     no_cap.has_cap_sys_boot = false;
@@ -888,7 +890,7 @@ TEST_CASE("kexec: the checks the exit statuses hang on")
     CHECK(nothing_loaded_error(Target::Panic).message().starts_with("Nothing has been loaded! No crash kernel is loaded"));
 
     // Unloads carry the kernel's errno.
-    CHECK(unload_failure_kind(unload(Target::Panic, system.paths, [](int, int, std::string const&, unsigned long) { return ENOSYS; }).error().errno_code()) == FailureKind::FileLoadUnusable);
+    CHECK(unload_failure_kind(unload(Target::Panic, system.paths, [](int, int, std::string const&, unsigned long) { return ENOSYS; }, LoadSyscall::File).error().errno_code()) == FailureKind::FileLoadUnusable);
     CHECK(unload_failure_kind(unload(Target::Panic, system.paths, [](int, int, std::string const&, unsigned long) { return EPERM; }).error().errno_code()) == FailureKind::Failed);
 }
 

@@ -4,6 +4,7 @@
 #include <doctest.h>
 #include <string>
 
+using core::kexec::LoadSyscall;
 using core::kexec::parse_capture_kexec_args;
 
 TEST_CASE("KEXEC_ARGS: what maps onto kdump start's kexec_file_load is taken")
@@ -17,6 +18,13 @@ TEST_CASE("KEXEC_ARGS: what maps onto kdump start's kexec_file_load is taken")
     REQUIRE(taken.ok());
     CHECK(taken->kernel_debug);
     CHECK(parse_capture_kexec_args("--debug")->kernel_debug);
+    // The system call: the last of -s, -c, -a wins, as in kexec-tools.
+    CHECK(none->syscall == LoadSyscall::Auto);
+    CHECK(parse_capture_kexec_args("-c")->syscall == LoadSyscall::Classic);
+    CHECK(parse_capture_kexec_args("--kexec-syscall")->syscall == LoadSyscall::Classic);
+    CHECK(parse_capture_kexec_args("-s")->syscall == LoadSyscall::File);
+    CHECK(parse_capture_kexec_args("-c -s")->syscall == LoadSyscall::File);
+    CHECK(parse_capture_kexec_args("-s -a")->syscall == LoadSyscall::Auto);
 }
 
 TEST_CASE("KEXEC_ARGS: everything else is refused, naming the option and what to do")
@@ -26,8 +34,6 @@ TEST_CASE("KEXEC_ARGS: everything else is refused, naming the option and what to
         REQUIRE_FALSE(parsed.ok());
         return parsed.error().message();
     };
-    CHECK(error("-c") == "classic kexec_load is not supported yet; remove -c (kdumpbox loads with kexec_file_load, as -s does)");
-    CHECK(error("--kexec-syscall") == "classic kexec_load is not supported yet; remove -c (kdumpbox loads with kexec_file_load, as -s does)");
     CHECK(error("-s --no-cma") == "unknown option '--no-cma' (see --help); remove it ('kexec --help' lists the options kdumpbox's kexec takes)");
     CHECK(error("-t bzImage") == "-t: not supported by this kexec: with kexec_file_load the kernel picks the image loader itself");
     CHECK(error("-e") == "-e: kdump start chooses the action itself: it loads the crash kernel, as -p does; remove it");

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SHA-256 as FIPS 180-4 section 6.2 describes it, written for a
+ * purgatory: no libc calls (the compiler may not emit memcpy/memset here),
+ * big-endian word loads spelt out byte by byte. */
+#include "purgatory/sha256.h"
+
+static uint32_t const round_constants[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static uint32_t rotate_right(uint32_t value, unsigned bits) { return (value >> bits) | (value << (32 - bits)); }
+
+static void compress_block(uint32_t h[8], uint8_t const block[64])
+{
+    uint32_t w[64];
+    for (unsigned i = 0; i < 16; i++)
+        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 | (uint32_t)block[4 * i + 2] << 8 | block[4 * i + 3];
+    for (unsigned i = 16; i < 64; i++) {
+        uint32_t s0 = rotate_right(w[i - 15], 7) ^ rotate_right(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = rotate_right(w[i - 2], 17) ^ rotate_right(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (unsigned i = 0; i < 64; i++) {
+        uint32_t sum1 = rotate_right(e, 6) ^ rotate_right(e, 11) ^ rotate_right(e, 25);
+        uint32_t choose = (e & f) ^ (~e & g);
+        uint32_t t1 = k + sum1 + choose + round_constants[i] + w[i];
+        uint32_t sum0 = rotate_right(a, 2) ^ rotate_right(a, 13) ^ rotate_right(a, 22);
+        uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
+        uint32_t t2 = sum0 + majority;
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
+}
+
+void sha256_init(struct sha256_state* state)
+{
+    static uint32_t const initial[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+    for (unsigned i = 0; i < 8; i++)
+        state->h[i] = initial[i];
+    state->total_bytes = 0;
+    state->block_used = 0;
+}
+
+void sha256_update(struct sha256_state* state, void const* data, size_t length)
+{
+    uint8_t const* bytes = (uint8_t const*)data;
+    state->total_bytes += length;
+    while (length > 0) {
+        if (state->block_used == 0 && length >= 64) {
+            compress_block(state->h, bytes);
+            bytes += 64;
+            length -= 64;
+            continue;
+        }
+        state->block[state->block_used++] = *bytes++;
+        length--;
+        if (state->block_used == 64) {
+            compress_block(state->h, state->block);
+            state->block_used = 0;
+        }
+    }
+}
+
+void sha256_final(struct sha256_state* state, uint8_t digest[32])
+{
+    uint64_t total_bits = state->total_bytes * 8;
+    state->block[state->block_used++] = 0x80;
+    if (state->block_used > 56) {
+        while (state->block_used < 64)
+            state->block[state->block_used++] = 0;
+        compress_block(state->h, state->block);
+        state->block_used = 0;
+    }
+    while (state->block_used < 56)
+        state->block[state->block_used++] = 0;
+    for (unsigned i = 0; i < 8; i++)
+        state->block[56 + i] = (uint8_t)(total_bits >> (56 - 8 * i));
+    compress_block(state->h, state->block);
+    for (unsigned i = 0; i < 8; i++) {
+        digest[4 * i] = (uint8_t)(state->h[i] >> 24);
+        digest[4 * i + 1] = (uint8_t)(state->h[i] >> 16);
+        digest[4 * i + 2] = (uint8_t)(state->h[i] >> 8);
+        digest[4 * i + 3] = (uint8_t)state->h[i];
+    }
+}

@@ -122,6 +122,7 @@ struct ClassicLoadInput {
     std::vector<IomemEntry> iomem;       // /proc/iomem, all levels
     std::vector<PhysicalRange> crash_reservations; // -p: "Crash kernel" ranges
     std::optional<PhysicalRange> elfcorehdr;       // -p: where core/kexec put the ELF core header
+    std::vector<PhysicalRange> crash_usable;       // -p: the reservations minus the ELF core header
     std::string sysfs_root { "/sys" };   // firmware/memmap, firmware/fdt, firmware/efi...
     std::string proc_root { "/proc" };
 };

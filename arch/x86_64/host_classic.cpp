@@ -142,26 +142,8 @@ std::vector<E820Entry> crash_memory_map(ClassicLoadInput const& input)
         else if (entry.name == "Reserved")
             map.push_back(e820_of(entry.range, e820_reserved));
     }
-    for (auto const& reservation : input.crash_reservations) {
-        std::vector<PhysicalRange> usable { reservation };
-        if (input.elfcorehdr) {
-            std::vector<PhysicalRange> kept;
-            for (auto const& range : usable) {
-                auto const& hole = *input.elfcorehdr;
-                if (hole.last < range.start || hole.start > range.last) {
-                    kept.push_back(range);
-                    continue;
-                }
-                if (hole.start > range.start)
-                    kept.push_back({ range.start, hole.start - 1 });
-                if (hole.last < range.last)
-                    kept.push_back({ hole.last + 1, range.last });
-            }
-            usable = kept;
-        }
-        for (auto const& range : usable)
-            map.push_back(e820_of(range, e820_ram));
-    }
+    for (auto const& range : input.crash_usable)
+        map.push_back(e820_of(range, e820_ram));
     std::sort(map.begin(), map.end(), [](auto const& a, auto const& b) { return a.start < b.start; });
     return map;
 }

@@ -552,6 +552,7 @@ Result<ClassicPlan> plan_classic(ClassicLoadRequest request, SystemPaths const& 
         uint64_t header_bytes = crash_header_bytes(facts);
         uint64_t at = TRY(finder.find({ .bytes = header_bytes, .alignment = page_bytes, .top_down = true, .what = "ELF core header" }));
         input.elfcorehdr = PhysicalRange { at, at + header_bytes - 1 };
+        input.crash_usable = subtract_ranges(input.crash_reservations, std::span(&*input.elfcorehdr, 1));
         segments.push_back({ build_crash_elf_header(facts), at, header_bytes, "elfcorehdr" });
     }
     input.iomem = std::move(iomem);

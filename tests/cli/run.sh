@@ -239,7 +239,7 @@ host_settings 'KEXEC_ARGS="-s --bogus"'
 expect "kdump show: an unknown KEXEC_ARGS option is refused by name" 1 "settings:6: KEXEC_ARGS '-s --bogus': unknown option '--bogus'" -- \
     "$bin/kdump" show --settings "$work/host/settings"
 host_settings 'KEXEC_ARGS="-c"'
-expect "kdump show: KEXEC_ARGS -c is refused until classic kexec_load exists" 1 'classic kexec_load is not supported yet; remove -c' -- \
+expect "kdump show: KEXEC_ARGS -c (classic kexec_load) is taken" 0 '^# capture kernel: ' -- \
     "$bin/kdump" show --settings "$work/host/settings"
 host_settings 'KEXEC_ARGS="-s -d"'
 expect "kdump show: KEXEC_ARGS that map onto kexec_file_load pass" 0 '^# capture kernel: ' -- "$bin/kdump" show --settings "$work/host/settings"

@@ -33,7 +33,9 @@
 #        core_collector dies of SIGSEGV), disk-vanishes (the target disk is
 #        unplugged mid-dump: QMP device_del and drive_del), nfs-killed
 #        (Ganesha killed mid-dump: not in the default list, a known gap), tight (a 2 GiB
-#        guest at crashkernel=80M, KDUMPBOX_TIGHT_CRASHKERNEL, the measured floor).
+#        guest at crashkernel=80M, KDUMPBOX_TIGHT_CRASHKERNEL, the measured floor),
+#        classic (KEXEC_ARGS="-c": kdump start loads with classic kexec_load and
+#        our purgatory; the dump is saved and checked as ext4's is).
 set -euo pipefail
 
 binary=$(readlink -f "${1:?usage: capture.sh PATH/TO/kdumpbox [CASE...]}")
@@ -44,7 +46,7 @@ cases=("$@")
 # as a skip below); name it to run it.
 default_list=0
 ((${#cases[@]})) || { default_list=1; cases=(ext4 xfs raw absent small pre-fails external ssh ssh-dhcp ssh-wrong-hostkey ssh-down ssh-killed nfs nfs-down
-	save-dies save-oom hook-hangs collector-crash disk-vanishes tight); }
+	save-dies save-oom hook-hangs collector-crash disk-vanishes tight classic); }
 here=$(cd "$(dirname "$0")" && pwd)
 VM_ME=vm-capture
 . "$here/lib.sh"
@@ -349,6 +351,27 @@ final_action poweroff"
 			rm -rf "$work/ext4-files"
 		else
 			fail "ext4: a dump directory was created in /var/crash" "$(ext4_ls "$disk" /var/crash)" "$(grep -E 'dumper|kdumpbox' "$work/ext4.txt" | tail -10)"
+		fi
+		;;
+	classic)
+		make_disk "$disk" 512M ext4 "$uuid" kdumptarget
+		classic_setup() { printf 'KEXEC_ARGS="-c"\n' >"$1/etc/sysconfig/kdumpbox"; }
+		boot_setup=classic_setup
+		boot classic "$disk" "ext4 UUID=$uuid
+path /var/crash
+final_action poweroff"
+		boot_setup=""
+		expect_step classic start 0
+		expect_console classic '^KTEST-OUT start: .*with classic kexec_load: kexec_load\(entry=' "kdump start says it loaded with classic kexec_load"
+		expect_console classic 'kdumpbox dumper: capture kernel up' "the capture kernel started by our purgatory runs kdumpbox's dumper"
+		dir=$(dump_dir_of "$disk" /var/crash)
+		if [[ -n $dir ]]; then
+			mkdir -p "$work/classic-files"
+			for f in vmcore vmcore-dmesg.txt kexec-dmesg.log kdumpbox-status; do ext4_get "$disk" "/var/crash/$dir/$f" "$work/classic-files/$f"; done
+			check_dump_files classic "$work/classic-files"
+			rm -rf "$work/classic-files"
+		else
+			fail "classic: a dump directory was created in /var/crash" "$(ext4_ls "$disk" /var/crash)" "$(grep -E 'dumper|kdumpbox|KTEST' "$work/classic.txt" | tail -10)"
 		fi
 		;;
 	xfs)

@@ -32,7 +32,8 @@ fi
 vm_require_host_packages
 vm_fetch_kernel bookworm
 work=$(mktemp -d /tmp/kdumpbox-vm-kexec-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# KEXEC_VM_KEEP=DIR keeps the guests' console logs there.
+trap '[[ -n ${KEXEC_VM_KEEP:-} ]] && mkdir -p "$KEXEC_VM_KEEP" && cp "$work"/*.txt "$KEXEC_VM_KEEP"/; rm -rf "$work"' EXIT
 
 # --- the guest's initramfs: busybox, kdumpbox, kexec-tools, the kernel -------
 root=$work/root

@@ -52,7 +52,6 @@ usage() {
 MODE=$1
 # The zig modes: the target CPU, and how a target program runs here (the
 # check program; meson's exe_wrapper for the unit tests).
-EXE_WRAPPER= # host mode: programs run directly
 case $MODE in
 musl) TARGET_CPU=x86_64 EXE_WRAPPER= ;;
 musl-aarch64) TARGET_CPU=aarch64 EXE_WRAPPER=/usr/bin/qemu-aarch64-static ;;

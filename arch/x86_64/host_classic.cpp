@@ -43,6 +43,7 @@ constexpr uint64_t offset_ramdisk_size = 0x21c;
 constexpr uint64_t offset_cmd_line_ptr = 0x228;
 constexpr uint64_t offset_kernel_alignment = 0x230;
 constexpr uint64_t offset_relocatable = 0x234;
+constexpr uint64_t offset_xloadflags = 0x236;   // u16
 constexpr uint64_t offset_cmdline_size = 0x238;
 constexpr uint64_t offset_hardware_subarch = 0x23c; // u32, then u64 hardware_subarch_data
 constexpr uint64_t offset_pref_address = 0x258;
@@ -131,16 +132,13 @@ std::vector<E820Entry> crash_memory_map(ClassicLoadInput const& input)
 {
     std::vector<E820Entry> map;
     for (auto const& entry : input.iomem) {
-        if (entry.depth != 0)
-            continue;
-        if (entry.name == "System RAM" && entry.range.start < mebibyte)
+        // The kernel walks the whole resource tree by descriptor: a
+        // reserved range is often nested (PCI MMCONFIG's "Reserved").
+        auto type = e820_type_of(entry.name);
+        if (entry.depth == 0 && type == e820_ram && entry.range.start < mebibyte)
             map.push_back(e820_of({ entry.range.start, std::min(entry.range.last, mebibyte - 1) }, e820_ram));
-        else if (entry.name == "ACPI Tables")
-            map.push_back(e820_of(entry.range, e820_acpi));
-        else if (entry.name == "ACPI Non-volatile Storage")
-            map.push_back(e820_of(entry.range, e820_nvs));
-        else if (entry.name == "Reserved")
-            map.push_back(e820_of(entry.range, e820_reserved));
+        else if (type == e820_acpi || type == e820_nvs || type == e820_reserved)
+            map.push_back(e820_of(entry.range, *type));
     }
     for (auto const& range : input.crash_usable)
         map.push_back(e820_of(range, e820_ram));
@@ -161,6 +159,17 @@ void copy_running_boot_params(std::string const& sysfs_root, std::vector<uint8_t
     std::copy(bytes.begin(), bytes.begin() + offset_screen_info_end, params.begin());
     std::copy(bytes.begin() + offset_acpi_rsdp_addr, bytes.begin() + offset_acpi_rsdp_addr + 8, params.begin() + offset_acpi_rsdp_addr);
     std::copy(bytes.begin() + offset_hardware_subarch, bytes.begin() + offset_hardware_subarch + 12, params.begin() + offset_hardware_subarch);
+}
+
+bool running_five_level_paging(std::string const& proc_root)
+{
+    auto cpuinfo = core::read_text_file(core::cat(proc_root, "/cpuinfo"), 16 << 20);
+    if (!cpuinfo.ok())
+        return false;
+    for (auto line : core::split(cpuinfo.value(), '\n'))
+        if (line.starts_with("flags") && (core::cat(line, " ").find(" la57 ") != std::string::npos))
+            return true;
+    return false;
 }
 
 void put_u32(std::vector<uint8_t>& bytes, uint64_t offset, uint32_t value) { core::store_uint(bytes.data() + offset, 4, value, core::Endian::Little); }
@@ -184,6 +193,12 @@ core::Result<ClassicLoadPlan> plan_classic_load(ClassicLoadInput const& input, F
     uint64_t header_end = 0x202 + TRY(header.u8(offset_jump + 1));
     if (setup_bytes >= kernel.size() || header_end > setup_bytes || header_end > offset_e820_table)
         return core::Error::with_code(ENOEXEC, core::cat("the bzImage's setup (", setup_bytes, " bytes, header to ", core::hex(header_end), ") does not fit its ", kernel.size(), " bytes"));
+    // relocate_kernel leaves CR4.LA57 set on a machine in 5-level paging
+    // (the kernel clears cpuinfo's la57 flag when it is not): a kernel
+    // without XLF_5LEVEL then dies silently in startup_64.
+    constexpr uint16_t xlf_5level = 1 << 5;
+    if (!(TRY(header.u16(offset_xloadflags)) & xlf_5level) && running_five_level_paging(input.proc_root))
+        return core::Error::with_code(ENOEXEC, "this machine runs 5-level paging (la57 in /proc/cpuinfo) and the bzImage cannot start under it (XLF_5LEVEL is not set); load a kernel built with CONFIG_X86_5LEVEL, or boot this one with no5lvl");
     uint64_t alignment = TRY(header.u32(offset_kernel_alignment));
     bool relocatable = TRY(header.u8(offset_relocatable)) != 0;
     uint64_t pref_address = TRY(header.u64(offset_pref_address));
@@ -232,8 +247,9 @@ core::Result<ClassicLoadPlan> plan_classic_load(ClassicLoadInput const& input, F
     }
     uint64_t params_at = TRY(std::move(params_placed));
     std::vector<uint8_t> params(params_bytes, 0);
-    copy_running_boot_params(input.sysfs_root, params);
     std::copy(kernel.begin() + offset_setup_header, kernel.begin() + header_end, params.begin() + offset_setup_header);
+    // After the image's setup header, which holds hardware_subarch too.
+    copy_running_boot_params(input.sysfs_root, params);
     params[offset_type_of_loader] = loader_undefined;
     uint64_t cmdline_at = params_at + boot_params_bytes;
     std::copy(cmdline.begin(), cmdline.end(), params.begin() + boot_params_bytes);

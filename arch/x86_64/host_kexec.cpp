@@ -63,7 +63,7 @@ core::Result<KernelImage> probe_kernel_image(std::span<uint8_t const> head)
 
     uint16_t version = reader.u16(offset_version).value();
     if (version < oldest_protocol)
-        return core::Error::unsupported(core::cat("bzImage boot protocol ", protocol_text(version), " is older than 2.12, the oldest kexec_file_load accepts; use a kernel from 3.8 or later"));
+        return core::Error::unsupported(core::cat("bzImage boot protocol ", protocol_text(version), " is older than 2.12, the oldest 64-bit boot protocol kexec loads (kexec_file_load and kdumpbox -c alike); use a kernel from 3.8 or later"));
     if (head.size() < header_end_2_12)
         return not_a_bzimage(core::cat("the boot protocol ", protocol_text(version), " header is truncated (", head.size(), " bytes, it runs to ", core::hex(header_end_2_12), ")"));
 
@@ -74,7 +74,7 @@ core::Result<KernelImage> probe_kernel_image(std::span<uint8_t const> head)
     if (!(xloadflags & xlf_kernel_64))
         return core::Error::unsupported("a 32-bit kernel (XLF_KERNEL_64 is not set); kexec_file_load on x86_64 starts 64-bit kernels only");
     if (!(xloadflags & xlf_can_be_loaded_above_4g))
-        return core::Error::unsupported("the kernel cannot be placed above 4 GiB (XLF_CAN_BE_LOADED_ABOVE_4G is not set), which kexec_file_load requires");
+        return core::Error::unsupported("the kernel cannot be placed above 4 GiB (XLF_CAN_BE_LOADED_ABOVE_4G is not set), which kexec_file_load and kdumpbox -c both require");
 
     KernelImage image;
     image.format = core::cat("bzImage, boot protocol ", protocol_text(version));

@@ -538,11 +538,24 @@ Result<ClassicPlan> plan_classic(ClassicLoadRequest request, SystemPaths const& 
         input.crash_reservations = iomem_ranges(iomem, "Crash kernel");
         if (input.crash_reservations.empty())
             return Error::with_code(EADDRNOTAVAIL, "/proc/iomem has no \"Crash kernel\" range: no memory is reserved for a crash kernel; add crashkernel= to the kernel command line and reboot");
-        free_ranges = input.crash_reservations;
+        // With crashkernel=X,high (or the kernel's own fallback to high
+        // memory) there are two "Crash kernel" ranges; the kernel accepts
+        // crash segments only inside crashk_res, the high one
+        // (sanity_check_segment_list), so segments go there alone. Both
+        // stay usable memory for the crash kernel.
+        free_ranges = { input.crash_reservations.back() };
     } else {
-        for (auto const& entry : iomem)
+        // Firmware's reservations inside System RAM (UEFI's memory map,
+        // ACPI tables, GICv3 LPI tables on arm64) and the crash kernel
+        // stay untouched: the new kernel or the loaded crash kernel needs them.
+        std::vector<PhysicalRange> keep_out;
+        for (auto const& entry : iomem) {
             if (entry.depth == 0 && is_ram_name(entry.name))
                 free_ranges.push_back(entry.range);
+            else if (entry.depth > 0 && (entry.name == "reserved" || entry.name == "Reserved" || entry.name == "Crash kernel"))
+                keep_out.push_back(entry.range);
+        }
+        free_ranges = subtract_ranges(std::move(free_ranges), keep_out);
     }
     HoleFinder finder(std::move(free_ranges), crash);
 

@@ -139,6 +139,12 @@ std::optional<std::string> classic_failure_detail(int errno_code, FailureFacts c
     case EINVAL:
         return cat("the kernel refused the classic load's segments (EINVAL): more than 16, unaligned, overlapping, outside the crash reservation, or an architecture (", classic_flags_text(facts.flags),
             ") it does not take; kexec -d --dry-run -c shows them, and the kernel log (dmesg) may say more");
+    case EADDRNOTAVAIL:
+        // The plan placed every crash segment in the highest "Crash kernel"
+        // range, the one the kernel checks; the kernel disagreeing is ours to fix.
+        if (facts.target == Target::Panic)
+            return cat("the kernel refused a segment's address (EADDRNOTAVAIL): every crash segment must lie in its crash reservation (crashk_res, the highest \"Crash kernel\" range of /proc/iomem); kexec -d --dry-run -c shows where they went; please report it with /proc/iomem");
+        break;
     }
     return std::nullopt;
 }
@@ -559,7 +565,7 @@ Result<void> unload(Target target, SystemPaths const& paths, FileLoadCall const&
     int code = 0;
     if (syscall != LoadSyscall::Classic)
         code = call(-1, -1, std::string(), file_unload | (target == Target::Panic ? file_on_crash : 0));
-    if (syscall == LoadSyscall::Classic || (syscall == LoadSyscall::Auto && code == ENOSYS)) {
+    if (syscall == LoadSyscall::Classic || (syscall == LoadSyscall::Auto && is_classic_fallback(code))) {
         // Either call empties the slot, whichever call filled it.
         facts.syscall = LoadSyscall::Classic;
         auto unloaded = classic_unload(target, classic_call);

@@ -375,7 +375,7 @@ TEST_CASE("classic: the purgatory's parameter block, filled here, is what its C 
 namespace {
 
 // A bzImage with the header fields the classic loader reads.
-std::vector<uint8_t> classic_bzimage(bool relocatable = true)
+std::vector<uint8_t> classic_bzimage(bool relocatable = true, uint64_t pref_address = 0x1000000)
 {
     core::ByteWriter writer(core::Endian::Little);
     size_t total = 64 * 1024;
@@ -392,7 +392,7 @@ std::vector<uint8_t> classic_bzimage(bool relocatable = true)
     writer.put_u8(0x234, relocatable ? 1 : 0);
     writer.put_u16(0x236, 0x0003);
     writer.put_u32(0x238, 2047);
-    writer.put_u64(0x258, 0x1000000);
+    writer.put_u64(0x258, pref_address);
     writer.put_u32(0x260, 40 * mib);
     auto bytes = writer.bytes();
     return { bytes.begin(), bytes.end() };
@@ -467,7 +467,8 @@ TEST_CASE("classic x86_64: -p places everything in the crash reservation, with e
     CHECK(std::memcmp(params->bytes.data() + 0x202, "HdrS", 4) == 0);
     CHECK(params->bytes[0x210] == 0xff);
 
-    // e820: RAM below 1 MiB, the reserved and ACPI ranges, and the reservation minus the header.
+    // e820: RAM below 1 MiB, the reserved and ACPI ranges (the nested
+    // "Reserved" of PCI MMIO too), and the reservation minus the header.
     auto map = e820_of(*params);
     std::vector<E820> expected {
         { 0x0, 0x1000, 2 },
@@ -476,6 +477,7 @@ TEST_CASE("classic x86_64: -p places everything in the crash reservation, with e
         { 0xf0000, 0x10000, 2 },
         { 0x2b000000, header->dest_physical - 0x2b000000, 1 },
         { 0x7ffe0000, 0x20000, 2 },
+        { 0xb0000000, 0x10000000, 2 },
         { 0xfed00000, 0x400, 3 },
         { 0xfeffc000, 0x4000, 4 },
     };
@@ -527,10 +529,11 @@ TEST_CASE("classic x86_64: -l takes the firmware's memory map, and its errors na
     CHECK(e820_of(*params) == std::vector<E820> { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0x100000, 0x7fee0000, 1 }, { 0x7ffe0000, 0x20000, 2 }, { 0x100000000, 0x40000000, 1 } });
     CHECK(segment_named(*plan, "kernel")->dest_physical == 0x1000000);
 
-    // A kernel that cannot be moved goes to its pref_address.
-    auto fixed = plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(false), .initrd = {}, .cmdline = "" }, machine.paths);
+    // A kernel that cannot be moved goes to its pref_address, not where
+    // the alignment would put a relocatable one.
+    auto fixed = plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(false, 0x3000000), .initrd = {}, .cmdline = "" }, machine.paths);
     REQUIRE(fixed.ok());
-    CHECK(segment_named(*fixed, "kernel")->dest_physical == 0x1000000);
+    CHECK(segment_named(*fixed, "kernel")->dest_physical == 0x3000000);
 
     // Too long a command line, not a bzImage, a reservation too small.
     CHECK(contains(plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(), .initrd = {}, .cmdline = std::string(3000, 'x') }, machine.paths).error().message(), "takes at most 2047"));
@@ -627,5 +630,51 @@ TEST_CASE("classic x86_64: load_kernel falls back from the file load on ENOSYS/E
     file_errno = 0;
     REQUIRE(unload(Target::Reboot, machine.paths, file, LoadSyscall::Auto, classic).ok());
     CHECK(classic_calls.size() == 2);
+}
+
+TEST_CASE("classic: crash segments go to the high crash reservation alone; -l keeps out of firmware's and the crash kernel's memory")
+{
+    FakeMachine machine;
+    // crashkernel=X,high: crashk_low_res below 4 GiB, crashk_res above it,
+    // both named "Crash kernel"; the kernel takes crash segments only in
+    // crashk_res. UEFI's reservations sit inside System RAM.
+    put(machine.paths.proc + "/iomem", R"(00001000-0009fbff : System RAM
+00100000-7ffdffff : System RAM
+  01000000-01ffffff : reserved
+  2b000000-2cffffff : Crash kernel
+100000000-17fffffff : System RAM
+  160000000-16fffffff : Crash kernel
+)");
+    auto crash = plan_classic({ .target = Target::Panic, .kernel = classic_bzimage(), .initrd = std::vector<uint8_t>(1 * mib), .cmdline = "" }, machine.paths);
+    REQUIRE(crash.ok());
+    for (auto const& segment : crash->segments) {
+        INFO(segment.what);
+        CHECK(segment.dest_physical >= 0x160000000);
+        CHECK(segment.dest_physical + segment.memory_bytes - 1 <= 0x16fffffff);
+    }
+    auto reboot = plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(), .initrd = std::vector<uint8_t>(1 * mib), .cmdline = "" }, machine.paths);
+    REQUIRE(reboot.ok());
+    for (auto const& segment : reboot->segments) {
+        INFO(segment.what);
+        uint64_t last = segment.dest_physical + segment.memory_bytes - 1;
+        CHECK((last < 0x1000000 || segment.dest_physical > 0x1ffffff));
+        CHECK((last < 0x2b000000 || segment.dest_physical > 0x2cffffff));
+        CHECK((last < 0x160000000 || segment.dest_physical > 0x16fffffff));
+    }
+}
+
+TEST_CASE("classic x86_64: a machine in 5-level paging refuses a bzImage without XLF_5LEVEL")
+{
+    FakeMachine machine;
+    put(machine.paths.proc + "/cpuinfo", "processor\t: 0\nflags\t\t: fpu vme la57 pae\n");
+    auto refused = plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(), .initrd = {}, .cmdline = "" }, machine.paths);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().errno_code() == ENOEXEC);
+    CHECK(contains(refused.error().message(), "XLF_5LEVEL"));
+    auto image = classic_bzimage();
+    image[0x236] |= 0x20; // XLF_5LEVEL
+    CHECK(plan_classic({ .target = Target::Reboot, .kernel = image, .initrd = {}, .cmdline = "" }, machine.paths).ok());
+    put(machine.paths.proc + "/cpuinfo", "processor\t: 0\nflags\t\t: fpu vme pae la57x\n");
+    CHECK(plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(), .initrd = {}, .cmdline = "" }, machine.paths).ok());
 }
 #endif

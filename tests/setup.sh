@@ -27,6 +27,8 @@ packages=(
     # the aarch64 build's unit tests (qemu-aarch64-static, the cross file's
     # exe_wrapper) and the arm64 VM tier (tests/arm64/)
     qemu-user-static qemu-system-arm
+    # depmod for the arm64 capture case's guest root (6.12's modules are xz)
+    kmod
     # the fuzz build (tests/fuzz/): libFuzzer and the sanitizer runtimes
     clang-16 libfuzzer-16-dev libclang-rt-16-dev
     # the arm64 purgatory (arch/aarch64/purgatory/build.sh): flattened by

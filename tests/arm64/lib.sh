@@ -178,7 +178,7 @@ arm64_run() {
 	done
 	[[ -n $log && -n $kernel ]] || vm_die "arm64_run: --log and --kernel are required"
 	# shellcheck disable=SC2054 # the commas belong to qemu's option values
-	local -a cmd=(qemu-system-aarch64 -M virt -cpu max -accel tcg,thread=multi
+	local -a cmd=(qemu-system-aarch64 -M virt -cpu "${ARM64_CPU:-max}" -accel tcg,thread=multi
 		-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none
 		-serial "file:$log" -no-reboot -kernel "$kernel" -append "$append")
 	[[ -n $initrd ]] && cmd+=(-initrd "$initrd")

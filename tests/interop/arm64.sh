@@ -74,21 +74,7 @@ PY
 # libkdumpfile_reads DUMP FORMAT RELEASE: libkdumpfile opens DUMP and reads
 # init_uts_ns's release through its own aarch64 page-table walk (KVADDR),
 # not from VMCOREINFO's OSRELEASE.
-libkdumpfile_reads() {
-    "$python_kdumpfile" - "$1" "$2" "$3" <<'PY'
-import sys, kdumpfile
-k = kdumpfile.kdumpfile(sys.argv[1])
-k.attr["addrxlat.ostype"] = "linux"
-assert k.attr["file.format"] == sys.argv[2], k.attr["file.format"]
-assert k.attr["arch.name"] == "aarch64", k.attr["arch.name"]
-info = dict(line.partition("=")[::2] for line in bytes(k.attr["linux.vmcoreinfo.raw"]).decode().splitlines())
-uts = int(info["SYMBOL(init_uts_ns)"], 16)
-release_at = uts + int(info.get("OFFSET(uts_namespace.name)", "4")) + 2 * 65
-release = k.read(kdumpfile.KDUMP_KVADDR, release_at, 65).split(b"\0")[0].decode()
-assert release == sys.argv[3], (release, sys.argv[3])
-print("libkdumpfile:", k.attr["file.format"], k.attr["arch.name"], release, "at", hex(release_at))
-PY
-}
+libkdumpfile_reads() { "$python_kdumpfile" "$source_root/tests/arm64/libkdumpfile-reads.py" "$@"; }
 
 pages_line() { # REPORT-LOG: "kept N, excluded M (zero Z, cache C, private P, user U, free F)"
     local field

@@ -86,20 +86,7 @@ arm64__apt_cache() { ARM64__APT_TOOL=apt-cache arm64__apt "$@"; }
 
 # arm64__download SUITE PKG DEST: apt-get download PKG (its .deb is checked
 # against the signed Packages index) and unpack it into DEST/root.
-arm64__download() {
-	local suite=$1 pkg=$2 dest=$3 deb
-	rm -rf "$dest"
-	mkdir -p "$dest/dl"
-	(cd "$dest/dl" && arm64__apt "$suite" -q download "$pkg" >"$dest/download.log" 2>&1) ||
-		vm_die "apt-get download $pkg:arm64 ($suite) failed, see $dest/download.log"
-	deb=$(ls "$dest"/dl/"${pkg}"_*.deb)
-	dpkg-deb -x "$deb" "$dest/root" || vm_die "dpkg-deb -x $deb failed"
-	dpkg-deb -f "$deb" Version >"$dest/deb-version"
-	printf '%s\n' "$pkg" >"$dest/package"
-	printf '%s\n' "$suite" >"$dest/suite"
-	rm -rf "$dest/dl"
-	touch "$dest/unpacked.stamp"
-}
+arm64__download() { vm_fetch_deb arm64__apt "$@"; }
 
 arm64_fetch_kernel() {
 	local suite=${1:?arm64_fetch_kernel SUITE} pkg top kdir s

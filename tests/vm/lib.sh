@@ -179,6 +179,25 @@ vm_apt_cache() {
 #   VM_VMLINUZ, VM_KERNEL_CONFIG, VM_MODULES_DIR (…/lib/modules/<release>).
 # When the package archive cannot be reached, the newest kernel of SUITE
 # already in the cache is used.
+
+# vm_fetch_deb APT SUITE PKG DEST: `APT SUITE -q download PKG` (apt checks
+# the .deb against the signed Packages index), unpacked into DEST/root, with
+# its version, package and suite beside it and DEST/unpacked.stamp last.
+# APT is vm_apt (amd64) or arm64__apt (tests/arm64/lib.sh).
+vm_fetch_deb() {
+	local apt=$1 suite=$2 pkg=$3 dest=$4 deb
+	rm -rf "$dest"
+	mkdir -p "$dest/dl"
+	(cd "$dest/dl" && "$apt" "$suite" -q download "$pkg" >"$dest/download.log" 2>&1) ||
+		vm_die "apt-get download $pkg ($suite) failed, see $dest/download.log"
+	deb=$(ls "$dest"/dl/"${pkg}"_*.deb)
+	dpkg-deb -x "$deb" "$dest/root" || vm_die "dpkg-deb -x $deb failed"
+	dpkg-deb -f "$deb" Version >"$dest/deb-version"
+	printf '%s\n' "$pkg" >"$dest/package"
+	printf '%s\n' "$suite" >"$dest/suite"
+	rm -rf "$dest/dl"
+	touch "$dest/unpacked.stamp"
+}
 vm_fetch_kernel() {
 	local suite=${1:-bookworm} pkg="" ver="" kdir deb top
 	top=$VM_CACHE/vm/kernels
@@ -204,17 +223,7 @@ vm_fetch_kernel() {
 	kdir=$top/$release
 	if [[ ! -e $kdir/unpacked.stamp ]]; then
 		vm_log "downloading $pkg ${ver:+($ver) }from $suite"
-		rm -rf "$kdir"
-		mkdir -p "$kdir/dl"
-		(cd "$kdir/dl" && vm_apt "$suite" -q download "$pkg" >"$kdir/download.log" 2>&1) ||
-			vm_die "apt-get download $pkg failed, see $kdir/download.log"
-		deb=$(ls "$kdir"/dl/"${pkg}"_*.deb)
-		dpkg-deb -x "$deb" "$kdir/root" || vm_die "dpkg-deb -x $deb failed"
-		dpkg-deb -f "$deb" Version >"$kdir/deb-version"
-		printf '%s\n' "$pkg" >"$kdir/package"
-		printf '%s\n' "$suite" >"$kdir/suite"
-		rm -rf "$kdir/dl"
-		touch "$kdir/unpacked.stamp"
+		vm_fetch_deb vm_apt "$suite" "$pkg" "$kdir"
 	fi
 	VM_KERNEL_SUITE=$suite
 	VM_KERNEL_PKG=$pkg

@@ -103,6 +103,7 @@ for suite in "${suites[@]}"; do
 		--append "console=ttyAMA0 crashkernel=256M panic=1 ktest_stage=capture" --timeout 900 \
 		-- -drive "if=none,id=disk0,file=$disk,format=raw" -device virtio-blk-pci,drive=disk0 || rc=$?
 	echo "# $release capture: kdump start, panic, capture kernel and save took $((SECONDS - start)) s (qemu status $rc)"
+	sed -n 's/^KTEST-OUT start: /# kdump start: /p' "$log"
 	vm_expect_run "$log" start 0 'with classic kexec_load'
 	vm_expect_run "$log" crash-loaded 0 '^1$'
 	check "$suite: the capture kernel ran kdumpbox's /init" grep -q 'kdumpbox' <(sed -n '/KTEST: crashing/,$p' "$log")

@@ -545,16 +545,20 @@ Result<LoadReport> load_kernel(LoadRequest request, CmdlineRequest const& cmdlin
     return run_load_sequence(std::move(request), &cmdline, dry_run, failure_kind, paths, call, classic_call);
 }
 
+namespace {
+unsigned long file_unload_flags(Target target) { return file_unload | (target == Target::Panic ? file_on_crash : 0); }
+}
+
 std::string describe_unload(Target target, LoadSyscall syscall)
 {
-    std::string file = cat("kexec_file_load(-1, -1, 0, NULL, ", flags_text(file_unload | (target == Target::Panic ? file_on_crash : 0)), ")");
+    std::string file = cat("kexec_file_load(-1, -1, 0, NULL, ", flags_text(file_unload_flags(target)), ")");
     std::string classic = cat("kexec_load(0, 0, NULL, ", classic_flags_text(target == Target::Panic ? classic_on_crash : 0), ")");
     switch (syscall) {
     case LoadSyscall::File: return file;
     case LoadSyscall::Classic: return classic;
     case LoadSyscall::Auto: break;
     }
-    return cat(file, "; on ENOSYS ", classic);
+    return cat(file, "; on ENOSYS or EOPNOTSUPP ", classic);
 }
 
 Result<void> unload(Target target, SystemPaths const& paths, FileLoadCall const& call, LoadSyscall syscall, ClassicLoadCall const& classic_call)
@@ -564,7 +568,7 @@ Result<void> unload(Target target, SystemPaths const& paths, FileLoadCall const&
     facts.target = target;
     int code = 0;
     if (syscall != LoadSyscall::Classic)
-        code = call(-1, -1, std::string(), file_unload | (target == Target::Panic ? file_on_crash : 0));
+        code = call(-1, -1, std::string(), file_unload_flags(target));
     if (syscall == LoadSyscall::Classic || (syscall == LoadSyscall::Auto && is_classic_fallback(code))) {
         // Either call empties the slot, whichever call filled it.
         facts.syscall = LoadSyscall::Classic;

@@ -221,7 +221,7 @@ TEST_CASE("kexec: flag names")
     CHECK(describe_unload(Target::Panic, LoadSyscall::File) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD|KEXEC_FILE_ON_CRASH)");
     CHECK(describe_unload(Target::Reboot, LoadSyscall::File) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD)");
     CHECK(describe_unload(Target::Panic, LoadSyscall::Classic) == "kexec_load(0, 0, NULL, KEXEC_ON_CRASH)");
-    CHECK(describe_unload(Target::Reboot) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD); on ENOSYS kexec_load(0, 0, NULL, 0)");
+    CHECK(describe_unload(Target::Reboot) == "kexec_file_load(-1, -1, 0, NULL, KEXEC_FILE_UNLOAD); on ENOSYS or EOPNOTSUPP kexec_load(0, 0, NULL, 0)");
     CHECK(describe_exec(SyncFirst::Yes).starts_with("sync, then call reboot(2) with LINUX_REBOOT_CMD_KEXEC"));
     CHECK(describe_exec(SyncFirst::No).starts_with("call reboot(2) with LINUX_REBOOT_CMD_KEXEC without sync"));
 }

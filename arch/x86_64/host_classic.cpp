@@ -219,7 +219,11 @@ core::Result<ClassicLoadPlan> plan_classic_load(ClassicLoadInput const& input, F
     // needs init_size bytes from where it is loaded.
     auto protected_mode = kernel.subspan(setup_bytes);
     uint64_t kernel_memory = std::max<uint64_t>(init_size, protected_mode.size());
-    HoleRequest kernel_hole { .bytes = kernel_memory, .alignment = alignment, .min_physical = mebibyte, .what = "kernel" };
+    // A relocatable kernel loaded below its pref_address (LOAD_PHYSICAL_ADDR)
+    // still decompresses into [pref_address, +init_size) (head_64.S), over
+    // memory this load never claimed: kexec's page tables may live there,
+    // and the crashed kernel's memory does in a panic load. So not below it.
+    HoleRequest kernel_hole { .bytes = kernel_memory, .alignment = alignment, .min_physical = std::max(mebibyte, pref_address), .what = "kernel" };
     if (!relocatable) {
         kernel_hole.min_physical = pref_address;
         kernel_hole.max_physical = pref_address + kernel_memory - 1;

@@ -102,7 +102,7 @@ classic)
 	run c-tools-unload-panic /usr/sbin/kexec -p -u
 	run c-tools-load-panic /usr/sbin/kexec -c -p /boot/vmlinuz --initrd=$second --append="$capture_append"
 	run c-unload-tools-image kexec -c -p -u
-	run c-load-exec kexec -c -l /boot/vmlinuz --initrd=$second --reuse-cmdline --append="ktest_marker=classic-42"
+	run c-load-exec kexec -c -d -l /boot/vmlinuz --initrd=$second --reuse-cmdline --append="ktest_marker=classic-42"
 	say "exec"
 	kexec -e
 	say "kexec -e returned $?"

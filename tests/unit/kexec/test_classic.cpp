@@ -529,6 +529,17 @@ TEST_CASE("classic x86_64: -l takes the firmware's memory map, and its errors na
     CHECK(e820_of(*params) == std::vector<E820> { { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0x100000, 0x7fee0000, 1 }, { 0x7ffe0000, 0x20000, 2 }, { 0x100000000, 0x40000000, 1 } });
     CHECK(segment_named(*plan, "kernel")->dest_physical == 0x1000000);
 
+    // A relocatable kernel with a small alignment still goes no lower than
+    // its pref_address: below it, it would decompress outside its segment.
+    auto low = classic_bzimage(true, 0x1000000);
+    low[0x230] = 0x00;
+    low[0x231] = 0x00;
+    low[0x232] = 0x20; // kernel_alignment 2 MiB
+    low[0x233] = 0x00;
+    auto low_plan = plan_classic({ .target = Target::Reboot, .kernel = low, .initrd = {}, .cmdline = "" }, machine.paths);
+    REQUIRE(low_plan.ok());
+    CHECK(segment_named(*low_plan, "kernel")->dest_physical == 0x1000000);
+
     // A kernel that cannot be moved goes to its pref_address, not where
     // the alignment would put a relocatable one.
     auto fixed = plan_classic({ .target = Target::Reboot, .kernel = classic_bzimage(false, 0x3000000), .initrd = {}, .cmdline = "" }, machine.paths);

@@ -96,10 +96,13 @@ public:
 
 // memcpy that reports a SIGBUS as false. Nothing with a destructor lives
 // between the sigsetjmp and the copy, so the jump skips no cleanup.
+// The signal mask is not saved: the handler runs with SA_NODEFER and an
+// empty sa_mask, so jumping out of it leaves the mask as it was, and saving
+// it would cost an rt_sigprocmask call per copy (13,000 in a 4 GiB dump).
 bool copy_catching_sigbus(uint8_t* to, uint8_t const* from, size_t bytes)
 {
     sigjmp_buf escape;
-    if (sigsetjmp(escape, 1) != 0) {
+    if (sigsetjmp(escape, 0) != 0) {
         t_copy_escape = nullptr;
         return false;
     }

@@ -63,7 +63,8 @@ private:
 // Hashed before the archive, so a change of compression changes the digest.
 Result<void> hash_preamble(HashSink& hash, InitramfsSpec const& spec)
 {
-    std::string preamble = cat("kdumpbox-initramfs-v1\ncompression=", compression_name(spec.compression.compression), "\nlevel=", effective_level(spec.compression), '\n');
+    std::string preamble = cat("kdumpbox-initramfs-v1\ncompression=", compression_name(spec.compression.compression), "\nlevel=", effective_level(spec.compression),
+        "\nzstd-window-log=", initramfs_zstd_window_log, '\n');
     return hash.write({ reinterpret_cast<uint8_t const*>(preamble.data()), preamble.size() });
 }
 
@@ -295,6 +296,7 @@ Result<InitramfsResult> build_initramfs(InitramfsSpec const& spec, std::string c
         FdSink file(image.fd(), image.incomplete_path());
         CompressionOptions options = spec.compression;
         options.pledged_size = result.uncompressed_bytes;
+        options.max_window_log = initramfs_zstd_window_log;
         auto compressor = TRY(make_compressor(options, file));
         HashSink hash;
         TRY(hash_preamble(hash, spec));

@@ -19,6 +19,12 @@
 
 namespace core::initramfs {
 
+// The zstd window of the image, as log2 bytes (128 KiB). The capture
+// kernel's decompressor allocates a workspace of the window's size while
+// it unpacks the image, before /init, in the tightest memory it ever has;
+// by default zstd would size the window to the whole archive.
+constexpr int initramfs_zstd_window_log = 17;
+
 struct InitramfsSpec {
     std::string kdumpbox_binary;       // becomes /init
     std::vector<std::string> applets;  // /bin/<applet> -> /init

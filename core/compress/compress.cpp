@@ -668,6 +668,8 @@ Result<std::unique_ptr<StreamSink>> make_compressor(CompressionOptions const& op
             status = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
         if (!ZSTD_isError(status) && options.pledged_size)
             status = ZSTD_CCtx_setPledgedSrcSize(context, *options.pledged_size);
+        if (!ZSTD_isError(status) && options.max_window_log)
+            status = ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, *options.max_window_log);
         if (ZSTD_isError(status))
             return Error::invalid(cat("zstd compression: ", ZSTD_getErrorName(status)));
         return std::unique_ptr<StreamSink>(std::move(sink));

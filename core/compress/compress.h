@@ -89,6 +89,10 @@ struct CompressionOptions {
     // shrinks its window (and so the capture kernel's decompression
     // workspace) to fit a small archive.
     std::optional<uint64_t> pledged_size {};
+    // zstd only: the largest window, as log2 bytes (10..27). The decoder
+    // allocates a window-sized workspace; the capture kernel unpacks its
+    // initramfs in the tightest memory it ever has.
+    std::optional<int> max_window_log {};
 };
 
 // The level make_compressor uses for these options (0 resolved).

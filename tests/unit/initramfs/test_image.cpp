@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+// ZSTD_getFrameHeader (the window check) is in zstd's static-only API.
+#define ZSTD_STATIC_LINKING_ONLY
 #include "initramfs/image.h"
 
 #include "core/base/fs.h"
@@ -254,4 +256,27 @@ TEST_CASE("initramfs image size with the release binary and the Debian 6.1 virti
         " modules; file bytes ", inputs);
     CHECK(built.value().compressed_bytes < built.value().uncompressed_bytes);
     CHECK(built.value().compressed_bytes < 2u << 20);
+}
+
+// The capture kernel's zstd decompressor allocates a workspace the size of
+// the frame's window while it unpacks the image, in the tightest memory it
+// ever has: the window is capped at 128 KiB, whatever the archive's size.
+TEST_CASE("initramfs image: the zstd window stays at 128 KiB for a large archive")
+{
+    ImageFixture fixture;
+    std::string large_binary(1u << 20, '\0');
+    for (size_t i = 0; i < large_binary.size(); ++i)
+        large_binary[i] = static_cast<char>((i * 2654435761u) >> 13); // compressible, not trivially
+    write_file(fixture.dir / "kdumpbox", large_binary, 0755);
+    fixture.spec.compression = { Compression::Zstd, 19 };
+    std::string output = fixture.dir / "initrd.img";
+    auto built = initramfs::build_initramfs(fixture.spec, output);
+    REQUIRE(built.ok());
+    REQUIRE(built.value().uncompressed_bytes > (1u << 20)); // a window that fits the archive would be larger
+    std::string image = read_file(output);
+    ZSTD_frameHeader header {};
+    REQUIRE(ZSTD_getFrameHeader(&header, image.data(), image.size()) == 0);
+    CHECK(header.windowSize <= (uint64_t { 1 } << initramfs::initramfs_zstd_window_log));
+    CHECK(initramfs::initramfs_zstd_window_log == 17);
+    CHECK(zstd_decompress(image).size() == built.value().uncompressed_bytes);
 }

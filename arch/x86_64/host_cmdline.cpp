@@ -58,6 +58,13 @@ std::string_view capture_cmdline_remove_default()
 //   pcie_ports=compat       no PCIe port services (AER, hotplug, PME) that
 //                           misbehave on devices the crash left half set up;
 //   kfence.sample_interval=0  no KFENCE pool.
+// Added (issue #16, the crashkernel floor; nothing in the capture reads
+// either, and kernels that do not know them pass them on to /init, which
+// ignores them):
+//   initcall_blacklist=tracer_init_tracefs  no tracefs event files: on 6.1
+//                           they are thousands of inodes and dentries built
+//                           before /init runs;
+//   debugfs=off             no debugfs files for the drivers that probe.
 // Dropped: udev.children-max=2 (kdumpbox's initramfs has no udev) and
 // initramfs_options=size=90% (it lets a large dracut image unpack into the
 // initramfs tmpfs; kdumpbox's image is one static binary, and kernels that
@@ -66,7 +73,7 @@ std::string_view capture_cmdline_append_default()
 {
     return "irqpoll nr_cpus=1 reset_devices cgroup_disable=memory mce=off numa=off panic=10 acpi_no_memhotplug "
            "transparent_hugepage=never nokaslr hest_disable novmcoredd cma=0 hugetlb_cma=0 pcie_ports=compat "
-           "kfence.sample_interval=0";
+           "kfence.sample_interval=0 initcall_blacklist=tracer_init_tracefs debugfs=off";
 }
 
 // kdump-utils prints "2G-64G:256M,64G-:512M" here, sized for a dracut

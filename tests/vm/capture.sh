@@ -33,7 +33,7 @@
 #        core_collector dies of SIGSEGV), disk-vanishes (the target disk is
 #        unplugged mid-dump: QMP device_del and drive_del), nfs-killed
 #        (Ganesha killed mid-dump: not in the default list, a known gap), tight (a 2 GiB
-#        guest at crashkernel=80M, KDUMPBOX_TIGHT_CRASHKERNEL, the measured floor),
+#        guest at crashkernel=72M, KDUMPBOX_TIGHT_CRASHKERNEL, the measured floor),
 #        classic (KEXEC_ARGS="-c": kdump start loads with classic kexec_load and
 #        our purgatory; the dump is saved and checked as ext4's is).
 set -euo pipefail
@@ -82,7 +82,9 @@ if ! file "$binary" | grep -q 'statically linked'; then
 	exit
 fi
 vm_require_host_packages
-vm_fetch_kernel bookworm
+# KDUMPBOX_VM_SUITE=trixie (or bullseye) boots that suite's cloud kernel
+# instead: tests/vm/sweep.sh measures each kernel's crashkernel= floor.
+vm_fetch_kernel "${KDUMPBOX_VM_SUITE:-bookworm}"
 work=$(mktemp -d /tmp/kdumpbox-vm-capture-XXXXXX)
 trap 'umount "$work/mnt" 2>/dev/null; rm -rf "$work"' EXIT
 release=$VM_KERNEL_RELEASE
@@ -134,6 +136,9 @@ boot() {
 	mkdir -p "$VM_CACHE/vm/logs"
 	cp "$work/$name.txt" "$VM_CACHE/vm/logs/capture-$name.txt"
 	echo "# case $name: qemu exited with status $rc after $((SECONDS - started)) s; console: $VM_CACHE/vm/logs/capture-$name.txt"
+	local times
+	times=$(vm_capture_times "$work/$name.log.times")
+	[[ -z $times ]] || echo "# capture time $name: $times"
 	cycle_seconds[$name]=$((SECONDS - started))
 }
 declare -A cycle_seconds
@@ -764,7 +769,7 @@ final_action reboot"
 		# its own process: the whole ext4 cycle must still pass.
 		make_disk "$disk" 512M ext4 "$uuid" kdumptight
 		KDUMPBOX_VM_MEM=2048 boot tight "$disk" "ext4 UUID=$uuid
-final_action poweroff" "${KDUMPBOX_TIGHT_CRASHKERNEL:-80M}"
+final_action poweroff" "${KDUMPBOX_TIGHT_CRASHKERNEL:-72M}"
 		expect_step tight start 0
 		expect_console tight 'the save \(process [0-9]+\) ended: exit status 0' "the save process ends normally"
 		expect_console tight 'final step: poweroff' "final_action runs"

@@ -25,9 +25,12 @@
 #   vm_make_initramfs DIR OUT     newc cpio, gzip-compressed, owned by root
 #   vm_elf_core_size FILE         bytes an ELF core file really uses (max p_offset+p_filesz)
 #   vm_run OPTIONS                run qemu-system-x86_64 (TCG), console to a log file
+#                                 (and LOG.times: each line with the host's time)
+#   vm_capture_times LOG.times    panic -> saved and its phases, on the host's clock
 #   vm_expect_run LOG NAME RC [PATTERN]  a guest step's KTEST-RUN status and KTEST-OUT output (testlib's ok/fail)
 
 : "${VM_CACHE:=${KDUMPBOX_CACHE:-$HOME/.cache/kdumpbox}}"
+VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_PY=/usr/bin/python3 # Debian's python: libkdumpfile is installed for it only
 VM_ME=${VM_ME:-$(basename "${0:-vm}")}
 
@@ -486,7 +489,7 @@ vm_run() {
 	# shellcheck disable=SC2054 # the commas belong to qemu's option values
 	local -a cmd=(qemu-system-x86_64 -accel tcg,thread=multi -cpu "$cpu" -machine pc
 		-m "$mem" -smp "$smp" -nodefaults -no-user-config -display none
-		-serial "file:$log" -no-reboot -kernel "$kernel" -append "$append")
+		-serial stdio -no-reboot -kernel "$kernel" -append "$append")
 	[[ -n $initrd ]] && cmd+=(-initrd "$initrd")
 	for spec in "${disks[@]}"; do
 		IFS=, read -ra parts <<<"$spec"
@@ -504,9 +507,55 @@ vm_run() {
 	done
 	cmd+=("${extra[@]}")
 	: >"$log"
-	local rc=0
-	timeout --kill-after=20 "$timeout" "${cmd[@]}" </dev/null >>"$log.qemu" 2>&1 || rc=$?
-	return "$rc"
+	# The console passes through console-times.py, which writes it to LOG
+	# as it arrives and each line with the host's time to LOG.times
+	# (vm_console_times reads it: the capture kernel's own clock restarts).
+	local -a status
+	timeout --kill-after=20 "$timeout" "${cmd[@]}" </dev/null 2>>"$log.qemu" \
+		| /usr/bin/python3 "$VM_LIB_DIR/console-times.py" "$log" "$log.times"
+	status=("${PIPESTATUS[@]}")
+	((status[1] == 0)) || echo "vm_run: console-times.py failed (status ${status[1]}); $log may be incomplete" >&2
+	return "${status[0]}"
+}
+
+# vm_capture_times LOG.times: one line, "panic -> saved N s (...)", with the
+# phases of a capture on the host's clock (vm_run's LOG.times): the panic,
+# the capture kernel's first line, /init, the dumper's modules, target,
+# vmcore-dmesg.txt and vmcore lines, and its final step. A phase whose line
+# is missing shows as "?"; nothing at all when there was no panic.
+vm_capture_times() {
+	"$VM_PY" - "$1" <<'PY'
+import re, sys
+marks = [
+    ("panic", r"Kernel panic - not syncing"),
+    ("kernel", r"Linux version "),
+    ("init", r"Run /init as init process"),
+    ("modules", r"modules: \d+ loaded"),
+    ("target", r"dump target: "),
+    ("dmesg", r"saved \S*vmcore-dmesg\.txt"),
+    ("vmcore", r"saved \S*/vmcore(-incomplete)? \("),
+    ("end", r"final step: "),
+]
+seen = {}
+try:
+    lines = open(sys.argv[1], errors="replace").read().splitlines()
+except OSError:
+    sys.exit(0)
+for line in lines:
+    stamp, _, text = line.partition(" ")
+    for name, pattern in marks:
+        # Each mark after the panic (the first kernel has its own "Linux version").
+        if name not in seen and (name == "panic" or "panic" in seen) and re.search(pattern, text):
+            seen[name] = float(stamp)
+if "panic" not in seen:
+    sys.exit(0)
+def span(a, b):
+    return f"{seen[b] - seen[a]:.1f} s" if a in seen and b in seen else "?"
+total = span("panic", "vmcore")
+print(f"panic -> saved {total} (goal 4 s): kexec to the capture kernel {span('panic', 'kernel')}, its boot to /init {span('kernel', 'init')}, "
+      f"modules {span('init', 'modules')}, target {span('modules', 'target')}, vmcore-dmesg {span('target', 'dmesg')}, "
+      f"vmcore and sync {span('dmesg', 'vmcore')}; then {span('vmcore', 'end')} to the final step")
+PY
 }
 
 # vm_expect_run LOG NAME RC [PATTERN]: the guest's NAME step (reported as

@@ -6,6 +6,8 @@
 # Prints one line per size and the smallest that worked, and the cycle
 # time of each run.
 # Usage: tests/vm/sweep.sh [PATH/TO/kdumpbox] [GUEST-MiB] [SIZES-MiB...]
+# KDUMPBOX_VM_SUITE=bullseye|bookworm|trixie picks the Debian kernel
+# (5.10, 6.1 (the default), 6.12).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binary=$(readlink -f "${1:-$here/../../build/release/kdumpbox}")
@@ -14,7 +16,7 @@ shift 2 2>/dev/null
 sizes=("$@")
 ((${#sizes[@]})) || sizes=(128 96 80 72 64 56 48)
 smallest=""
-echo "guest: $mem MiB; kdumpbox: $binary ($(stat -c %s "$binary") bytes)"
+echo "guest: $mem MiB; kernel: Debian ${KDUMPBOX_VM_SUITE:-bookworm}'s cloud kernel; kdumpbox: $binary ($(stat -c %s "$binary") bytes)"
 for size in "${sizes[@]}"; do
 	start=$SECONDS
 	out=$(KDUMPBOX_VM_MEM=$mem KDUMPBOX_CRASHKERNEL=${size}M bash "$here/capture.sh" "$binary" ext4 2>&1)

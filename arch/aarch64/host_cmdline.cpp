@@ -48,8 +48,9 @@ std::string_view capture_cmdline_remove_default()
 //                           memory and kdumpbox does not save them;
 //   cma=0 hugetlb_cma=0     no CMA areas (see the remove list);
 //   kfence.sample_interval=0  no KFENCE pool;
-//   initcall_blacklist=tracer_init_tracefs debugfs=off  as on x86_64: no
-//                           tracefs event files and no debugfs.
+//   initcall_blacklist=tracer_init_tracefs debugfs=off cryptomgr.notests
+//                           as on x86_64: no tracefs event files, no
+//                           debugfs, no crypto self-tests at boot.
 // Dropped, as on x86_64: udev.children-max=2 (kdumpbox's initramfs has no
 // udev) and initramfs_options=size=90% (kdumpbox's image is one static
 // binary). Not added: nokaslr (arm64 takes its KASLR seed from the device
@@ -58,7 +59,7 @@ std::string_view capture_cmdline_remove_default()
 std::string_view capture_cmdline_append_default()
 {
     return "irqpoll nr_cpus=1 reset_devices cgroup_disable=memory panic=10 swiotlb=noforce novmcoredd cma=0 hugetlb_cma=0 "
-           "kfence.sample_interval=0 initcall_blacklist=tracer_init_tracefs debugfs=off";
+           "kfence.sample_interval=0 initcall_blacklist=tracer_init_tracefs debugfs=off cryptomgr.notests";
 }
 
 // kdump-utils' aarch64 sizes, as `kdumpctl get-default-crashkernel` prints

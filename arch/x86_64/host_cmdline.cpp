@@ -64,7 +64,11 @@ std::string_view capture_cmdline_remove_default()
 //   initcall_blacklist=tracer_init_tracefs  no tracefs event files: on 6.1
 //                           they are thousands of inodes and dentries built
 //                           before /init runs;
-//   debugfs=off             no debugfs files for the drivers that probe.
+//   debugfs=off             no debugfs files for the drivers that probe;
+//   cryptomgr.notests       no self-tests of each crypto algorithm as it
+//                           registers: at crashkernel=64M the 6.1 kernel ran
+//                           out of memory in a cryptomgr_test thread. The
+//                           kernel ignores it in FIPS mode.
 // Dropped: udev.children-max=2 (kdumpbox's initramfs has no udev) and
 // initramfs_options=size=90% (it lets a large dracut image unpack into the
 // initramfs tmpfs; kdumpbox's image is one static binary, and kernels that
@@ -73,7 +77,7 @@ std::string_view capture_cmdline_append_default()
 {
     return "irqpoll nr_cpus=1 reset_devices cgroup_disable=memory mce=off numa=off panic=10 acpi_no_memhotplug "
            "transparent_hugepage=never nokaslr hest_disable novmcoredd cma=0 hugetlb_cma=0 pcie_ports=compat "
-           "kfence.sample_interval=0 initcall_blacklist=tracer_init_tracefs debugfs=off";
+           "kfence.sample_interval=0 initcall_blacklist=tracer_init_tracefs debugfs=off cryptomgr.notests";
 }
 
 // kdump-utils prints "2G-64G:256M,64G-:512M" here, sized for a dracut

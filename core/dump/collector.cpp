@@ -721,7 +721,7 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
         uint64_t done_pages = 0;
         std::unique_ptr<SharedPageIndex> sharing;
         if (!options.no_page_sharing)
-            sharing = std::make_unique<SharedPageIndex>();
+            sharing = std::make_unique<SharedPageIndex>(kept_pages);
         PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count, sharing.get());
         uint64_t page_size = input.memory->page_size();
         std::vector<uint8_t> this_page(page_size);

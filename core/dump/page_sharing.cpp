@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/dump/page_sharing.h"
 
+#include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace core {
@@ -52,8 +54,16 @@ uint64_t page_content_hash(std::span<uint8_t const> page)
     return hash != 0 ? hash : 1;
 }
 
-SharedPageIndex::SharedPageIndex()
-    : m_slots(slot_count)
+size_t SharedPageIndex::slot_count_for(uint64_t expected_pages)
+{
+    uint64_t wanted = expected_pages / 7 * 8 + 8; // over 7/8 of the slots stay free
+    if (wanted >= max_slot_count)
+        return max_slot_count;
+    return std::max(min_slot_count, std::bit_ceil(static_cast<size_t>(wanted)));
+}
+
+SharedPageIndex::SharedPageIndex(uint64_t expected_pages)
+    : m_slots(slot_count_for(expected_pages))
 {
 }
 
@@ -61,7 +71,8 @@ std::optional<SharedPageIndex::Entry> SharedPageIndex::find(uint64_t content_has
 {
     std::lock_guard lock(m_mutex);
     // Linear probing; the table never fills past 7/8, so an empty slot ends every search.
-    for (size_t slot = content_hash & (slot_count - 1);; slot = (slot + 1) & (slot_count - 1)) {
+    size_t mask = m_slots.size() - 1;
+    for (size_t slot = content_hash & mask;; slot = (slot + 1) & mask) {
         Entry const& entry = m_slots[slot];
         if (entry.content_hash == 0)
             return std::nullopt;
@@ -75,9 +86,10 @@ void SharedPageIndex::insert(Entry const& entry)
     if (entry.content_hash == 0)
         return;
     std::lock_guard lock(m_mutex);
-    if (m_used >= slot_count / 8 * 7)
+    if (m_used >= m_slots.size() / 8 * 7)
         return;
-    for (size_t slot = entry.content_hash & (slot_count - 1);; slot = (slot + 1) & (slot_count - 1)) {
+    size_t mask = m_slots.size() - 1;
+    for (size_t slot = entry.content_hash & mask;; slot = (slot + 1) & mask) {
         Entry& existing = m_slots[slot];
         if (existing.content_hash == entry.content_hash)
             return;

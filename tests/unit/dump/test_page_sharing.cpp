@@ -3,6 +3,7 @@
 
 #include <doctest.h>
 
+#include <bit>
 #include <set>
 #include <vector>
 
@@ -68,9 +69,9 @@ TEST_CASE("the shared-page index keeps the first page stored with a hash")
     CHECK(found->stored.data_offset == 0x10000 + 700);
     CHECK(found->stored.codec == core::Codec::Zstd);
     // Hashes that land on the same slot are kept apart.
-    index.insert(entry(42 + SharedPageIndex::slot_count, 8));
-    REQUIRE(index.find(42 + SharedPageIndex::slot_count).has_value());
-    CHECK(index.find(42 + SharedPageIndex::slot_count)->pfn == 8);
+    index.insert(entry(42 + SharedPageIndex::max_slot_count, 8));
+    REQUIRE(index.find(42 + SharedPageIndex::max_slot_count).has_value());
+    CHECK(index.find(42 + SharedPageIndex::max_slot_count)->pfn == 8);
     CHECK(index.find(42)->pfn == 7);
     CHECK_FALSE(index.find(43).has_value());
     CHECK(index.size() == 2);
@@ -81,11 +82,33 @@ TEST_CASE("the shared-page index keeps the first page stored with a hash")
 TEST_CASE("the shared-page index stops taking entries at 7/8 full, and finds stay bounded")
 {
     SharedPageIndex index;
-    size_t limit = SharedPageIndex::slot_count / 8 * 7;
-    for (uint64_t pfn = 0; pfn < SharedPageIndex::slot_count; ++pfn)
+    size_t limit = SharedPageIndex::max_slot_count / 8 * 7;
+    for (uint64_t pfn = 0; pfn < SharedPageIndex::max_slot_count; ++pfn)
         index.insert(entry(pfn * 2 + 1, pfn));
     CHECK(index.size() == limit);
     CHECK(index.find(1)->pfn == 0);
     CHECK(index.find((limit - 1) * 2 + 1)->pfn == limit - 1);
     CHECK_FALSE(index.find(limit * 2 + 1).has_value()); // dropped: the table was full
+}
+
+// Sized for the pages the dump stores (a capture kernel at 64M has a few
+// MiB for the whole collector), and never so small that it fills: every
+// stored page can be found, as in the largest table.
+TEST_CASE("the shared-page index is sized for the pages the dump will store")
+{
+    CHECK(SharedPageIndex::slot_count_for(0) == SharedPageIndex::min_slot_count);
+    CHECK(SharedPageIndex::slot_count_for(30000) == 65536); // a -d 31 dump of a 2 GiB guest: half the largest
+    CHECK(SharedPageIndex::slot_count_for(1u << 20) == SharedPageIndex::max_slot_count);
+    for (uint64_t pages : { 1ull, 896ull, 897ull, 28000ull, 28672ull, 28673ull, 114687ull, 114688ull }) {
+        size_t slots = SharedPageIndex::slot_count_for(pages);
+        CHECK(std::has_single_bit(slots));
+        CHECK((pages < slots / 8 * 7 || slots == SharedPageIndex::max_slot_count));
+    }
+    SharedPageIndex index(28000);
+    CHECK(index.slot_count() == 32768);
+    for (uint64_t pfn = 0; pfn < 28000; ++pfn)
+        index.insert(entry(pfn * 2 + 1, pfn));
+    CHECK(index.size() == 28000); // none dropped
+    CHECK(index.find(27999 * 2 + 1)->pfn == 27999);
+    CHECK(SharedPageIndex().slot_count() == SharedPageIndex::max_slot_count);
 }

@@ -84,10 +84,11 @@ std::string_view capture_cmdline_append_default()
 // image of 20-40 MB unpacking into tmpfs and a systemd that starts in it.
 // kdumpbox's capture is one static binary plus the target's modules (a
 // 1.2-2.0 MB image), and the collector's memory is bounded (about 16 MB)
-// whatever the RAM size. Measured (tests/vm/sweep.sh): Debian's 6.1
-// kernel with a 2 GiB guest captures at 80M and runs out of memory in its
-// own initcalls at 72M. 128M leaves 48M for what a larger or newer kernel
-// and a real server's drivers add. From 64G on, the machines that have it
+// whatever the RAM size. Measured (tests/vm/sweep.sh, 2026-12-04): with a
+// 2 GiB guest Debian's 6.1 kernel captures at 64M and 6.12 at 72M (both
+// 80M before the capture command line dropped tracefs, debugfs and the
+// crypto self-tests). 128M leaves 56M for what a larger kernel and a real
+// server's drivers add. From 64G on, the machines that have it
 // carry more and hungrier devices (kdump-utils adds 256M there, we add
 // 128M). The first range starts at 1G, not 2G: a "2 GiB" virtual machine
 // reports a little less RAM than 2G and would otherwise get nothing.

@@ -641,12 +641,13 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
     }()
                                                   : unpacked / 2;
     estimate.initramfs_bytes = compressed + unpacked;
-    // What a 6.x capture kernel with nr_cpus=1 allocates beyond its image
-    // while booting, plus the collector's bounded buffers (under 10 MB). A
-    // round figure: tests/vm/sweep.sh measures the real floor (80M for
-    // Debian's 6.1 cloud kernel and a 2 GiB guest, where 72M ran out of
-    // memory before /init).
-    estimate.runtime_bytes = 40 * mebibyte;
+    // What the capture kernel allocates beyond its image (init_size, which
+    // already counts its bss and page tables) and the initramfs while it
+    // boots, plus the collector's bounded buffers. Measured with
+    // tests/vm/sweep.sh: Debian's 6.1 cloud kernel (init_size 51.5 MiB)
+    // with a 4 MiB image (compressed plus unpacked) captures a 2 GiB guest
+    // at crashkernel=72M, which leaves 16.5 MiB for this.
+    estimate.runtime_bytes = 16 * mebibyte;
     estimate.total_bytes = estimate.kernel_bytes + estimate.initramfs_bytes + estimate.runtime_bytes;
     auto reserved = kexec::crash_reservation_bytes(kexec_paths(paths));
     if (reserved.ok())

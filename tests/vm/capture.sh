@@ -108,6 +108,11 @@ while IFS= read -r f; do
 	cp "$f" "$base$moddir/${f#"$VM_MODULES_DIR"/}"
 done < <(vm_modules_closure "$VM_MODULES_DIR" virtio_pci virtio_blk xfs virtio_net nfsv4 nfsv3)
 vm_install_modules "$VM_MODULES_DIR" "$base/lib/first-modules" virtio_pci virtio_blk virtio_net nfsv4
+# 6.12's modules are xz-compressed, and kdumpbox reads the dependencies of
+# those from modules.dep, as a real install has it (kdump rebuild says so).
+if compgen -G "$base$moddir/kernel/drivers/block/*.ko.xz" >/dev/null; then
+	depmod -b "$base" "$release"
+fi
 printf '#!/bin/busybox sh\necho "kdump_pre: exiting 7 on purpose"\nexit 7\n' >"$base/usr/local/bin/pre-fails"
 chmod 0755 "$base/usr/local/bin/pre-fails"
 # The fault cases' programs: a kdump_post that says the status it got, a

@@ -11,14 +11,19 @@
 # then the goal lines: per-GiB cost linear in RAM, peak RSS <= 16 MiB.
 # Nothing here asserts a time.
 #
+# Read(2) (--non-mmap) is the comparison that carries over to /proc/vmcore:
+# mmap of a sparse file faults in page cache for the holes it touches
+# (zero-filled, with fault-around), system time that mapping /proc/vmcore,
+# the crashed kernel's memory, does not cost. The mmap rows are shown too.
+#
 # Usage: tests/bench/scale.sh [PATH/TO/kdumpbox]
 #   KDUMPBOX_SCALE_GIB="16 64 256"  sizes in GiB (each at least 4)
 #   KDUMPBOX_SCALE_RUNS=1           runs per tool and size; the fastest counts
 # The vmcores are cached in ${KDUMPBOX_CACHE:-~/.cache/kdumpbox}/scale/ and
 # reused: each is a sparse file of N+1 GiB apparent size that takes about
-# 3% of N on disk (16 MiB of struct pages and ~15 MiB of data per GiB):
-# 0.5 GiB for 16, 2 GiB for 64, 8 GiB for 256. The dumps go to a temporary
-# directory and are deleted.
+# 2.7% of N on disk (16 MiB of struct pages and ~11 MiB of data per GiB):
+# 0.44 GiB for 16, 1.7 GiB for 64, 6.7 GiB for 256 (8.8 GiB in all; made in
+# 1, 4 and 15 s). The dumps go to a temporary directory and are deleted.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 binary=$(readlink -f "${1:-$top/build/release/kdumpbox}")
@@ -42,6 +47,7 @@ vmcore_for() {
     if [ ! -f "$file" ]; then
         rm -f "$cache"/vmcore-"$1"g-*
         python3 "$generator" "$1" "$file.tmp" >&2
+        sync -f "$file.tmp" # no writeback of it under the measurements
         mv "$file.tmp" "$file"
     fi
     echo "$file"
@@ -116,20 +122,21 @@ measure() {
     pages[$key]=$(kept "$out")
     mv "$out.bitmap" "$work/$key.bitmap"
     rm -f "$out"
-    printf '%6s GiB  %-22s %8.2f %8.2f %9.3f %10d %13d %10d\n' "$gib" "${key#*:}" "${wall[$key]}" "${cpu[$key]}" \
+    printf '%6s GiB  %-28s %8.2f %8.2f %9.3f %10d %13d %10d\n' "$gib" "${key#*:}" "${wall[$key]}" "${cpu[$key]}" \
         "$(awk -v w="${wall[$key]}" -v g="$gib" 'BEGIN { print w / g }')" "${rss[$key]}" "${bytes[$key]}" "${pages[$key]}"
 }
 
 echo "kdumpbox: $binary; $(makedumpfile -v 2>&1 | head -1); $(nproc) CPUs; vmcores in $cache"
 for gib in $sizes; do vmcore_for "$gib" >/dev/null; done
-printf '%10s  %-22s %8s %8s %9s %10s %13s %10s\n' RAM tool "wall s" "CPU s" "s/GiB" "RSS KiB" "output bytes" "bitmap-2 pages"
+printf '%10s  %-28s %8s %8s %9s %10s %13s %10s\n' RAM tool "wall s" "CPU s" "s/GiB" "RSS KiB" "output bytes" "bitmap-2 pages"
 mismatch=0
 for gib in $sizes; do
     vmcore=$(vmcore_for "$gib")
     measure "$gib:makedumpfile -l" "$gib" "$vmcore" makedumpfile -l -d 31
+    measure "$gib:makedumpfile -l --non-mmap" "$gib" "$vmcore" makedumpfile -l -d 31 --non-mmap
     measure "$gib:ours" "$gib" "$vmcore" "$work/bin/makedumpfile" -d 31
     measure "$gib:ours --non-mmap" "$gib" "$vmcore" "$work/bin/makedumpfile" -d 31 --non-mmap
-    for key in "$gib:ours" "$gib:ours --non-mmap"; do
+    for key in "$gib:makedumpfile -l --non-mmap" "$gib:ours" "$gib:ours --non-mmap"; do
         if ! cmp -s "$work/$gib:makedumpfile -l.bitmap" "$work/$key.bitmap"; then
             echo "           ${key#*:}: the kept pages differ from makedumpfile's" >&2
             mismatch=1
@@ -143,16 +150,16 @@ last=${sizes##* }
 per_gib() { awk -v t="$1" -v g="$2" 'BEGIN { print t / g }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 verdict() { awk -v v="$1" -v goal="$2" 'BEGIN { print (v != "n/a" && v <= goal) ? "met" : "not met" }'; }
-for tool in "makedumpfile -l" ours "ours --non-mmap"; do
+for tool in "makedumpfile -l" "makedumpfile -l --non-mmap" ours "ours --non-mmap"; do
     wall_ratio=$(ratio "$(per_gib "${wall[$last:$tool]}" "$last")" "$(per_gib "${wall[$first:$tool]}" "$first")")
     cpu_ratio=$(ratio "$(per_gib "${cpu[$last:$tool]}" "$last")" "$(per_gib "${cpu[$first:$tool]}" "$first")")
-    printf '%-16s per-GiB cost %s GiB vs %s GiB: wall %s, CPU %s\n' "$tool:" "$last" "$first" "$wall_ratio" "$cpu_ratio"
-    [ "$tool" = ours ] && ours_ratio=$cpu_ratio
+    printf '%-28s per-GiB cost %s GiB vs %s GiB: wall %s, CPU %s\n' "$tool:" "$last" "$first" "$wall_ratio" "$cpu_ratio"
+    [ "$tool" = "ours --non-mmap" ] && ours_ratio=$cpu_ratio
 done
 max_rss=0
 for gib in $sizes; do
     [ "${rss[$gib:ours --non-mmap]}" -gt "$max_rss" ] && max_rss=${rss[$gib:ours --non-mmap]}
 done
-echo "goal: our per-GiB CPU cost at $last GiB vs $first GiB $ours_ratio (<= 1.2): $(verdict "$ours_ratio" 1.2)"
+echo "goal: our per-GiB CPU cost (--non-mmap) at $last GiB vs $first GiB $ours_ratio (<= 1.2): $(verdict "$ours_ratio" 1.2)"
 echo "goal: our peak RSS, --non-mmap, largest over all sizes $max_rss KiB (<= 16384): $(verdict "$max_rss" 16384)"
 echo "kept pages the same as makedumpfile's at every size: $([ "$mismatch" = 0 ] && echo yes || echo NO)"

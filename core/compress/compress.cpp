@@ -137,7 +137,7 @@ public:
     {
         TRY(check_page_arguments(page, out, m_page_size));
         // As with zlib: a frame that cannot beat the raw page is not wanted.
-        size_t result = ZSTD_compressCCtx(m_context, out.data(), m_page_size - 1, page.data(), page.size(), compression_level);
+        size_t result = ZSTD_compressCCtx(m_context, out.data(), m_page_size - 1, page.data(), page.size(), m_level);
         if (!ZSTD_isError(result))
             return result;
         if (ZSTD_getErrorCode(result) == ZSTD_error_dstSize_tooSmall)
@@ -145,11 +145,13 @@ public:
         return Error::invalid(cat("zstd: compressing a page failed: ", ZSTD_getErrorName(result)));
     }
     size_t max_output_size() const override { return m_page_size; }
+    void set_level(int level) override { m_level = std::clamp(level, ZSTD_minCLevel(), ZSTD_maxCLevel()); }
 
 private:
     ZstdPages(size_t page_size, ZSTD_CCtx* context) : m_page_size(page_size), m_context(context) { }
     size_t m_page_size;
     ZSTD_CCtx* m_context;
+    int m_level { compression_level };
 };
 
 // Decompression state, one per thread so that readers can decompress pages

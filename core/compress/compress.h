@@ -41,6 +41,10 @@ public:
     // page smaller (the caller stores it raw, as makedumpfile does).
     virtual Result<size_t> compress(std::span<uint8_t const> page, std::span<uint8_t> out) = 0;
     virtual size_t max_output_size() const = 0;
+    // zstd only (the others ignore it): the level for the pages after this
+    // call. Every level writes the same kind of frame, which readers decode
+    // alike, so one dump may mix levels (the collector's --adaptive-level).
+    virtual void set_level(int level) { (void)level; }
 };
 
 // Decompresses one page; the result must fill `out` exactly.

@@ -20,11 +20,13 @@
 #include "core/vmcore/vmcoreinfo.h"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <fcntl.h>
 #include <mutex>
@@ -35,6 +37,20 @@
 #include <vector>
 
 namespace core {
+
+int next_adaptive_level(int level, double waiting_seconds, double writing_seconds)
+{
+    auto const* levels = std::begin(adaptive_zstd_levels);
+    auto const* end = std::end(adaptive_zstd_levels);
+    auto const* at = std::find(levels, end, level);
+    if (at == end)
+        return adaptive_start_level;
+    if (waiting_seconds > 2 * writing_seconds && at != levels)
+        return *(at - 1);
+    if (writing_seconds > 2 * waiting_seconds && at + 1 != end)
+        return *(at + 1);
+    return level;
+}
 
 namespace {
 
@@ -359,12 +375,16 @@ class PagePipeline {
 public:
     // sharing: where stored pages are indexed by content, or null when
     // every page keeps its own bytes.
-    PagePipeline(PhysicalMemory const& memory, Codec codec, bool exclude_zero, unsigned worker_count, SharedPageIndex const* sharing)
+    // adaptive_level: the zstd level follows the bottleneck
+    // (CollectorOptions::adaptive_level), decided here on the writer's
+    // thread every adaptive_window_batches batches.
+    PagePipeline(PhysicalMemory const& memory, Codec codec, bool exclude_zero, unsigned worker_count, SharedPageIndex const* sharing, bool adaptive_level)
         : m_memory(memory)
         , m_codec(codec)
         , m_exclude_zero(exclude_zero)
         , m_worker_count(std::max(1u, worker_count))
         , m_sharing(sharing)
+        , m_adaptive(adaptive_level)
     {
     }
 
@@ -388,9 +408,15 @@ public:
 
         Result<void> outcome;
         uint64_t next_sequence = 0;
+        using clock = std::chrono::steady_clock;
+        clock::duration waiting {};
+        clock::duration writing {};
+        unsigned batches_measured = 0;
         while (true) {
             std::unique_lock lock(m_mutex);
+            auto wait_start = clock::now();
             m_done_changed.wait(lock, [&] { return m_finished.count(next_sequence) || (m_exhausted && m_in_flight == 0 && m_finished.empty()); });
+            waiting += clock::now() - wait_start;
             auto found = m_finished.find(next_sequence);
             if (found == m_finished.end())
                 break;
@@ -403,10 +429,18 @@ public:
                 outcome = std::move(*batch.error);
                 break;
             }
+            auto write_start = clock::now();
             auto consumed = consume(batch);
+            writing += clock::now() - write_start;
             if (!consumed.ok()) {
                 outcome = std::move(consumed).error();
                 break;
+            }
+            if (m_adaptive && ++batches_measured == adaptive_window_batches) {
+                auto seconds = [](clock::duration span) { return std::chrono::duration<double>(span).count(); };
+                m_zstd_level.store(next_adaptive_level(m_zstd_level.load(), seconds(waiting), seconds(writing)));
+                waiting = writing = {};
+                batches_measured = 0;
             }
             // Hand the buffers back: a fresh batch would allocate and
             // zero-fill half a megabyte for every 128 pages.
@@ -488,6 +522,8 @@ private:
     void fill(PageBatch& batch, PageCompressor& compressor, std::vector<uint8_t>& input, std::vector<uint8_t>& earlier_page)
     {
         uint64_t page_size = m_memory.page_size();
+        if (m_adaptive)
+            compressor.set_level(m_zstd_level.load(std::memory_order_relaxed));
         // Read runs of consecutive pfns with one call each.
         size_t index = 0;
         while (index < batch.pfns.size()) {
@@ -543,6 +579,11 @@ private:
     bool m_exclude_zero;
     unsigned m_worker_count;
     SharedPageIndex const* m_sharing;
+    bool m_adaptive;
+    // About 4 MiB of pages between decisions: long enough to average out
+    // one slow write, short enough to settle within the first 100 MiB.
+    static constexpr unsigned adaptive_window_batches = 8;
+    std::atomic<int> m_zstd_level { adaptive_start_level };
     std::span<uint8_t const> m_keep;
     uint64_t m_base_pfn { 0 };
     uint64_t m_pfn_count { 0 };
@@ -722,7 +763,7 @@ Result<void> write_kdump(DumpInput const& input, KernelView const& view, KdumpHe
         std::unique_ptr<SharedPageIndex> sharing;
         if (!options.no_page_sharing)
             sharing = std::make_unique<SharedPageIndex>(kept_pages);
-        PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count, sharing.get());
+        PagePipeline pipeline(*input.memory, options.codec, (options.dump_level & dump_level::zero) != 0, options.thread_count, sharing.get(), options.adaptive_level);
         uint64_t page_size = input.memory->page_size();
         std::vector<uint8_t> this_page(page_size);
         std::vector<uint8_t> earlier_page(page_size);

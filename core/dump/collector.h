@@ -51,6 +51,12 @@ struct CollectorOptions {
     // --no-page-sharing: every kept page gets its own bytes, as in
     // makedumpfile (which shares zero pages only).
     bool no_page_sharing { false };
+    // --adaptive-level (zstd): the level follows the bottleneck, one step
+    // at a time along adaptive_zstd_levels, from level 1: faster while the
+    // writer waits for compressed pages (the CPUs are the limit, as on a
+    // fast disk), smaller while it is busy writing them (the target is, as
+    // on a network). The dump's size then depends on timing.
+    bool adaptive_level { false };
     // --cyclic-buffer: up to this many bytes per bitmap, the first pass
     // keeps the whole dump's bitmaps and the second writes from them; a
     // bigger dump is filtered twice, one 1 GiB window at a time.
@@ -64,6 +70,16 @@ struct CollectorOptions {
     // beats none (makedumpfile itself fails instead).
     bool allow_fallback { true };
 };
+
+// The levels --adaptive-level moves along, fastest first.
+inline constexpr int adaptive_zstd_levels[] = { -7, -5, -3, -1, 1, 2, 3 };
+inline constexpr int adaptive_start_level = 1;
+// The next level after a stretch of pages in which the writer spent
+// waiting_seconds waiting for the compressors and writing_seconds handing
+// pages to the target: one step faster when waiting is over twice
+// writing, one step smaller when writing is over twice waiting, else the
+// same. A level not in the list starts again from adaptive_start_level.
+int next_adaptive_level(int level, double waiting_seconds, double writing_seconds);
 
 struct CollectorReport {
     uint64_t pfn_limit { 0 };        // max_mapnr

@@ -74,6 +74,7 @@ void declare_makedumpfile_options(cli::OptionParser& parser, MakedumpfileRequest
     parser.flag('D', "", &request.debug, "print debugging messages (message level + 8)");
     parser.flag(0, "non-mmap", &options.pread_only, "read the vmcore with read(2), not mmap");
     parser.flag(0, "no-page-sharing", &options.no_page_sharing, "store every kept page on its own (no sharing of identical pages)");
+    parser.flag(0, "adaptive-level", &options.adaptive_level, "zstd: a faster level while the CPUs are the limit, a smaller one while the target is");
     parser.custom(0, "message-level", cli::Arity::Required, "N", [&](std::optional<std::string_view> value) -> Result<void> {
         auto level = TRY(parse_u64(*value, "message level"));
         if (level > 31)

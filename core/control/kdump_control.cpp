@@ -642,8 +642,8 @@ Result<MemoryEstimate> estimate_memory(HostPaths const& paths, ArmOptions const&
                                                   : unpacked / 2;
     estimate.initramfs_bytes = compressed + unpacked;
     // What the capture kernel allocates beyond its image (init_size, which
-    // already counts its bss) and the initramfs while it
-    // boots, plus the collector's bounded buffers. Measured with
+    // already counts its bss) and the initramfs while it boots, plus the
+    // collector's bounded buffers. Measured with
     // tests/vm/sweep.sh: Debian's 6.1 cloud kernel (init_size 51.5 MiB)
     // with a 4 MiB image (compressed plus unpacked) captures a 2 GiB guest
     // at crashkernel=72M, which leaves 16.5 MiB for this.

@@ -510,10 +510,12 @@ vm_run() {
 	# The console passes through console-times.py, which writes it to LOG
 	# as it arrives and each line with the host's time to LOG.times
 	# (vm_console_times reads it: the capture kernel's own clock restarts).
+	# (In an && || list, so that a qemu that failed or timed out is
+	# returned to the caller rather than ending a `set -e` script.)
 	local -a status
 	timeout --kill-after=20 "$timeout" "${cmd[@]}" </dev/null 2>>"$log.qemu" \
-		| /usr/bin/python3 "$VM_LIB_DIR/console-times.py" "$log" "$log.times"
-	status=("${PIPESTATUS[@]}")
+		| /usr/bin/python3 "$VM_LIB_DIR/console-times.py" "$log" "$log.times" \
+		&& status=(0 0) || status=("${PIPESTATUS[@]}")
 	((status[1] == 0)) || echo "vm_run: console-times.py failed (status ${status[1]}); $log may be incomplete" >&2
 	return "${status[0]}"
 }

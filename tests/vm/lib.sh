@@ -509,7 +509,7 @@ vm_run() {
 	: >"$log"
 	# The console passes through console-times.py, which writes it to LOG
 	# as it arrives and each line with the host's time to LOG.times
-	# (vm_console_times reads it: the capture kernel's own clock restarts).
+	# (vm_capture_times reads it: the capture kernel's own clock restarts).
 	# (In an && || list, so that a qemu that failed or timed out is
 	# returned to the caller rather than ending a `set -e` script.)
 	local -a status

@@ -6,8 +6,8 @@
 # Prints one line per size and the smallest that worked, and the cycle
 # time of each run.
 # Usage: tests/vm/sweep.sh [PATH/TO/kdumpbox] [GUEST-MiB] [SIZES-MiB...]
-# KDUMPBOX_VM_SUITE=bullseye|bookworm|trixie picks the Debian kernel
-# (5.10, 6.1 (the default), 6.12).
+# KDUMPBOX_VM_SUITE=bookworm|trixie picks the Debian kernel (6.1, the
+# default, or 6.12; bullseye's 5.10 is no longer in the archive here).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 binary=$(readlink -f "${1:-$here/../../build/release/kdumpbox}")
